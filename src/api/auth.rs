@@ -1,0 +1,50 @@
+//! Authentication: `Authorization: Bearer <token>` or `?qstash_token=<token>` selects the
+//! tenant; anything else is a 401.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::engine::{Error, TenantId};
+
+/// The authenticated tenant of a request.
+#[derive(Debug, Clone, Copy)]
+pub struct Auth(pub TenantId);
+
+fn token_of(parts: &Parts) -> Option<String> {
+    if let Some(h) = parts
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+    {
+        let h = h.trim();
+        if h.len() > 7 && h[..7].eq_ignore_ascii_case("bearer ") {
+            return Some(h[7..].trim().to_string());
+        }
+    }
+    url::form_urlencoded::parse(parts.uri.query()?.as_bytes())
+        .find(|(k, _)| k == "qstash_token")
+        .map(|(_, v)| v.into_owned())
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(token) = token_of(parts) else {
+            return Err(Error::Unauthorized(
+                "missing token: send Authorization: Bearer <QSTASH_TOKEN> or ?qstash_token=".into(),
+            )
+            .into());
+        };
+        state
+            .engine
+            .authenticate(&token)
+            .map(Auth)
+            .ok_or_else(|| Error::Unauthorized("invalid token".into()).into())
+    }
+}

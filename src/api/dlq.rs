@@ -1,0 +1,171 @@
+//! The dead-letter queue: list, get, delete one or many, retry one or many. Bulk routes take
+//! `dlqIds` or filters from the query (unknown parameters are refused, so a typo never
+//! deletes everything) or a legacy JSON body `{"dlqIds": [...]}`. Retries accept publish
+//! headers that override the original settings.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::auth::Auth;
+use super::error::ApiResult;
+use super::publish::{options, published_json};
+use super::query::Query;
+use super::{body, views, AppState};
+use crate::engine::manage::DlqSelection;
+use crate::engine::{Error, Result};
+
+/// DLQ pages hold at most 100 entries.
+const MAX_COUNT: usize = 100;
+
+/// Parameters the bulk routes understand.
+const BULK_PARAMS: [&str; 18] = [
+    "dlqIds",
+    "cursor",
+    "count",
+    "messageId",
+    "messageIds",
+    "url",
+    "topicName",
+    "scheduleId",
+    "queueName",
+    "fromDate",
+    "toDate",
+    "responseStatus",
+    "callerIp",
+    "callerIP",
+    "label",
+    "flowControlKey",
+    "qstash_token",
+    "all",
+];
+
+fn selection(q: &Query, strict: bool) -> Result<DlqSelection> {
+    for k in q.keys() {
+        if k == "host" || k == "path" {
+            return Err(Error::bad(format!(
+                "the {k} filter is not supported by the DLQ"
+            )));
+        }
+        if strict && !BULK_PARAMS.contains(&k) && !k.starts_with("upstash-") {
+            return Err(Error::bad(format!("unknown parameter {k:?}")));
+        }
+    }
+    Ok(DlqSelection {
+        dlq_ids: q.all("dlqIds"),
+        filter: q.filter()?,
+        cursor: q
+            .one("cursor")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(String::from),
+        count: q.count(MAX_COUNT, MAX_COUNT)?,
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IdsBody {
+    #[serde(default)]
+    dlq_ids: Vec<String>,
+}
+
+/// The selection of a bulk request: a JSON body's ids win over the query.
+async fn bulk_selection(uri: &Uri, headers: &HeaderMap, raw: Body) -> Result<DlqSelection> {
+    let mut sel = selection(&Query::parse(uri.query()), true)?;
+    let bytes = body::read(headers, raw, 1024 * 1024).await?;
+    if let Some(b) = body::json::<IdsBody>(&bytes)? {
+        if !b.dlq_ids.is_empty() {
+            sel.dlq_ids = b.dlq_ids;
+        }
+    }
+    Ok(sel)
+}
+
+pub async fn list(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> ApiResult<Json<Value>> {
+    let sel = selection(&Query::parse(uri.query()), false)?;
+    let (page, cursor) = if sel.dlq_ids.is_empty() {
+        s.engine
+            .dlq_list(t, &sel.filter, sel.cursor.as_deref(), sel.count)
+    } else {
+        let found = sel
+            .dlq_ids
+            .iter()
+            .filter_map(|id| s.engine.dlq_get(t, id).ok())
+            .collect();
+        (found, None)
+    };
+    let mut out = Map::new();
+    out.insert(
+        "messages".into(),
+        Value::Array(page.iter().map(views::dlq_entry).collect()),
+    );
+    if let Some(c) = cursor {
+        out.insert("cursor".into(), json!(c));
+    }
+    Ok(Json(Value::Object(out)))
+}
+
+pub async fn get(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(views::dlq_entry(&s.engine.dlq_get(t, &id)?)))
+}
+
+pub async fn delete(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    s.engine.dlq_delete(t, &id)?;
+    Ok(Json(json!({ "deleted": 1 })))
+}
+
+pub async fn delete_many(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    uri: Uri,
+    headers: HeaderMap,
+    raw: Body,
+) -> ApiResult<Json<Value>> {
+    let sel = bulk_selection(&uri, &headers, raw).await?;
+    let (deleted, cursor) = s.engine.dlq_delete_many(t, &sel);
+    let mut out = Map::new();
+    out.insert("deleted".into(), json!(deleted));
+    if let Some(c) = cursor {
+        out.insert("cursor".into(), json!(c));
+    }
+    Ok(Json(Value::Object(out)))
+}
+
+pub async fn retry(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let overrides = options(&headers, &[])?;
+    let p = s.engine.dlq_retry(t, &id, &overrides)?;
+    Ok((StatusCode::CREATED, Json(published_json(&p))).into_response())
+}
+
+pub async fn retry_many(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    uri: Uri,
+    headers: HeaderMap,
+    raw: Body,
+) -> ApiResult<Response> {
+    let overrides = options(&headers, &[])?;
+    let sel = bulk_selection(&uri, &headers, raw).await?;
+    let (done, cursor) = s.engine.dlq_retry_many(t, &sel, &overrides)?;
+    let responses: Vec<Value> = done.iter().map(published_json).collect();
+    let body = json!({ "cursor": cursor.unwrap_or_default(), "responses": responses });
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}

@@ -1,0 +1,150 @@
+//! HTTP only: one file per URL resource, the auth extractor, header parsing into typed options,
+//! JSON views, and the mapping of errors to `{"error": "..."}`. Paths are normalised before
+//! routing: repeated leading slashes collapse, resource names match in any case
+//! (`/v2/Schedules`), and a trailing slash on a collection is ignored. Never calls `delivery`.
+
+pub mod auth;
+pub mod body;
+pub mod dlq;
+pub mod error;
+pub mod keys;
+pub mod logs;
+pub mod messages;
+pub mod publish;
+pub mod publish_headers;
+pub mod query;
+pub mod views;
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::Response;
+use axum::routing::{delete, get, post};
+use axum::Router;
+
+use crate::engine::Engine;
+use error::error_response;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Arc<Engine>,
+}
+
+/// Canonical spellings of the `/v2/<resource>` segment.
+const RESOURCES: [&str; 20] = [
+    "publish",
+    "enqueue",
+    "batch",
+    "messages",
+    "dlq",
+    "events",
+    "logs",
+    "keys",
+    "rotate",
+    "schedules",
+    "topics",
+    "queues",
+    "flowControl",
+    "globalParallelism",
+    "workflows",
+    "trigger",
+    "notify",
+    "wait",
+    "waiters",
+    "dev",
+];
+
+pub fn router(engine: Arc<Engine>) -> Router {
+    Router::new()
+        .route("/v2/publish", post(publish::publish))
+        .route("/v2/publish/{*destination}", post(publish::publish))
+        .route("/v2/messages", delete(messages::cancel_many))
+        .route(
+            "/v2/messages/{id}",
+            get(messages::get).delete(messages::cancel),
+        )
+        .route("/v2/events", get(logs::events))
+        .route("/v2/logs", get(logs::logs))
+        .route("/v2/dlq", get(dlq::list).delete(dlq::delete_many))
+        .route("/v2/dlq/retry", post(dlq::retry_many))
+        .route("/v2/dlq/retry/{id}", post(dlq::retry))
+        .route("/v2/dlq/{id}", get(dlq::get).delete(dlq::delete))
+        .route("/v2/keys", get(keys::get))
+        .route("/v2/keys/rotate", post(keys::rotate))
+        .route("/v2/rotate", post(keys::rotate))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::disable())
+        .with_state(AppState { engine })
+}
+
+async fn not_found(method: Method, uri: Uri) -> Response {
+    error_response(
+        StatusCode::NOT_FOUND,
+        format!("no route for {method} {}", uri.path()),
+    )
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    error_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("method {method} is not allowed on {}", uri.path()),
+    )
+}
+
+/// The normalised form of a request path (see the module doc).
+pub fn normalize_path(path: &str) -> String {
+    let trimmed = path.trim_start_matches('/');
+    let mut parts = trimmed.splitn(3, '/');
+    let (version, resource, rest) = (parts.next().unwrap_or(""), parts.next(), parts.next());
+    let Some(resource) = resource.filter(|_| version.eq_ignore_ascii_case("v2")) else {
+        return format!("/{trimmed}");
+    };
+    let resource = RESOURCES
+        .iter()
+        .find(|r| r.eq_ignore_ascii_case(resource))
+        .map_or(resource, |r| *r);
+    match rest {
+        None | Some("") => format!("/v2/{resource}"),
+        Some(rest) => format!("/v2/{resource}/{rest}"),
+    }
+}
+
+/// Rewrites the request's path to its normalised form before routing.
+pub fn normalize(mut req: Request) -> Request {
+    let path = req.uri().path();
+    let normal = normalize_path(path);
+    if normal != path {
+        let pq = match req.uri().query() {
+            Some(q) => format!("{normal}?{q}"),
+            None => normal,
+        };
+        let mut parts = req.uri().clone().into_parts();
+        if let Ok(pq) = pq.parse() {
+            parts.path_and_query = Some(pq);
+            if let Ok(uri) = Uri::from_parts(parts) {
+                *req.uri_mut() = uri;
+            }
+        }
+    }
+    req
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_path as n;
+
+    #[test]
+    fn paths_are_normalised_before_routing() {
+        assert_eq!(n("//v2/keys"), "/v2/keys");
+        assert_eq!(n("/v2/Schedules/abc"), "/v2/schedules/abc");
+        assert_eq!(n("/v2/flowcontrol/k"), "/v2/flowControl/k");
+        assert_eq!(n("/v2/messages/"), "/v2/messages");
+        assert_eq!(
+            n("/v2/publish/https://example.com/"),
+            "/v2/publish/https://example.com/"
+        );
+        assert_eq!(n("/"), "/");
+    }
+}

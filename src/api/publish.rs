@@ -1,0 +1,158 @@
+//! `POST /v2/publish/{destination}`: the destination is the raw rest of the path plus the
+//! request's query string (without `qstash_token` and `upstash-*` config params).
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+use super::auth::Auth;
+use super::error::ApiResult;
+use super::{body, publish_headers, AppState};
+use crate::engine::options::PublishOptions;
+use crate::engine::publish::{PublishRequest, Published};
+use crate::engine::Result;
+
+/// The destination after `prefix` in the raw path, with its own query string rebuilt.
+/// `https:/x` (a proxy collapsed the slashes) and percent-encoded URLs are repaired.
+pub fn destination(uri: &Uri, prefix: &str) -> (String, Vec<(String, String)>) {
+    let raw = uri.path().get(prefix.len()..).unwrap_or("");
+    let mut dest = if raw.starts_with("http%3A") || raw.starts_with("https%3A") {
+        percent_encoding::percent_decode_str(raw)
+            .decode_utf8_lossy()
+            .into_owned()
+    } else {
+        raw.to_string()
+    };
+    for scheme in ["http:/", "https:/"] {
+        if dest.starts_with(scheme) && !dest.starts_with(&format!("{scheme}/")) {
+            dest.insert(scheme.len(), '/');
+        }
+    }
+    let mut config = Vec::new();
+    let mut kept = Vec::new();
+    for part in uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        let key = part.split('=').next().unwrap_or("");
+        let decoded = percent_encoding::percent_decode_str(key)
+            .decode_utf8_lossy()
+            .to_ascii_lowercase();
+        if decoded == "qstash_token" {
+            continue;
+        }
+        if decoded.starts_with("upstash-") {
+            let value = part.split_once('=').map_or("", |(_, v)| v);
+            let value = url::form_urlencoded::parse(format!("v={value}").as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default();
+            config.push((decoded, value));
+        } else {
+            kept.push(part);
+        }
+    }
+    if !kept.is_empty() {
+        dest.push('?');
+        dest.push_str(&kept.join("&"));
+    }
+    (dest, config)
+}
+
+/// Lower-cased header pairs of a request.
+pub fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_ascii_lowercase(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Publish options from headers plus query config params.
+pub fn options(headers: &HeaderMap, config: &[(String, String)]) -> Result<PublishOptions> {
+    publish_headers::parse(&publish_headers::merge_sources(
+        header_pairs(headers),
+        config,
+    ))
+}
+
+/// §4.1 for one message.
+pub fn published_json(p: &Published) -> Value {
+    let mut m = Map::new();
+    m.insert("messageId".into(), json!(&*p.message_id));
+    if let Some(url) = &p.url {
+        m.insert("url".into(), json!(url));
+    }
+    if p.deduplicated {
+        m.insert("deduplicated".into(), json!(true));
+    }
+    Value::Object(m)
+}
+
+pub async fn publish(
+    State(state): State<AppState>,
+    Auth(tenant): Auth,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    uri: Uri,
+    headers: HeaderMap,
+    raw: Body,
+) -> ApiResult<Response> {
+    let (destination, config) = destination(&uri, "/v2/publish/");
+    let options = options(&headers, &config)?;
+    let body = body::read(&headers, raw, state.engine.limits().max_body_bytes).await?;
+    let req = PublishRequest {
+        destination,
+        options,
+        body,
+        caller_ip: peer.ip().to_string(),
+    };
+    let p = state.engine.publish(tenant, req)?;
+    let status = if p.deduplicated {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(published_json(&p))).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dest(s: &str) -> (String, Vec<(String, String)>) {
+        destination(&s.parse().unwrap(), "/v2/publish/")
+    }
+
+    #[test]
+    fn the_destination_keeps_its_query_without_config_params() {
+        let (d, c) = dest(
+            "/v2/publish/https://example.com/a?foo=bar&qstash_token=t&upstash-retries=3&x=%20y",
+        );
+        assert_eq!(d, "https://example.com/a?foo=bar&x=%20y");
+        assert_eq!(c, vec![("upstash-retries".to_string(), "3".to_string())]);
+    }
+
+    #[test]
+    fn collapsed_and_encoded_schemes_are_repaired() {
+        assert_eq!(
+            dest("/v2/publish/https:/example.com/x").0,
+            "https://example.com/x"
+        );
+        assert_eq!(
+            dest("/v2/publish/http%3A%2F%2F127.0.0.1%3A3000%2Fhook").0,
+            "http://127.0.0.1:3000/hook"
+        );
+        assert_eq!(dest("/v2/publish/my-group").0, "my-group");
+    }
+}

@@ -1,0 +1,204 @@
+//! The command line: `qstash dev` with Go-style flags (`-port 8081`, `-port=8081`, `--port 8081`
+//! and `--port=8081` all work, as with the closed binary and the SDK that spawns it), env vars
+//! for each flag, and the banner printed once the port is bound.
+
+use std::net::IpAddr;
+
+use clap::{Parser, Subcommand};
+use owo_colors::{OwoColorize, Stream};
+
+use crate::config::{Config, Limits, QuotaPreset, TEST_USERS};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "qstash",
+    version,
+    about = "An open, in-memory QStash development server"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the development server (state is in memory and resets when it exits).
+    #[command(after_help = quota_help())]
+    Dev(DevArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DevArgs {
+    /// API server port; 0 picks a free one.
+    #[arg(long, env = "QSTASH_DEV_PORT", default_value_t = 8080)]
+    pub port: u16,
+    /// Log server port (accepted for compatibility; default port+1).
+    #[arg(long = "log-port", env = "QSTASH_DEV_LOG_PORT")]
+    pub log_port: Option<u16>,
+    /// Quota preset whose limits are simulated.
+    #[arg(long, env = "QSTASH_DEV_QUOTA", default_value = "payg", value_parser = ["payg", "pro"], ignore_case = true)]
+    pub quota: String,
+    /// Address to bind (the Docker image uses 0.0.0.0).
+    #[arg(long, env = "QSTASH_DEV_HOST", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+}
+
+impl DevArgs {
+    pub fn config(&self) -> Config {
+        Config {
+            host: self.host,
+            port: self.port,
+            log_port: self.log_port,
+            quota: QuotaPreset::parse(&self.quota).unwrap_or(QuotaPreset::Payg),
+            ..Config::default()
+        }
+    }
+}
+
+/// Rewrites Go-style single-dash long flags (`-port=1`) to clap's `--port=1`.
+pub fn go_style_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    args.into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let single_dash_word =
+                a.len() > 2 && a.starts_with('-') && a.as_bytes()[1].is_ascii_alphabetic();
+            if i > 0 && single_dash_word {
+                format!("-{a}")
+            } else {
+                a
+            }
+        })
+        .collect()
+}
+
+fn size(bytes: usize) -> String {
+    format!("{} MB", bytes / (1024 * 1024))
+}
+
+fn days(d: std::time::Duration) -> String {
+    format!("{} days", d.as_secs() / 86_400)
+}
+
+fn limit_rows(l: &Limits) -> Vec<(&'static str, String)> {
+    vec![
+        ("max message body", size(l.max_body_bytes)),
+        ("max retries", l.max_retries.to_string()),
+        ("max delay", days(l.max_delay)),
+        (
+            "max timeout",
+            format!("{} hours", l.max_timeout.as_secs() / 3600),
+        ),
+        ("log entries kept", l.max_log_entries.to_string()),
+        ("DLQ retention", days(l.dlq_retention)),
+        (
+            "deduplication window",
+            format!("{} minutes", l.dedup_window.as_secs() / 60),
+        ),
+    ]
+}
+
+fn quota_help() -> String {
+    let (p, r) = (
+        limit_rows(QuotaPreset::Payg.limits()),
+        limit_rows(QuotaPreset::Pro.limits()),
+    );
+    let mut s =
+        String::from("Quota presets (-quota):\n  limit                  payg         pro\n");
+    for ((name, a), (_, b)) in p.iter().zip(r.iter()) {
+        s.push_str(&format!("  {name:<22} {a:<12} {b}\n"));
+    }
+    s
+}
+
+/// The banner: the readiness line the SDKs wait for, the quota, and a paste-ready block of
+/// variables per test user.
+pub fn banner(config: &Config, url: &str) -> String {
+    let mut out = String::new();
+    let ready = format!("Upstash QStash development server is running at {url}");
+    out.push_str(&format!(
+        "{}\n\n",
+        ready.if_supports_color(Stream::Stdout, |t| t.green())
+    ));
+    let limits = limit_rows(config.limits());
+    let quota: Vec<String> = limits
+        .iter()
+        .take(4)
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    out.push_str(&format!(
+        "Quota preset {}: {}\n\n",
+        config.quota.name(),
+        quota.join(", ")
+    ));
+    for (i, u) in TEST_USERS.iter().enumerate() {
+        let title = if i == 0 {
+            format!("# {} (default user): paste into your .env", u.user_id)
+        } else {
+            format!("# {} (test user {i}, a tenant of its own)", u.user_id)
+        };
+        out.push_str(&format!(
+            "{}\n",
+            title.if_supports_color(Stream::Stdout, |t| t.dimmed())
+        ));
+        for (k, v) in [
+            ("QSTASH_URL", url),
+            ("QSTASH_TOKEN", u.token),
+            ("QSTASH_CURRENT_SIGNING_KEY", u.current_signing_key),
+            ("QSTASH_NEXT_SIGNING_KEY", u.next_signing_key),
+        ] {
+            out.push_str(&format!(
+                "{}={v}\n",
+                k.if_supports_color(Stream::Stdout, |t| t.cyan())
+            ));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> DevArgs {
+        let args = go_style_args(args.iter().map(|s| s.to_string()));
+        match Cli::try_parse_from(args).unwrap().command {
+            Command::Dev(d) => d,
+        }
+    }
+
+    #[test]
+    fn every_go_style_form_of_a_flag_works() {
+        for form in [
+            &["qstash", "dev", "-port", "8081"][..],
+            &["qstash", "dev", "-port=8081"],
+            &["qstash", "dev", "--port", "8081"],
+            &["qstash", "dev", "--port=8081"],
+        ] {
+            assert_eq!(parse(form).port, 8081, "{form:?}");
+        }
+        let d = parse(&[
+            "qstash",
+            "dev",
+            "-quota=PRO",
+            "-log-port",
+            "9000",
+            "-host=0.0.0.0",
+        ]);
+        assert_eq!(d.config().quota, QuotaPreset::Pro);
+        assert_eq!(d.log_port, Some(9000));
+        assert!(d.host.is_unspecified());
+    }
+
+    #[test]
+    fn the_banner_has_the_readiness_line_and_four_users() {
+        let b = banner(&Config::default(), "http://127.0.0.1:8080");
+        assert!(b
+            .lines()
+            .next()
+            .unwrap()
+            .contains("is running at http://127.0.0.1:8080"));
+        assert_eq!(b.matches("QSTASH_TOKEN=").count(), 4);
+        assert!(b.contains("QSTASH_CURRENT_SIGNING_KEY=sig_7kYjw48mhY7kAjqNGcy6cr29RJ6r"));
+    }
+}

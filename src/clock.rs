@@ -1,0 +1,12 @@
+//! Wall-clock time in Unix milliseconds: the one place that asks "now".
+//! Imports nothing from the rest of the crate.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

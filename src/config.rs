@@ -1,0 +1,206 @@
+//! Configuration of one server: where it listens, which quota preset it simulates, and the
+//! four predefined test users. Everything here is immutable once the server starts and is
+//! shared as `Arc<Config>`. Imports nothing from the rest of the crate but `ids`.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// The quota preset a server simulates (`-quota payg|pro`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaPreset {
+    Payg,
+    Pro,
+}
+
+impl QuotaPreset {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "payg" => Some(Self::Payg),
+            "pro" => Some(Self::Pro),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Payg => "payg",
+            Self::Pro => "pro",
+        }
+    }
+
+    pub fn limits(self) -> &'static Limits {
+        match self {
+            Self::Payg => &PAYG,
+            Self::Pro => &PRO,
+        }
+    }
+}
+
+/// The limits of a quota preset. One table (`PAYG`, `PRO`) used wherever a limit is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest accepted message body, in bytes.
+    pub max_body_bytes: usize,
+    /// Largest accepted `Upstash-Retries`.
+    pub max_retries: u32,
+    /// Longest accepted delay (`Upstash-Delay`, or `Upstash-Not-Before` from now).
+    pub max_delay: Duration,
+    /// Longest accepted `Upstash-Timeout`; also the default delivery timeout.
+    pub max_timeout: Duration,
+    /// Messages per day; `None` is unlimited.
+    pub messages_per_day: Option<u64>,
+    /// Requests per second on non-publish endpoints.
+    pub burst_requests_per_second: u32,
+    pub max_queues: u32,
+    pub max_queue_parallelism: u32,
+    pub max_schedules: u32,
+    pub max_url_groups: u32,
+    pub max_endpoints_per_group: u32,
+    /// Deliveries in flight per user; more wait, never error.
+    pub global_parallelism: u32,
+    pub dlq_retention: Duration,
+    /// Log entries kept per user; the oldest are dropped first.
+    pub max_log_entries: usize,
+    pub dedup_window: Duration,
+}
+
+const DAY: u64 = 24 * 60 * 60;
+const MB: usize = 1024 * 1024;
+
+pub const PAYG: Limits = Limits {
+    max_body_bytes: 10 * MB,
+    max_retries: 5,
+    max_delay: Duration::from_secs(365 * DAY),
+    max_timeout: Duration::from_secs(2 * 60 * 60),
+    messages_per_day: None,
+    burst_requests_per_second: 100,
+    max_queues: 100,
+    max_queue_parallelism: 100,
+    max_schedules: 1_000,
+    max_url_groups: 100,
+    max_endpoints_per_group: 100,
+    global_parallelism: 100,
+    dlq_retention: Duration::from_secs(7 * DAY),
+    max_log_entries: 10_000,
+    dedup_window: Duration::from_secs(10 * 60),
+};
+
+pub const PRO: Limits = Limits {
+    max_body_bytes: 50 * MB,
+    max_retries: 20,
+    max_delay: Duration::from_secs(10 * 365 * DAY),
+    max_timeout: Duration::from_secs(2 * 60 * 60),
+    messages_per_day: None,
+    burst_requests_per_second: 1_000,
+    max_queues: 1_000,
+    max_queue_parallelism: 1_000,
+    max_schedules: 10_000,
+    max_url_groups: 1_000,
+    max_endpoints_per_group: 1_000,
+    global_parallelism: 1_000,
+    dlq_retention: Duration::from_secs(30 * DAY),
+    max_log_entries: 100_000,
+    dedup_window: Duration::from_secs(10 * 60),
+};
+
+/// Retries used when a message does not say (clamped to the preset's maximum).
+pub const DEFAULT_RETRIES: u32 = 3;
+
+/// One predefined test user: a tenant of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestUser {
+    pub user_id: &'static str,
+    pub password: &'static str,
+    pub token: &'static str,
+    pub current_signing_key: &'static str,
+    pub next_signing_key: &'static str,
+}
+
+/// The four fixed users of `qstash dev`. The tokens are base64 of
+/// `{"UserID":…,"Password":…}` and the keys are the ones the official SDKs hard-code.
+pub const TEST_USERS: [TestUser; 4] = [
+    TestUser {
+        user_id: "defaultUser",
+        password: "defaultPassword",
+        token: "eyJVc2VySUQiOiJkZWZhdWx0VXNlciIsIlBhc3N3b3JkIjoiZGVmYXVsdFBhc3N3b3JkIn0=",
+        current_signing_key: "sig_7kYjw48mhY7kAjqNGcy6cr29RJ6r",
+        next_signing_key: "sig_5ZB6DVzB1wjE8S6rZ7eenA8Pdnhs",
+    },
+    TestUser {
+        user_id: "testUser1",
+        password: "testPassword",
+        token: "eyJVc2VySUQiOiJ0ZXN0VXNlcjEiLCJQYXNzd29yZCI6InRlc3RQYXNzd29yZCJ9",
+        current_signing_key: "sig_7GVPjvuwsfqF65iC8fSrs1dfYruM",
+        next_signing_key: "sig_5NoELc3EFnZn4DVS5bDs2Nk4b7Ua",
+    },
+    TestUser {
+        user_id: "testUser2",
+        password: "testPassword",
+        token: "eyJVc2VySUQiOiJ0ZXN0VXNlcjIiLCJQYXNzd29yZCI6InRlc3RQYXNzd29yZCJ9",
+        current_signing_key: "sig_6jWGaWRxHsw4vMSPJprXadyvrybF",
+        next_signing_key: "sig_7qHbvhmahe5GwfePDiS5Lg3pi6Qx",
+    },
+    TestUser {
+        user_id: "testUser3",
+        password: "testPassword",
+        token: "eyJVc2VySUQiOiJ0ZXN0VXNlcjMiLCJQYXNzd29yZCI6InRlc3RQYXNzd29yZCJ9",
+        current_signing_key: "sig_5T8FcSsynBjn9mMLBsXhpacRovJf",
+        next_signing_key: "sig_7GFR4YaDshFcqsxWRZpRB161jguD",
+    },
+];
+
+/// Everything a server needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub host: IpAddr,
+    /// 0 binds a free port.
+    pub port: u16,
+    /// Accepted for compatibility with the closed binary; no log server listens there yet.
+    pub log_port: Option<u16>,
+    pub quota: QuotaPreset,
+    /// How long in-flight deliveries may finish after a shutdown request.
+    pub shutdown_drain: Duration,
+}
+
+impl Config {
+    pub fn limits(&self) -> &'static Limits {
+        self.quota.limits()
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            host: IpAddr::from([127, 0, 0, 1]),
+            port: 8080,
+            log_port: None,
+            quota: QuotaPreset::Payg,
+            shutdown_drain: Duration::from_millis(1500),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+
+    #[test]
+    fn tokens_decode_to_their_user_and_password() {
+        for u in TEST_USERS {
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(u.token)
+                .unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+            assert_eq!(v["UserID"], u.user_id);
+            assert_eq!(v["Password"], u.password);
+        }
+    }
+
+    #[test]
+    fn presets_parse_case_insensitively() {
+        assert_eq!(QuotaPreset::parse("PAYG"), Some(QuotaPreset::Payg));
+        assert_eq!(QuotaPreset::parse("pro"), Some(QuotaPreset::Pro));
+        assert_eq!(QuotaPreset::parse("free"), None);
+    }
+}

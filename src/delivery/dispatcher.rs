@@ -1,0 +1,184 @@
+//! The dispatcher: takes due jobs from the timer, asks the engine to start each attempt, signs
+//! and sends it on its own task (a slow or dead destination never holds up anything else),
+//! judges the response and hands the result back to the engine. Prints one line per attempt.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::sign::sign;
+use super::verdict::verdict;
+use crate::engine::attempt::{Attempt, AttemptResult, Verdict};
+use crate::engine::headers::{canonical, Headers};
+use crate::engine::logs::Response;
+use crate::engine::{Engine, Job};
+
+pub struct Dispatcher {
+    engine: Arc<Engine>,
+    client: reqwest::Client,
+    tracker: TaskTracker,
+}
+
+impl Dispatcher {
+    pub fn new(engine: Arc<Engine>) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .user_agent("Upstash-QStash")
+            .connect_timeout(Duration::from_secs(10))
+            .build()?;
+        Ok(Self {
+            engine,
+            client,
+            tracker: TaskTracker::new(),
+        })
+    }
+
+    /// Runs until `cancel` fires, then gives in-flight attempts up to `drain` to finish.
+    pub async fn run(
+        self,
+        mut jobs: UnboundedReceiver<Job>,
+        cancel: CancellationToken,
+        drain: Duration,
+    ) {
+        loop {
+            tokio::select! {
+                job = jobs.recv() => match job {
+                    Some(job) => self.dispatch(job),
+                    None => break,
+                },
+                _ = cancel.cancelled() => break,
+            }
+        }
+        self.tracker.close();
+        let _ = tokio::time::timeout(drain, self.tracker.wait()).await;
+    }
+
+    fn dispatch(&self, job: Job) {
+        match job {
+            Job::Deliver { tenant, id } => {
+                let Some(attempt) = self.engine.start_attempt(tenant, &id) else {
+                    return;
+                };
+                let (engine, client) = (self.engine.clone(), self.client.clone());
+                self.tracker.spawn(async move {
+                    let result = send(&client, &attempt, engine.limits().max_body_bytes).await;
+                    engine.finish_attempt(attempt.tenant, &attempt.id, result);
+                });
+            }
+        }
+    }
+}
+
+/// Sends one attempt and judges it. Never fails: errors become a failed attempt.
+async fn send(client: &reqwest::Client, a: &Attempt, max_body: usize) -> AttemptResult {
+    let started = Instant::now();
+    let result = match try_send(client, a, max_body).await {
+        Ok(response) => AttemptResult {
+            verdict: verdict(response.status, &response.headers, SystemTime::now()),
+            error: (!(200..300).contains(&response.status))
+                .then(|| format!("destination answered with status {}", response.status)),
+            response: Some(response),
+        },
+        Err(error) => AttemptResult {
+            verdict: Verdict::Retry { hint: None },
+            response: None,
+            error: Some(error),
+        },
+    };
+    let ms = started.elapsed().as_millis();
+    match (&result.response, &result.error) {
+        (Some(r), _) => {
+            tracing::info!(target: "qstash::delivery", "{} {} {} -> {} in {ms} ms (retried {})", a.id, a.method, a.url, r.status, a.retried)
+        }
+        (None, e) => {
+            tracing::warn!(target: "qstash::delivery", "{} {} {} -> error: {} after {ms} ms (retried {})", a.id, a.method, a.url, e.as_deref().unwrap_or("unknown"), a.retried)
+        }
+    }
+    result
+}
+
+async fn try_send(
+    client: &reqwest::Client,
+    a: &Attempt,
+    max_body: usize,
+) -> Result<Response, String> {
+    let now_s = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let signature =
+        sign(&a.signing_key, &a.url, &a.body, now_s).map_err(|e| format!("signing failed: {e}"))?;
+    let method = reqwest::Method::from_bytes(a.method.as_bytes())
+        .map_err(|e| format!("invalid method: {e}"))?;
+    let mut headers = header_map(&a.headers);
+    if let Ok(v) = HeaderValue::from_str(&signature) {
+        headers.insert("upstash-signature", v);
+    }
+    let mut resp = client
+        .request(method, &a.url)
+        .headers(headers)
+        .body(a.body.clone())
+        .timeout(a.timeout)
+        .send()
+        .await
+        .map_err(describe)?;
+    let status = resp.status().as_u16();
+    let headers: Headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                canonical(k.as_str()),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let mut body = BytesMut::new();
+    while let Some(chunk) = resp.chunk().await.map_err(describe)? {
+        let room = max_body.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if room <= chunk.len() {
+            break;
+        }
+    }
+    Ok(Response {
+        status,
+        headers,
+        body: Bytes::from(body),
+    })
+}
+
+/// Builds the outgoing header map; a repeated name keeps every value.
+fn header_map(pairs: &[(String, String)]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (k, v) in pairs {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
+            map.append(name, value);
+        }
+    }
+    map
+}
+
+/// A short description of a transport error: timeout, connection refused, …
+fn describe(e: reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut msg = if e.is_timeout() {
+        "timed out".to_string()
+    } else if e.is_connect() {
+        "connection failed".to_string()
+    } else {
+        "request failed".to_string()
+    };
+    let mut source = e.source();
+    while let Some(s) = source {
+        msg = format!("{msg}: {s}");
+        source = s.source();
+    }
+    msg
+}

@@ -1,0 +1,9 @@
+//! Outgoing HTTP: the dispatcher loop, request signing and response verdicts. Talks to the
+//! engine only through `start_attempt` / `finish_attempt`; never touches `api`.
+
+pub mod dispatcher;
+pub mod hints;
+pub mod sign;
+pub mod verdict;
+
+pub use dispatcher::Dispatcher;

@@ -1,0 +1,231 @@
+//! The delivery state machine: starting an attempt (CREATED/RETRY -> ACTIVE) and finishing it
+//! with the dispatcher's verdict (DELIVERED, or ERROR then RETRY, or FAILED into the DLQ),
+//! firing callbacks and failure callbacks on the way.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::backoff::next_delay;
+use super::callback;
+use super::dlq::DlqEntry;
+use super::headers::{merge, Headers};
+use super::logs::Response;
+use super::message::{Kind, Message};
+use super::{Engine, Job, LogExtra, State, TenantId, TenantState};
+use crate::clock::now_ms;
+
+/// Everything the dispatcher needs to send one attempt (the signature aside).
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub tenant: TenantId,
+    pub id: Arc<str>,
+    pub url: String,
+    pub method: String,
+    /// Every header to send but `Upstash-Signature`.
+    pub headers: Headers,
+    pub body: Bytes,
+    pub timeout: Duration,
+    pub signing_key: String,
+    /// Retries done before this attempt.
+    pub retried: u32,
+}
+
+/// How the dispatcher judged an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// A 2xx response.
+    Delivered,
+    /// Failed; retry if retries remain, after `hint` when the destination gave one.
+    Retry { hint: Option<Duration> },
+    /// Failed for good (489 with `Upstash-NonRetryable-Error: true`).
+    Fail,
+}
+
+/// The result of one attempt.
+#[derive(Debug, Clone)]
+pub struct AttemptResult {
+    pub verdict: Verdict,
+    pub response: Option<Response>,
+    /// What went wrong, for failed attempts (transport error or status).
+    pub error: Option<String>,
+}
+
+impl Engine {
+    /// Marks a due message ACTIVE and describes the attempt; None if it is gone (cancelled,
+    /// delivered) or already in flight.
+    pub fn start_attempt(&self, t: TenantId, id: &str) -> Option<Attempt> {
+        let now = now_ms();
+        let default_timeout = self.limits().max_timeout;
+        self.with(t, |st| {
+            let msg = st.messages.get_mut(id)?;
+            if msg.active || msg.not_before > now {
+                return None;
+            }
+            msg.active = true;
+            let msg = msg.clone();
+            st.log(now, State::Active, &msg, LogExtra::default());
+            Some(Attempt {
+                tenant: t,
+                id: msg.id.clone(),
+                url: msg.spec.url.clone(),
+                method: msg.spec.method.clone(),
+                headers: delivery_headers(&msg),
+                body: msg.spec.body.clone(),
+                timeout: msg.spec.timeout.unwrap_or(default_timeout),
+                signing_key: st.keys.current.clone(),
+                retried: msg.retried,
+            })
+        })
+    }
+
+    /// Applies the result of an attempt started by `start_attempt`.
+    pub fn finish_attempt(&self, t: TenantId, id: &str, result: AttemptResult) {
+        let now = now_ms();
+        self.with(t, |st| {
+            let Some(mut msg) = st.messages.remove(id) else {
+                return;
+            };
+            msg.active = false;
+            let response = result.response.map(Arc::new);
+            if result.verdict == Verdict::Delivered {
+                st.log(
+                    now,
+                    State::Delivered,
+                    &msg,
+                    LogExtra {
+                        response: response.clone(),
+                        ..Default::default()
+                    },
+                );
+                self.fire_callback(t, st, &msg, response.as_deref(), None, now);
+                return;
+            }
+            let extra = LogExtra {
+                error: result.error.clone(),
+                response: response.clone(),
+                ..Default::default()
+            };
+            st.log(now, State::Error, &msg, extra);
+            if response.is_some() {
+                self.fire_callback(
+                    t,
+                    st,
+                    &msg,
+                    response.as_deref(),
+                    result.error.as_deref(),
+                    now,
+                );
+            }
+            if msg.cancel_requested {
+                st.log(now, State::Canceled, &msg, LogExtra::default());
+                return;
+            }
+            match result.verdict {
+                Verdict::Retry { hint } if msg.retried < msg.spec.max_retries => {
+                    let delay = next_delay(hint, msg.spec.retry_delay.as_ref(), msg.retried);
+                    msg.retried += 1;
+                    msg.not_before = now.saturating_add(delay.as_millis() as u64);
+                    let extra = LogExtra {
+                        next_delivery_time: Some(msg.not_before),
+                        ..Default::default()
+                    };
+                    st.log(now, State::Retry, &msg, extra);
+                    self.timer.schedule(
+                        msg.not_before,
+                        Job::Deliver {
+                            tenant: t,
+                            id: msg.id.clone(),
+                        },
+                    );
+                    st.messages.insert(msg.id.clone(), msg);
+                }
+                _ => self.dead_letter(t, st, msg, response, result.error, now),
+            }
+        })
+    }
+
+    /// FAILED: into the DLQ (normal messages only), then the failure callback.
+    fn dead_letter(
+        &self,
+        t: TenantId,
+        st: &mut TenantState,
+        msg: Message,
+        response: Option<Arc<Response>>,
+        error: Option<String>,
+        now: u64,
+    ) {
+        let extra = LogExtra {
+            error: error.clone(),
+            response: response.clone(),
+            ..Default::default()
+        };
+        st.log(now, State::Failed, &msg, extra);
+        if msg.spec.kind != Kind::Normal {
+            return;
+        }
+        st.dlq
+            .expire(now.saturating_sub(self.limits().dlq_retention.as_millis() as u64));
+        let entry = DlqEntry {
+            dlq_id: String::new(),
+            message_id: msg.id.clone(),
+            spec: msg.spec.clone(),
+            created_at: msg.created_at,
+            not_before: msg.not_before,
+            failed_at: now,
+            response: response.clone(),
+            error: error.clone(),
+        };
+        let dlq_id = st.dlq.insert(entry, now);
+        if let Some(cb) = msg.spec.failure_callback.clone() {
+            let body =
+                callback::payload(&msg, response.as_deref(), error.as_deref(), Some(&dlq_id));
+            let spec = callback::message_spec(&cb, &msg.spec, &body, Kind::FailureCallback);
+            let at = now.saturating_add(cb.delay.map_or(0, |d| d.as_millis() as u64));
+            self.enqueue(t, st, spec, now, at);
+        }
+    }
+
+    /// After every attempt that got a response, the callback (if the message has one).
+    fn fire_callback(
+        &self,
+        t: TenantId,
+        st: &mut TenantState,
+        msg: &Message,
+        response: Option<&Response>,
+        error: Option<&str>,
+        now: u64,
+    ) {
+        let Some(cb) = msg.spec.callback.as_ref() else {
+            return;
+        };
+        let body = callback::payload(msg, response, error, None);
+        let spec = callback::message_spec(cb, &msg.spec, &body, Kind::Callback);
+        let at = now.saturating_add(cb.delay.map_or(0, |d| d.as_millis() as u64));
+        self.enqueue(t, st, spec, now, at);
+    }
+}
+
+/// The headers of an attempt: ours first, then the message's own (which may replace ours,
+/// e.g. a forwarded `User-Agent`).
+fn delivery_headers(msg: &Message) -> Headers {
+    let s = &msg.spec;
+    let mut ours: Headers = vec![
+        ("User-Agent".into(), "Upstash-QStash".into()),
+        ("Upstash-Message-Id".into(), msg.id.to_string()),
+        ("Upstash-Retried".into(), msg.retried.to_string()),
+    ];
+    if !s.caller_ip.is_empty() {
+        ours.push(("Upstash-Caller-Ip".into(), s.caller_ip.clone()));
+    }
+    for (name, val) in [
+        ("Upstash-Topic-Name", &s.topic_name),
+        ("Upstash-Schedule-Id", &s.schedule_id),
+    ] {
+        if let Some(v) = val {
+            ours.push((name.into(), v.clone()));
+        }
+    }
+    merge(&ours, &s.header)
+}

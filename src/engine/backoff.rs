@@ -1,0 +1,54 @@
+//! When the next attempt of a failed message starts: a retry-after hint from the destination
+//! wins, then the message's `Upstash-Retry-Delay` expression, then the default exponential
+//! backoff `min(86400, e^(2.5 n))` seconds.
+
+use std::time::Duration;
+
+use super::expr::RetryDelayExpr;
+
+/// Longest default backoff: one day.
+const MAX_BACKOFF_SECS: f64 = 86_400.0;
+
+/// Default backoff before retry number `n` (1-based): ≈12 s, 2 m 28 s, 30 m, 6 h 7 m, then 1 day.
+pub fn default_backoff(n: u32) -> Duration {
+    let secs = (2.5 * f64::from(n)).exp().min(MAX_BACKOFF_SECS);
+    Duration::from_millis((secs * 1000.0) as u64)
+}
+
+/// The delay before the next attempt. `retried` counts the retries already done (0 when the
+/// first retry is being scheduled), as the expression language defines it.
+pub fn next_delay(hint: Option<Duration>, expr: Option<&RetryDelayExpr>, retried: u32) -> Duration {
+    if let Some(h) = hint {
+        return h;
+    }
+    match expr {
+        Some(e) => Duration::from_millis(e.delay_ms(retried)),
+        None => default_backoff(retried + 1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_backoff_matches_the_documented_table() {
+        assert_eq!(default_backoff(1).as_secs(), 12);
+        assert_eq!(default_backoff(2).as_secs(), 148);
+        assert_eq!(default_backoff(3).as_secs(), 1808);
+        assert_eq!(default_backoff(4).as_secs(), 22026);
+        assert_eq!(default_backoff(5).as_secs(), 86_400);
+        assert_eq!(default_backoff(50).as_secs(), 86_400);
+    }
+
+    #[test]
+    fn a_hint_wins_over_the_expression_which_wins_over_the_default() {
+        let e = RetryDelayExpr::parse("250").unwrap();
+        assert_eq!(
+            next_delay(Some(Duration::from_secs(2)), Some(&e), 0),
+            Duration::from_secs(2)
+        );
+        assert_eq!(next_delay(None, Some(&e), 0), Duration::from_millis(250));
+        assert_eq!(next_delay(None, None, 0).as_secs(), 12);
+    }
+}

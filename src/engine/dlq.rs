@@ -1,0 +1,101 @@
+//! The dead-letter queue of one tenant: messages whose retries ran out, with the last
+//! response, ordered by when they failed (oldest first, like the hosted service's default).
+//! Entries expire after the quota's DLQ retention.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::filter::Filter;
+use super::logs::Response;
+use super::message::MessageSpec;
+use crate::ids;
+
+#[derive(Debug, Clone)]
+pub struct DlqEntry {
+    pub dlq_id: String,
+    pub message_id: Arc<str>,
+    pub spec: Arc<MessageSpec>,
+    pub created_at: u64,
+    pub not_before: u64,
+    /// When the message failed for good (Unix ms).
+    pub failed_at: u64,
+    pub response: Option<Arc<Response>>,
+    /// The transport error of the last attempt, when there was no response.
+    pub error: Option<String>,
+}
+
+impl DlqEntry {
+    /// The last response's status; 0 when the last attempt got no response at all.
+    pub fn response_status(&self) -> u16 {
+        self.response.as_ref().map_or(0, |r| r.status)
+    }
+
+    fn matches(&self, f: &Filter) -> bool {
+        f.matches_time(self.failed_at)
+            && f.matches_status(self.response_status())
+            && f.matches_message(&self.message_id, &self.spec)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Dlq {
+    entries: BTreeMap<(u64, u64), DlqEntry>,
+    seq: u64,
+}
+
+impl Dlq {
+    /// Stores a failed message and returns its new DLQ id.
+    pub fn insert(&mut self, mut entry: DlqEntry, now: u64) -> String {
+        self.seq += 1;
+        let key = (now, self.seq);
+        entry.dlq_id = ids::dlq_id(key.0, key.1);
+        let id = entry.dlq_id.clone();
+        self.entries.insert(key, entry);
+        id
+    }
+
+    /// Drops entries that failed before `oldest_kept` (Unix ms).
+    pub fn expire(&mut self, oldest_kept: u64) {
+        self.entries = self.entries.split_off(&(oldest_kept, 0));
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn get(&self, dlq_id: &str) -> Option<&DlqEntry> {
+        self.entries.get(&ids::parse_stream_id(dlq_id)?)
+    }
+
+    pub fn remove(&mut self, dlq_id: &str) -> Option<DlqEntry> {
+        self.entries.remove(&ids::parse_stream_id(dlq_id)?)
+    }
+
+    /// Up to `count` entries matching `f`, starting at the `cursor` entry (inclusive), and the
+    /// cursor of the next page if more match.
+    pub fn list(
+        &self,
+        f: &Filter,
+        cursor: Option<&str>,
+        count: usize,
+    ) -> (Vec<DlqEntry>, Option<String>) {
+        let start = cursor.and_then(ids::parse_stream_id).unwrap_or((0, 0));
+        let mut page = Vec::new();
+        for e in self
+            .entries
+            .range(start..)
+            .map(|(_, e)| e)
+            .filter(|e| e.matches(f))
+        {
+            if page.len() == count {
+                return (page, Some(e.dlq_id.clone()));
+            }
+            page.push(e.clone());
+        }
+        (page, None)
+    }
+}

@@ -1,0 +1,34 @@
+//! The errors a user can see. Each variant maps to one HTTP status in `api::error`; the text is
+//! the `error` field of the JSON body, so it says what is wrong in words a user can act on.
+
+/// Everything the engine refuses, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// Malformed input: 400.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Missing or unknown token: 401.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Unknown resource: 404.
+    #[error("{0}")]
+    NotFound(String),
+    /// A body larger than the quota allows: 413.
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// A plan limit (queues, schedules, …): 412.
+    #[error("{0}")]
+    QuotaExceeded(String),
+}
+
+impl Error {
+    pub fn bad(msg: impl Into<String>) -> Self {
+        Self::BadRequest(msg.into())
+    }
+
+    pub fn not_found(msg: impl Into<String>) -> Self {
+        Self::NotFound(msg.into())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

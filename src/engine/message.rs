@@ -1,0 +1,59 @@
+//! A message: its immutable specification (shared by the message, its log entries and its DLQ
+//! entry through one `Arc`) and its runtime state while it waits or is being delivered.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::expr::RetryDelayExpr;
+use super::headers::Headers;
+use super::options::{CallbackOptions, Redact};
+
+/// What a message is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Normal,
+    /// Carries the §4.11 payload to an `Upstash-Callback` URL.
+    Callback,
+    /// Carries the §4.12 payload to an `Upstash-Failure-Callback` URL.
+    FailureCallback,
+}
+
+/// Everything fixed at publish time.
+#[derive(Debug, Clone)]
+pub struct MessageSpec {
+    pub url: String,
+    pub method: String,
+    /// Headers delivered to the destination, `Content-Type` included.
+    pub header: Headers,
+    pub body: Bytes,
+    pub max_retries: u32,
+    pub retry_delay: Option<RetryDelayExpr>,
+    pub timeout: Option<Duration>,
+    pub callback: Option<CallbackOptions>,
+    pub failure_callback: Option<CallbackOptions>,
+    pub labels: Vec<String>,
+    pub caller_ip: String,
+    pub redact: Redact,
+    pub kind: Kind,
+    pub topic_name: Option<String>,
+    pub endpoint_name: Option<String>,
+    pub queue_name: Option<String>,
+    pub schedule_id: Option<String>,
+}
+
+/// A message that is pending, being delivered or waiting for a retry.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub id: Arc<str>,
+    pub spec: Arc<MessageSpec>,
+    pub created_at: u64,
+    /// Earliest delivery time of the next attempt (Unix ms).
+    pub not_before: u64,
+    /// Attempts already failed and retried.
+    pub retried: u32,
+    /// A delivery attempt is running.
+    pub active: bool,
+    pub cancel_requested: bool,
+}

@@ -1,0 +1,183 @@
+//! The domain, synchronous: messages, their delivery state machine, the DLQ, the event log,
+//! deduplication and signing keys, each tenant (test user) apart from the others. The engine
+//! owns every state change. It never sends HTTP and never awaits: it writes jobs into the
+//! timer, and the dispatcher (in `delivery`) asks it to start and finish attempts.
+//! Must not import axum, reqwest, clap, tokio::net, `api`, `delivery`, `server` or `cli`.
+
+pub mod attempt;
+pub mod backoff;
+pub mod callback;
+pub mod dedup;
+pub mod dlq;
+pub mod duration;
+pub mod error;
+pub mod expr;
+pub mod filter;
+pub mod headers;
+pub mod logs;
+pub mod manage;
+pub mod message;
+pub mod options;
+pub mod publish;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use subtle::ConstantTimeEq;
+
+use crate::config::{Config, Limits, TestUser, TEST_USERS};
+use crate::timer::Timer;
+
+pub use error::{Error, Result};
+
+use dedup::Dedup;
+use dlq::Dlq;
+use logs::{LogEntry, LogRing, Response, State};
+use message::Message;
+
+/// Index of a tenant (one per test user).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TenantId(pub usize);
+
+/// Work the timer hands to the dispatcher when it is due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Job {
+    Deliver { tenant: TenantId, id: Arc<str> },
+}
+
+/// A tenant's signing keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKeys {
+    pub current: String,
+    pub next: String,
+}
+
+/// All state of one tenant, behind one lock: a transition takes the guard, changes the
+/// state, and drops it before anything waits.
+#[derive(Debug)]
+pub(crate) struct TenantState {
+    messages: HashMap<Arc<str>, Message>,
+    logs: LogRing,
+    dlq: Dlq,
+    dedup: Dedup,
+    keys: SigningKeys,
+}
+
+pub struct Tenant {
+    pub user: TestUser,
+    state: Mutex<TenantState>,
+}
+
+pub struct Engine {
+    config: Arc<Config>,
+    tenants: Vec<Tenant>,
+    timer: Arc<Timer<Job>>,
+}
+
+impl Engine {
+    pub fn new(config: Arc<Config>, timer: Arc<Timer<Job>>) -> Self {
+        let cap = config.limits().max_log_entries;
+        let tenants = TEST_USERS
+            .iter()
+            .map(|u| Tenant {
+                user: u.clone(),
+                state: Mutex::new(TenantState {
+                    messages: HashMap::new(),
+                    logs: LogRing::new(cap),
+                    dlq: Dlq::default(),
+                    dedup: Dedup::default(),
+                    keys: SigningKeys {
+                        current: u.current_signing_key.to_string(),
+                        next: u.next_signing_key.to_string(),
+                    },
+                }),
+            })
+            .collect();
+        Self {
+            config,
+            tenants,
+            timer,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn limits(&self) -> &'static Limits {
+        self.config.limits()
+    }
+
+    pub fn timer(&self) -> &Arc<Timer<Job>> {
+        &self.timer
+    }
+
+    /// The tenant whose token this is. Compares against every token in constant time.
+    pub fn authenticate(&self, token: &str) -> Option<TenantId> {
+        let mut found = None;
+        for (i, t) in self.tenants.iter().enumerate() {
+            if bool::from(t.user.token.as_bytes().ct_eq(token.as_bytes())) {
+                found = Some(TenantId(i));
+            }
+        }
+        found
+    }
+
+    pub fn tenant(&self, t: TenantId) -> &Tenant {
+        &self.tenants[t.0]
+    }
+
+    pub fn tenant_ids(&self) -> impl Iterator<Item = TenantId> {
+        (0..self.tenants.len()).map(TenantId)
+    }
+
+    fn with<R>(&self, t: TenantId, f: impl FnOnce(&mut TenantState) -> R) -> R {
+        let mut guard = self.tenants[t.0].state.lock();
+        f(&mut guard)
+    }
+
+    pub fn keys(&self, t: TenantId) -> SigningKeys {
+        self.with(t, |st| st.keys.clone())
+    }
+
+    /// Next becomes current and a fresh next key is made. State is in memory only.
+    pub fn rotate_keys(&self, t: TenantId) -> SigningKeys {
+        self.with(t, |st| {
+            st.keys = SigningKeys {
+                current: std::mem::take(&mut st.keys.next),
+                next: crate::ids::signing_key(),
+            };
+            st.keys.clone()
+        })
+    }
+
+    /// Number of messages waiting or in delivery for a tenant.
+    pub fn pending(&self, t: TenantId) -> usize {
+        self.with(t, |st| st.messages.len())
+    }
+}
+
+impl TenantState {
+    /// Appends a log entry for `msg` in `state`.
+    fn log(&mut self, now: u64, state: State, msg: &Message, extra: LogExtra) {
+        self.logs.push(LogEntry {
+            seq: 0,
+            time: now,
+            state,
+            message_id: msg.id.clone(),
+            spec: msg.spec.clone(),
+            error: extra.error,
+            next_delivery_time: extra.next_delivery_time,
+            response: extra.response,
+        });
+    }
+}
+
+/// The optional parts of a log entry.
+#[derive(Debug, Default)]
+struct LogExtra {
+    error: Option<String>,
+    next_delivery_time: Option<u64>,
+    response: Option<Arc<Response>>,
+}

@@ -1,0 +1,9 @@
+pub mod api;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod delivery;
+pub mod engine;
+pub mod ids;
+pub mod server;
+pub mod timer;

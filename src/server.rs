@@ -1,0 +1,113 @@
+//! The composition root: binds the listener, builds the engine, the timer, the dispatcher and
+//! the router, and runs them until the shutdown token fires. One cancellation token stops all:
+//! the HTTP server stops accepting, the dispatcher stops taking jobs, and in-flight deliveries
+//! get a short, capped drain.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::ServiceExt as _;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::api;
+use crate::config::Config;
+use crate::delivery::Dispatcher;
+use crate::engine::{Engine, Job};
+use crate::timer::Timer;
+
+/// A bound server, not yet running.
+pub struct Server {
+    listener: TcpListener,
+    engine: Arc<Engine>,
+    timer: Arc<Timer<Job>>,
+    config: Arc<Config>,
+}
+
+impl Server {
+    pub async fn bind(config: Config) -> std::io::Result<Self> {
+        let listener = TcpListener::bind((config.host, config.port)).await?;
+        let config = Arc::new(config);
+        let timer = Arc::new(Timer::default());
+        let engine = Arc::new(Engine::new(config.clone(), timer.clone()));
+        Ok(Self {
+            listener,
+            engine,
+            timer,
+            config,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn engine(&self) -> Arc<Engine> {
+        self.engine.clone()
+    }
+
+    /// Serves until `shutdown` fires; returns within about two seconds after that.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let timer = self.timer.clone();
+        let timer_task = tokio::spawn({
+            let cancel = shutdown.clone();
+            async move { timer.run(tx, cancel).await }
+        });
+        let dispatcher = Dispatcher::new(self.engine.clone())?;
+        let drain = self.config.shutdown_drain;
+        let dispatch_task = tokio::spawn(dispatcher.run(rx, shutdown.clone(), drain));
+
+        let app = tower::Layer::layer(
+            &tower::util::MapRequestLayer::new(api::normalize as fn(_) -> _),
+            api::router(self.engine.clone()),
+        );
+        let make = app.into_make_service_with_connect_info::<SocketAddr>();
+        let serve = axum::serve(self.listener, make)
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        let serve = tokio::spawn(async move { serve.await });
+        shutdown.cancelled().await;
+        // Open connections get the same drain as deliveries, then are dropped.
+        let _ = tokio::time::timeout(drain, serve).await;
+        let _ = tokio::time::timeout(Duration::from_millis(200), timer_task).await;
+        let _ = tokio::time::timeout(drain, dispatch_task).await;
+        Ok(())
+    }
+}
+
+/// A server running on its own task, for tests and embedding.
+pub struct Spawned {
+    pub addr: SocketAddr,
+    pub engine: Arc<Engine>,
+    pub shutdown: CancellationToken,
+    pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Spawned {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = self.task.await;
+    }
+}
+
+/// Binds and runs a server in the background.
+pub async fn spawn(config: Config) -> std::io::Result<Spawned> {
+    let server = Server::bind(config).await?;
+    let addr = server.local_addr()?;
+    let engine = server.engine();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(server.run(shutdown.clone()));
+    Ok(Spawned {
+        addr,
+        engine,
+        shutdown,
+        task,
+    })
+}
