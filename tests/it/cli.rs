@@ -1,0 +1,208 @@
+//! The binary itself: banner, readiness line, flags, busy port, SIGTERM.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use qstash_dev::config::TEST_USERS;
+
+const BIN: &str = env!("CARGO_BIN_EXE_qstash");
+
+fn start(args: &[&str], env: &[(&str, &str)]) -> (Child, Vec<String>, String) {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .envs(env.iter().copied())
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    let mut url = String::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) else {
+            continue;
+        };
+        if url.is_empty() && line.contains("running at ") {
+            url = line.rsplit(' ').next().unwrap().to_string();
+        }
+        let done = line.starts_with("QSTASH_NEXT_SIGNING_KEY=")
+            && lines
+                .iter()
+                .filter(|l: &&String| l.starts_with("QSTASH_NEXT"))
+                .count()
+                == 3;
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    (child, lines, url)
+}
+
+fn sigterm(child: &Child) {
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+fn wait_exit(child: &mut Child, within: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if let Some(s) = child.try_wait().unwrap() {
+            return Some(s);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+#[tokio::test]
+async fn dev_with_port_zero_prints_the_banner_serves_and_stops_on_sigterm() {
+    let (mut child, lines, url) = start(&["dev", "-port=0"], &[]);
+    let ready = regex_like_readiness(&lines[0]);
+    assert!(
+        ready,
+        "first line is the readiness line: {:?}",
+        lines.first()
+    );
+    assert!(
+        url.starts_with("http://127.0.0.1:") && !url.ends_with(":0"),
+        "real port printed: {url}"
+    );
+    for u in TEST_USERS {
+        assert!(
+            lines.contains(&format!("QSTASH_TOKEN={}", u.token)),
+            "token of {} printed",
+            u.user_id
+        );
+        assert!(lines.contains(&format!(
+            "QSTASH_CURRENT_SIGNING_KEY={}",
+            u.current_signing_key
+        )));
+        assert!(lines.contains(&format!("QSTASH_NEXT_SIGNING_KEY={}", u.next_signing_key)));
+    }
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| **l == format!("QSTASH_URL={url}"))
+            .count(),
+        4
+    );
+    assert!(
+        !lines.iter().any(|l| l.contains('\u{1b}')),
+        "no colour when NO_COLOR is set"
+    );
+
+    let http = reqwest::Client::new();
+    let keys: serde_json::Value = http
+        .get(format!("{url}/v2/keys"))
+        .bearer_auth(TEST_USERS[0].token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(keys["current"], TEST_USERS[0].current_signing_key);
+    let rx = crate::support::Receiver::start().await;
+    let r = http
+        .post(format!("{url}/v2/publish/{}", rx.url("/cli")))
+        .bearer_auth(TEST_USERS[0].token)
+        .body("from the cli test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let got = rx.wait_for(1).await;
+    assert_eq!(&got[0].body[..], b"from the cli test");
+
+    sigterm(&child);
+    let status =
+        wait_exit(&mut child, Duration::from_secs(2)).expect("stops within two seconds of SIGTERM");
+    assert!(status.success(), "clean exit: {status:?}");
+}
+
+/// `/runn+ing( at|\.)/i`, the pattern the JS SDK waits for.
+fn regex_like_readiness(line: &str) -> bool {
+    let l = line.to_ascii_lowercase();
+    let Some(i) = l.find("runn") else {
+        return false;
+    };
+    let rest = l[i + 4..].trim_start_matches('n');
+    rest.starts_with("ing at") || rest.starts_with("ing.")
+}
+
+#[test]
+fn a_busy_port_is_one_clear_line_and_exit_code_1() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let out = Command::new(BIN)
+        .args(["dev", "--port", &port])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("address already in use"))
+        .expect("the error line");
+    assert!(line.contains(&port), "{line}");
+}
+
+#[test]
+fn env_vars_configure_the_server_and_help_lists_the_quotas() {
+    let out = Command::new(BIN).args(["dev", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--port",
+        "--log-port",
+        "--quota",
+        "--host",
+        "QSTASH_DEV_PORT",
+        "QSTASH_DEV_QUOTA",
+        "payg",
+        "pro",
+        "max retries",
+    ] {
+        assert!(help.contains(flag), "help mentions {flag}");
+    }
+    let out = Command::new(BIN).arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains(env!("CARGO_PKG_VERSION")));
+
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let out = Command::new(BIN)
+        .arg("dev")
+        .env("QSTASH_DEV_PORT", &port)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&port),
+        "QSTASH_DEV_PORT is used"
+    );
+}
+
+#[test]
+fn quota_env_var_selects_the_pro_preset() {
+    let (mut child, lines, _) = start(&["dev", "-port", "0"], &[("QSTASH_DEV_QUOTA", "pro")]);
+    assert!(
+        lines.iter().any(|l| l.contains("Quota preset pro")),
+        "{lines:?}"
+    );
+    sigterm(&child);
+    wait_exit(&mut child, Duration::from_secs(2)).expect("stops");
+}
