@@ -67,8 +67,9 @@ fn selection(q: &Query, strict: bool) -> Result<DlqSelection> {
     })
 }
 
+/// Unknown fields are refused: a misspelt `dlqIds` must not fall through to "delete all".
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct IdsBody {
     #[serde(default)]
     dlq_ids: Vec<String>,

@@ -32,9 +32,10 @@ pub async fn cancel(
     Ok(Json(json!({ "cancelled": 1 })))
 }
 
-/// The legacy JSON body of bulk cancel.
+/// The legacy JSON body of bulk cancel. Unknown fields are refused: a misspelt field must not
+/// fall through to "cancel everything".
 #[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CancelBody {
     #[serde(default)]
     message_ids: Vec<String>,
@@ -42,7 +43,7 @@ struct CancelBody {
     url: Option<String>,
     topic_name: Option<String>,
     schedule_id: Option<String>,
-    #[serde(alias = "callerIp")]
+    #[serde(alias = "callerIP")]
     caller_ip: Option<String>,
     from_date: Option<u64>,
     to_date: Option<u64>,

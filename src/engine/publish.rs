@@ -141,7 +141,9 @@ impl Engine {
         if dest.is_empty() {
             return Err(Error::bad("a non-empty destination must be provided"));
         }
-        if !(dest.starts_with("http://") || dest.starts_with("https://")) {
+        // Anything with a scheme is a URL (a URL group name cannot contain ':' or '/'), so
+        // `ftp://x` is a bad URL rather than an unknown group.
+        if !dest.contains("://") {
             return Err(Error::not_found(format!("topic {dest} not found")));
         }
         check_url(dest, "destination")?;
