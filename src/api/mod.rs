@@ -4,6 +4,7 @@
 //! (`/v2/Schedules`), and a trailing slash on a collection is ignored. Never calls `delivery`.
 
 pub mod auth;
+pub mod batch;
 pub mod body;
 pub mod dlq;
 pub mod error;
@@ -13,6 +14,8 @@ pub mod messages;
 pub mod publish;
 pub mod publish_headers;
 pub mod query;
+pub mod queues;
+pub mod topics;
 pub mod views;
 
 use std::sync::Arc;
@@ -59,6 +62,23 @@ pub fn router(engine: Arc<Engine>) -> Router {
     Router::new()
         .route("/v2/publish", post(publish::publish))
         .route("/v2/publish/{*destination}", post(publish::publish))
+        .route("/v2/enqueue/{*rest}", post(publish::enqueue))
+        .route("/v2/batch", post(batch::batch))
+        .route("/v2/topics", get(topics::list))
+        .route(
+            "/v2/topics/{name}",
+            get(topics::get)
+                .delete(topics::delete)
+                .patch(topics::set_headers),
+        )
+        .route(
+            "/v2/topics/{name}/endpoints",
+            post(topics::add_endpoints).delete(topics::remove_endpoints),
+        )
+        .route("/v2/queues", get(queues::list).post(queues::upsert))
+        .route("/v2/queues/{name}", get(queues::get).delete(queues::delete))
+        .route("/v2/queues/{name}/pause", post(queues::pause))
+        .route("/v2/queues/{name}/resume", post(queues::resume))
         .route("/v2/messages", delete(messages::cancel_many))
         .route(
             "/v2/messages/{id}",

@@ -8,14 +8,16 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use bytes::Bytes;
 use serde_json::{json, Map, Value};
 
 use super::auth::Auth;
 use super::error::ApiResult;
 use super::{body, publish_headers, AppState};
 use crate::engine::options::PublishOptions;
-use crate::engine::publish::{PublishRequest, Published};
+use crate::engine::publish::{PublishOutcome, PublishRequest, Published};
 use crate::engine::Result;
+use crate::engine::TenantId;
 
 /// The destination after `prefix` in the raw path, with its own query string rebuilt.
 /// `https:/x` (a proxy collapsed the slashes) and percent-encoded URLs are repaired.
@@ -100,6 +102,84 @@ pub fn published_json(p: &Published) -> Value {
     Value::Object(m)
 }
 
+/// The JSON of a publish outcome: an object for a URL, an array for a URL group.
+pub fn outcome_json(o: &PublishOutcome) -> Value {
+    match o {
+        PublishOutcome::One(p) => published_json(p),
+        PublishOutcome::Group(v) => Value::Array(v.iter().map(published_json).collect()),
+    }
+}
+
+/// 202 when every message was a duplicate, else 200.
+fn outcome_status(o: &PublishOutcome) -> StatusCode {
+    let all_dup = o.messages().iter().all(|p| p.deduplicated) && !o.messages().is_empty();
+    if all_dup {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    }
+}
+
+/// Publishes with `pairs` (lower-case request headers) over a URL group's default headers.
+pub fn publish_with(
+    state: &AppState,
+    tenant: TenantId,
+    destination: String,
+    queue: Option<String>,
+    mut pairs: Vec<(String, String)>,
+    body: Bytes,
+    caller_ip: String,
+) -> Result<PublishOutcome> {
+    if !destination.contains("://") {
+        for (k, v) in state
+            .engine
+            .url_group_headers(tenant, destination.trim())
+            .unwrap_or_default()
+        {
+            if !pairs.iter().any(|(p, _)| *p == k) {
+                pairs.push((k, v));
+            }
+        }
+    }
+    let options = publish_headers::parse(&pairs)?;
+    let req = PublishRequest {
+        destination,
+        options,
+        body,
+        caller_ip,
+        queue,
+        schedule_id: None,
+    };
+    state.engine.publish(tenant, req)
+}
+
+/// Shared by publish and enqueue: read, publish, answer as §4.1. For
+/// `/v2/enqueue/{queue}/{destination}` the queue is the first segment after the prefix.
+async fn handle(
+    state: AppState,
+    tenant: TenantId,
+    peer: SocketAddr,
+    uri: Uri,
+    headers: HeaderMap,
+    raw: Body,
+) -> ApiResult<Response> {
+    let (prefix, queue) = match uri.path().strip_prefix("/v2/enqueue/") {
+        Some(rest) => {
+            let queue = rest.split('/').next().unwrap_or("").to_string();
+            (format!("/v2/enqueue/{queue}/"), Some(queue))
+        }
+        None => ("/v2/publish/".to_string(), None),
+    };
+    let (destination, config) = destination(&uri, &prefix);
+    let pairs = publish_headers::merge_sources(header_pairs(&headers), &config);
+    publish_headers::parse(&pairs)?;
+    let body = body::read(&headers, raw, state.engine.limits().max_body_bytes).await?;
+    let ip = peer.ip().to_string();
+    let o = publish_with(&state, tenant, destination, queue, pairs, body, ip)?;
+    Ok((outcome_status(&o), Json(outcome_json(&o))).into_response())
+}
+
+/// `POST /v2/publish/{destination}`.
 pub async fn publish(
     State(state): State<AppState>,
     Auth(tenant): Auth,
@@ -108,23 +188,11 @@ pub async fn publish(
     headers: HeaderMap,
     raw: Body,
 ) -> ApiResult<Response> {
-    let (destination, config) = destination(&uri, "/v2/publish/");
-    let options = options(&headers, &config)?;
-    let body = body::read(&headers, raw, state.engine.limits().max_body_bytes).await?;
-    let req = PublishRequest {
-        destination,
-        options,
-        body,
-        caller_ip: peer.ip().to_string(),
-    };
-    let p = state.engine.publish(tenant, req)?;
-    let status = if p.deduplicated {
-        StatusCode::ACCEPTED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(published_json(&p))).into_response())
+    handle(state, tenant, peer, uri, headers, raw).await
 }
+
+/// `POST /v2/enqueue/{queue}/{destination}`: like publish, into a queue (created if missing).
+pub use publish as enqueue;
 
 #[cfg(test)]
 mod tests {

@@ -59,10 +59,17 @@ impl Engine {
         let now = now_ms();
         let default_timeout = self.limits().max_timeout;
         self.with(t, |st| {
-            let msg = st.messages.get_mut(id)?;
+            let msg = st.messages.get(id)?;
             if msg.active || msg.not_before > now {
                 return None;
             }
+            let (key, slot) = (msg.id.clone(), msg.slot_key());
+            if let Some((q, owner)) = slot.filter(|(_, owner)| *owner == key) {
+                if !st.queue_admits(&q, &owner, now) {
+                    return None;
+                }
+            }
+            let msg = st.messages.get_mut(id)?;
             msg.active = true;
             let msg = msg.clone();
             st.log(now, State::Active, &msg, LogExtra::default());
@@ -100,6 +107,7 @@ impl Engine {
                     },
                 );
                 self.fire_callback(t, st, &msg, response.as_deref(), None, now);
+                self.on_terminal(t, st, &msg, now);
                 return;
             }
             let extra = LogExtra {
@@ -120,6 +128,7 @@ impl Engine {
             }
             if msg.cancel_requested {
                 st.log(now, State::Canceled, &msg, LogExtra::default());
+                self.on_terminal(t, st, &msg, now);
                 return;
             }
             match result.verdict {
@@ -141,7 +150,10 @@ impl Engine {
                     );
                     st.messages.insert(msg.id.clone(), msg);
                 }
-                _ => self.dead_letter(t, st, msg, response, result.error, now),
+                _ => {
+                    self.dead_letter(t, st, &msg, response, result.error, now);
+                    self.on_terminal(t, st, &msg, now);
+                }
             }
         })
     }
@@ -151,7 +163,7 @@ impl Engine {
         &self,
         t: TenantId,
         st: &mut TenantState,
-        msg: Message,
+        msg: &Message,
         response: Option<Arc<Response>>,
         error: Option<String>,
         now: u64,
@@ -161,7 +173,7 @@ impl Engine {
             response: response.clone(),
             ..Default::default()
         };
-        st.log(now, State::Failed, &msg, extra);
+        st.log(now, State::Failed, msg, extra);
         if msg.spec.kind != Kind::Normal {
             return;
         }
@@ -179,11 +191,10 @@ impl Engine {
         };
         let dlq_id = st.dlq.insert(entry, now);
         if let Some(cb) = msg.spec.failure_callback.clone() {
-            let body =
-                callback::payload(&msg, response.as_deref(), error.as_deref(), Some(&dlq_id));
+            let body = callback::payload(msg, response.as_deref(), error.as_deref(), Some(&dlq_id));
             let spec = callback::message_spec(&cb, &msg.spec, &body, Kind::FailureCallback);
             let at = now.saturating_add(cb.delay.map_or(0, |d| d.as_millis() as u64));
-            self.enqueue(t, st, spec, now, at);
+            self.enqueue_callback(t, st, msg, spec, now, at);
         }
     }
 
@@ -203,7 +214,36 @@ impl Engine {
         let body = callback::payload(msg, response, error, None);
         let spec = callback::message_spec(cb, &msg.spec, &body, Kind::Callback);
         let at = now.saturating_add(cb.delay.map_or(0, |d| d.as_millis() as u64));
-        self.enqueue(t, st, spec, now, at);
+        self.enqueue_callback(t, st, msg, spec, now, at);
+    }
+
+    /// Enqueues a callback of `source`; it holds `source`'s queue slot until it finishes.
+    fn enqueue_callback(
+        &self,
+        t: TenantId,
+        st: &mut TenantState,
+        source: &Message,
+        spec: Arc<super::message::MessageSpec>,
+        now: u64,
+        at: u64,
+    ) {
+        let id = self.enqueue(t, st, spec, now, at);
+        if let Some((q, owner)) = source.slot_key() {
+            st.queue_hold(&q, &owner);
+            if let Some(m) = st.messages.get_mut(&id) {
+                m.slot = Some((q, owner));
+            }
+        }
+    }
+
+    /// After a message is delivered, failed or cancelled: frees its queue slot (waking the
+    /// next message) once nothing under the slot is left.
+    pub(crate) fn on_terminal(&self, t: TenantId, st: &mut TenantState, msg: &Message, now: u64) {
+        if let Some((q, owner)) = msg.slot_key() {
+            if st.queue_release(&q, &owner) {
+                self.wake_queue(t, st, &q, now);
+            }
+        }
     }
 }
 

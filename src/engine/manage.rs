@@ -22,10 +22,16 @@ pub struct DlqSelection {
     pub count: usize,
 }
 
-impl TenantState {
+impl Engine {
     /// Cancels one message: at once when idle, after its attempt when in flight.
-    fn cancel_one(&mut self, id: &str, now: u64) -> bool {
-        let Some(msg) = self.messages.get_mut(id) else {
+    pub(crate) fn cancel_locked(
+        &self,
+        t: TenantId,
+        st: &mut TenantState,
+        id: &str,
+        now: u64,
+    ) -> bool {
+        let Some(msg) = st.messages.get_mut(id) else {
             return false;
         };
         if msg.cancel_requested {
@@ -33,16 +39,15 @@ impl TenantState {
         }
         msg.cancel_requested = true;
         let msg = msg.clone();
-        self.log(now, State::CancelRequested, &msg, LogExtra::default());
+        st.log(now, State::CancelRequested, &msg, LogExtra::default());
         if !msg.active {
-            self.messages.remove(id);
-            self.log(now, State::Canceled, &msg, LogExtra::default());
+            st.messages.remove(id);
+            st.log(now, State::Canceled, &msg, LogExtra::default());
+            self.on_terminal(t, st, &msg, now);
         }
         true
     }
-}
 
-impl Engine {
     /// A pending message; delivered, failed and cancelled ones are gone.
     pub fn message(&self, t: TenantId, id: &str) -> Result<Message> {
         self.with(t, |st| {
@@ -53,7 +58,7 @@ impl Engine {
 
     pub fn cancel(&self, t: TenantId, id: &str) -> Result<()> {
         let now = now_ms();
-        if self.with(t, |st| st.cancel_one(id, now)) {
+        if self.with(t, |st| self.cancel_locked(t, st, id, now)) {
             Ok(())
         } else {
             Err(Error::not_found(format!("message {id} not found")))
@@ -87,7 +92,7 @@ impl Engine {
             chosen.truncate(count.unwrap_or(usize::MAX));
             chosen
                 .iter()
-                .filter(|(_, id)| st.cancel_one(id, now))
+                .filter(|(_, id)| self.cancel_locked(t, st, id, now))
                 .count()
         })
     }

@@ -56,4 +56,20 @@ pub struct Message {
     /// A delivery attempt is running.
     pub active: bool,
     pub cancel_requested: bool,
+    /// For a callback of a queued message: the queue and the message whose slot it holds.
+    pub slot: Option<(String, Arc<str>)>,
+}
+
+impl Message {
+    /// The queue slot this message counts under: its own when it belongs to a queue, its
+    /// source message's when it is that message's callback.
+    pub fn slot_key(&self) -> Option<(String, Arc<str>)> {
+        if self.slot.is_some() {
+            return self.slot.clone();
+        }
+        match (&self.spec.queue_name, self.spec.kind) {
+            (Some(q), Kind::Normal) => Some((q.clone(), self.id.clone())),
+            _ => None,
+        }
+    }
 }

@@ -17,8 +17,11 @@ pub mod headers;
 pub mod logs;
 pub mod manage;
 pub mod message;
+pub mod names;
 pub mod options;
 pub mod publish;
+pub mod queues;
+pub mod topics;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -62,6 +65,8 @@ pub(crate) struct TenantState {
     dlq: Dlq,
     dedup: Dedup,
     keys: SigningKeys,
+    topics: topics::Topics,
+    queues: queues::Queues,
 }
 
 pub struct Tenant {
@@ -91,6 +96,8 @@ impl Engine {
                         current: u.current_signing_key.to_string(),
                         next: u.next_signing_key.to_string(),
                     },
+                    topics: Default::default(),
+                    queues: Default::default(),
                 }),
             })
             .collect();

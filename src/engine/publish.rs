@@ -21,6 +21,10 @@ pub struct PublishRequest {
     pub options: PublishOptions,
     pub body: Bytes,
     pub caller_ip: String,
+    /// Enqueue into this queue (created if missing).
+    pub queue: Option<String>,
+    /// Set when a schedule produces the message.
+    pub schedule_id: Option<String>,
 }
 
 /// The outcome of one publish, as §4.1 describes it.
@@ -132,67 +136,135 @@ pub fn build_spec(
     }
 }
 
+/// Where one message of a publish goes.
+struct Target {
+    url: String,
+    topic: Option<String>,
+    endpoint: Option<String>,
+}
+
+/// The result of a publish: one message for a URL, one per endpoint for a URL group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishOutcome {
+    One(Published),
+    Group(Vec<Published>),
+}
+
+impl PublishOutcome {
+    pub fn messages(&self) -> &[Published] {
+        match self {
+            Self::One(p) => std::slice::from_ref(p),
+            Self::Group(v) => v,
+        }
+    }
+}
+
+/// The dedup key of a request (`Some("")` stands for content-based, computed per target).
+fn dedup_key(o: &PublishOptions) -> Option<String> {
+    match (&o.dedup_id, o.content_dedup) {
+        (Some(id), _) => Some(dedup::id_key(id)),
+        (None, true) => Some(String::new()),
+        (None, false) => None,
+    }
+}
+
+impl TenantState {
+    /// A URL, or the endpoints of a URL group.
+    fn targets(&self, dest: &str) -> Result<(Vec<Target>, bool)> {
+        // Anything with a scheme is a URL (a URL group name cannot contain ':' or '/'), so
+        // `ftp://x` is a bad URL rather than an unknown group.
+        if dest.contains("://") {
+            check_url(dest, "destination")?;
+            let t = Target {
+                url: dest.to_string(),
+                topic: None,
+                endpoint: None,
+            };
+            return Ok((vec![t], false));
+        }
+        let group = self
+            .topics
+            .get(dest)
+            .ok_or_else(|| Error::not_found(format!("topic {dest} not found")))?;
+        let targets = group
+            .endpoints
+            .iter()
+            .map(|e| Target {
+                url: e.url.clone(),
+                topic: Some(group.name.clone()),
+                endpoint: e.name.clone(),
+            })
+            .collect();
+        Ok((targets, true))
+    }
+}
+
 impl Engine {
-    /// Publishes one message to a URL destination (URL groups come with their own issue).
-    pub fn publish(&self, t: TenantId, req: PublishRequest) -> Result<Published> {
+    /// Publishes to a URL or fans out to a URL group, into a queue when `req.queue` is set.
+    pub fn publish(&self, t: TenantId, req: PublishRequest) -> Result<PublishOutcome> {
         let now = now_ms();
         let limits = self.limits();
         let dest = req.destination.trim();
         if dest.is_empty() {
             return Err(Error::bad("a non-empty destination must be provided"));
         }
-        // Anything with a scheme is a URL (a URL group name cannot contain ':' or '/'), so
-        // `ftp://x` is a bad URL rather than an unknown group.
-        if !dest.contains("://") {
-            return Err(Error::not_found(format!("topic {dest} not found")));
-        }
-        check_url(dest, "destination")?;
         check_options(&req.options, limits, now)?;
-        let dedup_key = match (&req.options.dedup_id, req.options.content_dedup) {
-            (Some(id), _) => Some(dedup::id_key(id)),
-            (None, true) => Some(String::new()),
-            (None, false) => None,
-        };
+        let key = dedup_key(&req.options);
         let not_before = first_delivery(&req.options, now);
-        let spec = build_spec(
-            dest.to_string(),
-            req.options,
-            req.body,
-            req.caller_ip,
-            limits,
-        );
-        let dedup_key = dedup_key.map(|k| {
-            if k.is_empty() {
-                dedup::content_key(&spec.url, &spec.body, &spec.header)
-            } else {
-                k
-            }
-        });
         let window = limits.dedup_window.as_millis() as u64;
-        let url = spec.url.clone();
         self.with(t, |st| {
-            if let Some(key) = &dedup_key {
-                if let Some(existing) = st.dedup.check(key, now) {
-                    return Ok(Published {
+            let (targets, is_group) = st.targets(dest)?;
+            if let Some(q) = &req.queue {
+                st.ensure_queue(q, Some(limits), now)?;
+            }
+            let mut out = Vec::with_capacity(targets.len());
+            for target in targets {
+                let mut spec = build_spec(
+                    target.url,
+                    req.options.clone(),
+                    req.body.clone(),
+                    req.caller_ip.clone(),
+                    limits,
+                );
+                spec.topic_name = target.topic;
+                spec.endpoint_name = target.endpoint;
+                spec.queue_name = req.queue.clone();
+                spec.schedule_id = req.schedule_id.clone();
+                let key = key.as_ref().map(|k| match (k.is_empty(), is_group) {
+                    (true, _) => dedup::content_key(&spec.url, &spec.body, &spec.header),
+                    (false, true) => format!("{k}|{}", spec.url),
+                    (false, false) => k.clone(),
+                });
+                let url = spec.url.clone();
+                if let Some(existing) = key.as_ref().and_then(|k| st.dedup.check(k, now)) {
+                    out.push(Published {
                         message_id: existing,
                         url: Some(url),
                         deduplicated: true,
                     });
+                    continue;
                 }
+                let id = self.enqueue(t, st, Arc::new(spec), now, not_before);
+                if let Some(k) = key {
+                    st.dedup.insert(k, id.clone(), now, window);
+                }
+                out.push(Published {
+                    message_id: id,
+                    url: Some(url),
+                    deduplicated: false,
+                });
             }
-            let id = self.enqueue(t, st, Arc::new(spec), now, not_before);
-            if let Some(key) = dedup_key {
-                st.dedup.insert(key, id.clone(), now, window);
-            }
-            Ok(Published {
-                message_id: id,
-                url: Some(url),
-                deduplicated: false,
+            Ok(match (is_group, out.pop()) {
+                (false, Some(one)) => PublishOutcome::One(one),
+                (_, last) => {
+                    out.extend(last);
+                    PublishOutcome::Group(out)
+                }
             })
         })
     }
 
-    /// Stores a new message, logs CREATED and schedules its first attempt.
+    /// Stores a new message, logs CREATED, adds it to its queue and schedules its first attempt.
     pub(crate) fn enqueue(
         &self,
         t: TenantId,
@@ -210,8 +282,12 @@ impl Engine {
             retried: 0,
             active: false,
             cancel_requested: false,
+            slot: None,
         };
         st.log(now, State::Created, &msg, LogExtra::default());
+        if let Some((q, _)) = msg.slot_key() {
+            st.queue_push(&q, id.clone(), now);
+        }
         st.messages.insert(id.clone(), msg);
         self.timer.schedule(
             not_before,

@@ -1,0 +1,104 @@
+//! `POST /v2/batch`: many publishes and enqueues in one request. Items are
+//! `{destination, headers?, body?, queue?}`; header names in any case and values as strings or
+//! arrays of strings; `null` fields count as absent. The answer lists one result per item in
+//! request order (an array for a URL group); a bad item gets `{"error": …}` in its slot and the
+//! others still go out. A body that is not a JSON array of objects is a 400.
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::auth::Auth;
+use super::error::ApiResult;
+use super::publish::{outcome_json, publish_with};
+use super::{body, AppState};
+use crate::engine::{Error, Result, TenantId};
+
+/// The largest batch request (the hosted service documents 100 MB per batch).
+pub const MAX_BATCH_BYTES: usize = 100 * 1024 * 1024;
+
+#[derive(Debug, Deserialize)]
+struct Item {
+    destination: Option<String>,
+    #[serde(default)]
+    headers: Option<Map<String, Value>>,
+    body: Option<String>,
+    queue: Option<String>,
+}
+
+/// Lower-cased header pairs from an item's `headers` object.
+fn item_pairs(headers: Option<Map<String, Value>>) -> Result<Vec<(String, String)>> {
+    let mut pairs = Vec::new();
+    for (k, v) in headers.unwrap_or_default() {
+        let k = k.to_ascii_lowercase();
+        match v {
+            Value::String(s) => pairs.push((k, s)),
+            Value::Array(items) => {
+                for item in items {
+                    match item {
+                        Value::String(s) => pairs.push((k.clone(), s)),
+                        other => {
+                            return Err(Error::bad(format!(
+                                "header {k:?}: expected strings, got {other}"
+                            )))
+                        }
+                    }
+                }
+            }
+            Value::Null => {}
+            other => pairs.push((k, other.to_string())),
+        }
+    }
+    Ok(pairs)
+}
+
+fn one(state: &AppState, t: TenantId, raw: Value, caller_ip: &str) -> Result<Value> {
+    let item: Item =
+        serde_json::from_value(raw).map_err(|e| Error::bad(format!("invalid batch item: {e}")))?;
+    let destination = item.destination.unwrap_or_default();
+    let pairs = item_pairs(item.headers)?;
+    let body = Bytes::from(item.body.unwrap_or_default());
+    let limit = state.engine.limits().max_body_bytes;
+    if body.len() > limit {
+        return Err(Error::PayloadTooLarge(format!(
+            "message size exceeds the limit of {limit} bytes"
+        )));
+    }
+    let queue = item.queue.filter(|q| !q.is_empty());
+    let o = publish_with(
+        state,
+        t,
+        destination,
+        queue,
+        pairs,
+        body,
+        caller_ip.to_string(),
+    )?;
+    Ok(outcome_json(&o))
+}
+
+pub async fn batch(
+    State(state): State<AppState>,
+    Auth(t): Auth,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    raw: Body,
+) -> ApiResult<Json<Value>> {
+    let bytes = body::read(&headers, raw, MAX_BATCH_BYTES).await?;
+    let items: Vec<Value> =
+        body::json(&bytes)?.ok_or_else(|| Error::bad("a JSON array of messages is required"))?;
+    let caller_ip = peer.ip().to_string();
+    let results = items
+        .into_iter()
+        .map(|item| {
+            one(&state, t, item, &caller_ip).unwrap_or_else(|e| json!({ "error": e.to_string() }))
+        })
+        .collect();
+    Ok(Json(Value::Array(results)))
+}
