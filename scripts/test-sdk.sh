@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Runs the SDK conformance suites (tests/sdk): the official TypeScript (@upstash/qstash) and Python (qstash)
+# clients against the `qstash` binary. Needs only Node >= 20 (with npm) and Python 3.11 (with venv).
+#
+#   QSTASH_BIN   path to the binary (default: target/debug/qstash under the repo root)
+#   SDK_SUITES   which suites to run: "ts py" (default), "ts" or "py"
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+sdk_dir="$repo_root/tests/sdk"
+
+bin="${QSTASH_BIN:-$repo_root/target/debug/qstash}"
+case "$bin" in
+  /*) ;;
+  *) bin="$(pwd)/$bin" ;;
+esac
+suites="${SDK_SUITES:-ts py}"
+
+section() { printf '\n==== %s ====\n' "$*"; }
+
+section "qstash binary"
+if [[ ! -x "$bin" ]]; then
+  echo "error: qstash binary not found or not executable at $bin (build it, or set QSTASH_BIN)" >&2
+  exit 2
+fi
+echo "$bin"
+export QSTASH_BIN="$bin"
+# The SDKs switch to their own dev mode or other endpoints on these; the tests pass everything explicitly.
+unset QSTASH_DEV QSTASH_URL QSTASH_TOKEN QSTASH_CURRENT_SIGNING_KEY QSTASH_NEXT_SIGNING_KEY QSTASH_REGION || true
+
+ts_status=skipped
+py_status=skipped
+
+if [[ " $suites " == *" ts "* ]]; then
+  section "TypeScript SDK: dependencies"
+  command -v node >/dev/null || { echo "error: node is not installed" >&2; exit 2; }
+  echo "node $(node --version), npm $(npm --version 2>/dev/null)"
+  # Reinstall when node_modules is missing or was installed from a different lockfile.
+  if [[ ! -d "$sdk_dir/node_modules" ]] || ! cmp -s "$sdk_dir/package-lock.json" "$sdk_dir/node_modules/.sdk-lock-stamp"; then
+    (cd "$sdk_dir" && npm ci --no-audit --no-fund)
+    cp "$sdk_dir/package-lock.json" "$sdk_dir/node_modules/.sdk-lock-stamp"
+  else
+    echo "node_modules up to date"
+  fi
+
+  section "TypeScript SDK: tests (@upstash/qstash)"
+  if (cd "$sdk_dir" && node --import tsx --test --test-reporter=spec ts/*.test.ts); then
+    ts_status=passed
+  else
+    ts_status=failed
+  fi
+fi
+
+if [[ " $suites " == *" py "* ]]; then
+  section "Python SDK: dependencies"
+  python="${PYTHON:-python3}"
+  command -v "$python" >/dev/null || { echo "error: $python is not installed" >&2; exit 2; }
+  venv="$sdk_dir/.venv"
+  if [[ ! -x "$venv/bin/python" ]]; then
+    "$python" -m venv "$venv"
+  fi
+  if ! cmp -s "$sdk_dir/python/requirements.txt" "$venv/.sdk-requirements-stamp"; then
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$sdk_dir/python/requirements.txt"
+    cp "$sdk_dir/python/requirements.txt" "$venv/.sdk-requirements-stamp"
+  else
+    echo "venv up to date"
+  fi
+  "$venv/bin/python" --version
+
+  section "Python SDK: tests (qstash)"
+  if (cd "$sdk_dir/python" && PYTHONDONTWRITEBYTECODE=1 "$venv/bin/python" -m pytest -p no:cacheprovider -q -rfE .); then
+    py_status=passed
+  else
+    py_status=failed
+  fi
+fi
+
+section "summary"
+echo "TypeScript: $ts_status"
+echo "Python:     $py_status"
+if [[ "$ts_status" == failed || "$py_status" == failed ]]; then
+  exit 1
+fi
