@@ -15,6 +15,7 @@ pub mod publish;
 pub mod publish_headers;
 pub mod query;
 pub mod queues;
+pub mod schedules;
 pub mod topics;
 pub mod views;
 
@@ -79,6 +80,14 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/v2/queues/{name}", get(queues::get).delete(queues::delete))
         .route("/v2/queues/{name}/pause", post(queues::pause))
         .route("/v2/queues/{name}/resume", post(queues::resume))
+        .route("/v2/schedules", get(schedules::list))
+        .route(
+            "/v2/schedules/{*rest}",
+            post(schedules::post)
+                .patch(schedules::patch)
+                .get(schedules::get)
+                .delete(schedules::delete),
+        )
         .route("/v2/messages", delete(messages::cancel_many))
         .route(
             "/v2/messages/{id}",

@@ -59,6 +59,11 @@ impl Dispatcher {
 
     fn dispatch(&self, job: Job) {
         match job {
+            Job::Fire {
+                tenant,
+                schedule,
+                generation,
+            } => self.engine.fire_schedule(tenant, &schedule, generation),
             Job::Deliver { tenant, id } => {
                 let Some(attempt) = self.engine.start_attempt(tenant, &id) else {
                     return;

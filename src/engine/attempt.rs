@@ -107,7 +107,7 @@ impl Engine {
                     },
                 );
                 self.fire_callback(t, st, &msg, response.as_deref(), None, now);
-                self.on_terminal(t, st, &msg, now);
+                self.on_terminal(t, st, &msg, now, Some(true));
                 return;
             }
             let extra = LogExtra {
@@ -128,7 +128,7 @@ impl Engine {
             }
             if msg.cancel_requested {
                 st.log(now, State::Canceled, &msg, LogExtra::default());
-                self.on_terminal(t, st, &msg, now);
+                self.on_terminal(t, st, &msg, now, None);
                 return;
             }
             match result.verdict {
@@ -152,7 +152,7 @@ impl Engine {
                 }
                 _ => {
                     self.dead_letter(t, st, &msg, response, result.error, now);
-                    self.on_terminal(t, st, &msg, now);
+                    self.on_terminal(t, st, &msg, now, Some(false));
                 }
             }
         })
@@ -236,9 +236,22 @@ impl Engine {
         }
     }
 
-    /// After a message is delivered, failed or cancelled: frees its queue slot (waking the
-    /// next message) once nothing under the slot is left.
-    pub(crate) fn on_terminal(&self, t: TenantId, st: &mut TenantState, msg: &Message, now: u64) {
+    /// After a message is delivered, failed or cancelled: records the outcome on its schedule,
+    /// and frees its queue slot (waking the next message) once nothing under it is left.
+    /// `delivered` is Some(true) when delivered, Some(false) when failed, None when cancelled.
+    pub(crate) fn on_terminal(
+        &self,
+        t: TenantId,
+        st: &mut TenantState,
+        msg: &Message,
+        now: u64,
+        delivered: Option<bool>,
+    ) {
+        if let (Some(sid), Some(ok), Kind::Normal) =
+            (&msg.spec.schedule_id, delivered, msg.spec.kind)
+        {
+            st.schedule_outcome(sid, &msg.id, ok);
+        }
         if let Some((q, owner)) = msg.slot_key() {
             if st.queue_release(&q, &owner) {
                 self.wake_queue(t, st, &q, now);

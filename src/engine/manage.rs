@@ -43,7 +43,7 @@ impl Engine {
         if !msg.active {
             st.messages.remove(id);
             st.log(now, State::Canceled, &msg, LogExtra::default());
-            self.on_terminal(t, st, &msg, now);
+            self.on_terminal(t, st, &msg, now, None);
         }
         true
     }

@@ -7,6 +7,7 @@
 pub mod attempt;
 pub mod backoff;
 pub mod callback;
+pub mod cron;
 pub mod dedup;
 pub mod dlq;
 pub mod duration;
@@ -21,6 +22,7 @@ pub mod names;
 pub mod options;
 pub mod publish;
 pub mod queues;
+pub mod schedules;
 pub mod topics;
 
 use std::collections::HashMap;
@@ -46,7 +48,16 @@ pub struct TenantId(pub usize);
 /// Work the timer hands to the dispatcher when it is due.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Job {
-    Deliver { tenant: TenantId, id: Arc<str> },
+    Deliver {
+        tenant: TenantId,
+        id: Arc<str>,
+    },
+    /// A schedule's cron firing; `generation` tells stale jobs from current ones.
+    Fire {
+        tenant: TenantId,
+        schedule: Arc<str>,
+        generation: u64,
+    },
 }
 
 /// A tenant's signing keys.
@@ -67,6 +78,7 @@ pub(crate) struct TenantState {
     keys: SigningKeys,
     topics: topics::Topics,
     queues: queues::Queues,
+    schedules: schedules::Schedules,
 }
 
 pub struct Tenant {
@@ -98,6 +110,7 @@ impl Engine {
                     },
                     topics: Default::default(),
                     queues: Default::default(),
+                    schedules: Default::default(),
                 }),
             })
             .collect();

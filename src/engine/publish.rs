@@ -203,6 +203,17 @@ impl Engine {
     /// Publishes to a URL or fans out to a URL group, into a queue when `req.queue` is set.
     pub fn publish(&self, t: TenantId, req: PublishRequest) -> Result<PublishOutcome> {
         let now = now_ms();
+        self.with(t, |st| self.publish_locked(t, st, &req, now))
+    }
+
+    /// `publish` with the tenant's state already locked (schedules fire through this).
+    pub(crate) fn publish_locked(
+        &self,
+        t: TenantId,
+        st: &mut TenantState,
+        req: &PublishRequest,
+        now: u64,
+    ) -> Result<PublishOutcome> {
         let limits = self.limits();
         let dest = req.destination.trim();
         if dest.is_empty() {
@@ -212,7 +223,7 @@ impl Engine {
         let key = dedup_key(&req.options);
         let not_before = first_delivery(&req.options, now);
         let window = limits.dedup_window.as_millis() as u64;
-        self.with(t, |st| {
+        {
             let (targets, is_group) = st.targets(dest)?;
             if let Some(q) = &req.queue {
                 st.ensure_queue(q, Some(limits), now)?;
@@ -261,7 +272,7 @@ impl Engine {
                     PublishOutcome::Group(out)
                 }
             })
-        })
+        }
     }
 
     /// Stores a new message, logs CREATED, adds it to its queue and schedules its first attempt.
