@@ -2,7 +2,8 @@
 //! `{destination, headers?, body?, queue?}`; header names in any case and values as strings or
 //! arrays of strings; `null` fields count as absent. The answer lists one result per item in
 //! request order (an array for a URL group); a bad item gets `{"error": …}` in its slot and the
-//! others still go out. A body that is not a JSON array of objects is a 400.
+//! others still go out (an item that is not an object too). A body that is not a JSON array is
+//! a 400.
 
 use std::net::SocketAddr;
 

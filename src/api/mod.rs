@@ -8,6 +8,7 @@ pub mod batch;
 pub mod body;
 pub mod dlq;
 pub mod error;
+pub mod flow;
 pub mod keys;
 pub mod logs;
 pub mod messages;
@@ -88,6 +89,10 @@ pub fn router(engine: Arc<Engine>) -> Router {
                 .get(schedules::get)
                 .delete(schedules::delete),
         )
+        .route("/v2/flowControl", get(flow::list))
+        .route("/v2/flowControl/{key}", get(flow::get))
+        .route("/v2/flowControl/{key}/{action}", post(flow::action))
+        .route("/v2/globalParallelism", get(flow::global))
         .route("/v2/messages", delete(messages::cancel_many))
         .route(
             "/v2/messages/{id}",

@@ -4,6 +4,7 @@
 
 use crate::engine::duration::parse_duration;
 use crate::engine::expr::RetryDelayExpr;
+use crate::engine::flow::{self, FlowSpec};
 use crate::engine::headers::canonical;
 use crate::engine::options::{CallbackOptions, PublishOptions, Redact};
 use crate::engine::{Error, Result};
@@ -148,6 +149,7 @@ pub fn parse(pairs: &[(String, String)]) -> Result<PublishOptions> {
     let mut cb = CallbackOptions::default();
     let mut fcb = CallbackOptions::default();
     let mut header_forward = false;
+    let (mut flow_key, mut flow_value) = (None, None);
     let mut others = Vec::new();
     for (name, v) in pairs {
         let n = name.as_str();
@@ -174,6 +176,12 @@ pub fn parse(pairs: &[(String, String)]) -> Result<PublishOptions> {
             "upstash-redact-fields" => o.redact = Some(parse_redact(n, v)?),
             "upstash-callback" => cb.url = parse_url(n, v)?,
             "upstash-failure-callback" => fcb.url = parse_url(n, v)?,
+            "upstash-flow-control-key" => {
+                flow_key = Some(v.trim().to_string()).filter(|k| !k.is_empty())
+            }
+            "upstash-flow-control-value" => {
+                flow_value = Some(flow::parse_value(v).map_err(|e| bad(n, v, e))?)
+            }
             _ => {
                 if let Some(rest) = n.strip_prefix("upstash-forward-") {
                     o.forward.push((canonical(rest), v.clone()));
@@ -190,6 +198,25 @@ pub fn parse(pairs: &[(String, String)]) -> Result<PublishOptions> {
     if header_forward {
         o.forward.extend(others);
     }
+    o.flow = match (flow_key, flow_value) {
+        (Some(key), Some((parallelism, rate, period))) => Some(FlowSpec {
+            key,
+            parallelism,
+            rate,
+            period: period.unwrap_or(1),
+        }),
+        (Some(_), None) => {
+            return Err(Error::bad(
+                "Upstash-Flow-Control-Value is required with Upstash-Flow-Control-Key",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(Error::bad(
+                "Upstash-Flow-Control-Key is required with Upstash-Flow-Control-Value",
+            ))
+        }
+        (None, None) => None,
+    };
     o.callback = (!cb.url.is_empty()).then_some(cb);
     o.failure_callback = (!fcb.url.is_empty()).then_some(fcb);
     Ok(o)

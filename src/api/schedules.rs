@@ -119,6 +119,7 @@ pub fn schedule_json(s: &Schedule) -> Value {
     m.insert("callerIP".into(), json!(s.caller_ip));
     m.insert("callerIp".into(), json!(s.caller_ip));
     m.insert("isPaused".into(), json!(s.paused));
+    super::views::flow_fields(&mut m, o.flow.as_ref());
     Value::Object(m)
 }
 

@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::engine::dlq::DlqEntry;
+use crate::engine::flow::FlowSpec;
 use crate::engine::headers::{to_map, Headers};
 use crate::engine::logs::LogEntry;
 use crate::engine::message::{Message, MessageSpec};
@@ -79,11 +80,21 @@ fn spec_fields(m: &mut Map<String, Value>, spec: &MessageSpec) {
     put(m, "queueName", spec.queue_name.clone());
     put(m, "scheduleId", spec.schedule_id.clone());
     m.insert("callerIP".into(), json!(spec.caller_ip));
+    flow_fields(m, spec.flow.as_ref());
     put(m, "timeout", spec.timeout.map(|t| t.as_secs()));
     if let Some(first) = spec.labels.first() {
         m.insert("label".into(), json!(first));
         m.insert("labels".into(), json!(spec.labels));
     }
+}
+
+/// `flowControlKey`, `parallelism` and `rate` when set, `period` (seconds) with a key.
+pub fn flow_fields(m: &mut Map<String, Value>, flow: Option<&FlowSpec>) {
+    let Some(f) = flow else { return };
+    m.insert("flowControlKey".into(), json!(f.key));
+    put(m, "parallelism", f.parallelism);
+    put(m, "rate", f.rate);
+    m.insert("period".into(), json!(f.period));
 }
 
 /// `body` when UTF-8, else `bodyBase64`; redacted when asked.

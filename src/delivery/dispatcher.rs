@@ -64,6 +64,7 @@ impl Dispatcher {
                 schedule,
                 generation,
             } => self.engine.fire_schedule(tenant, &schedule, generation),
+            Job::FlowWake { tenant, key } => self.engine.wake_flow_key(tenant, &key),
             Job::Deliver { tenant, id } => {
                 let Some(attempt) = self.engine.start_attempt(tenant, &id) else {
                     return;

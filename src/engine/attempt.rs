@@ -69,6 +69,16 @@ impl Engine {
                     return None;
                 }
             }
+            let flow = st
+                .messages
+                .get(id)?
+                .spec
+                .flow
+                .as_ref()
+                .map(|f| f.key.clone());
+            if !self.admit_limits(t, st, &key, flow.as_deref(), now) {
+                return None;
+            }
             let msg = st.messages.get_mut(id)?;
             msg.active = true;
             let msg = msg.clone();
@@ -95,6 +105,8 @@ impl Engine {
                 return;
             };
             msg.active = false;
+            let flow = msg.spec.flow.as_ref().map(|f| f.key.clone());
+            self.release_limits(t, st, flow.as_deref(), now);
             let response = result.response.map(Arc::new);
             if result.verdict == Verdict::Delivered {
                 st.log(
@@ -252,6 +264,7 @@ impl Engine {
         {
             st.schedule_outcome(sid, &msg.id, ok);
         }
+        self.forget_limits(t, st, &msg.id, msg.spec.flow.as_ref(), now);
         if let Some((q, owner)) = msg.slot_key() {
             if st.queue_release(&q, &owner) {
                 self.wake_queue(t, st, &q, now);

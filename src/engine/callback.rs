@@ -89,5 +89,6 @@ pub fn message_spec(
         endpoint_name: None,
         queue_name: None,
         schedule_id: None,
+        flow: None,
     })
 }

@@ -54,7 +54,10 @@ impl Filter {
             && any_or_empty(&self.queue_names, spec.queue_name.as_deref())
             && any_or_empty(&self.schedule_ids, spec.schedule_id.as_deref())
             && any_or_empty(&self.caller_ips, Some(&spec.caller_ip))
-            && any_or_empty(&self.flow_control_keys, None::<&str>)
+            && any_or_empty(
+                &self.flow_control_keys,
+                spec.flow.as_ref().map(|f| f.key.as_str()),
+            )
             && any_or_empty(&self.hosts, parsed.as_ref().and_then(|u| u.host_str()))
             && any_or_empty(&self.paths, parsed.as_ref().map(|u| u.path()))
             && (self.labels.is_empty() || spec.labels.iter().any(|l| self.labels.contains(l)))

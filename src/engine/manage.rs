@@ -252,5 +252,8 @@ pub fn apply_overrides(base: &MessageSpec, o: &PublishOptions) -> MessageSpec {
     if o.failure_callback.is_some() {
         s.failure_callback = o.failure_callback.clone();
     }
+    if o.flow.is_some() {
+        s.flow = o.flow.clone();
+    }
     s
 }

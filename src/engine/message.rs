@@ -7,6 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::expr::RetryDelayExpr;
+use super::flow::FlowSpec;
 use super::headers::Headers;
 use super::options::{CallbackOptions, Redact};
 
@@ -41,6 +42,7 @@ pub struct MessageSpec {
     pub endpoint_name: Option<String>,
     pub queue_name: Option<String>,
     pub schedule_id: Option<String>,
+    pub flow: Option<FlowSpec>,
 }
 
 /// A message that is pending, being delivered or waiting for a retry.

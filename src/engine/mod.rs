@@ -14,6 +14,8 @@ pub mod duration;
 pub mod error;
 pub mod expr;
 pub mod filter;
+pub mod flow;
+pub mod flow_ops;
 pub mod headers;
 pub mod logs;
 pub mod manage;
@@ -58,6 +60,11 @@ pub enum Job {
         schedule: Arc<str>,
         generation: u64,
     },
+    /// A flow-control key's rate period ended; start what waits.
+    FlowWake {
+        tenant: TenantId,
+        key: Arc<str>,
+    },
 }
 
 /// A tenant's signing keys.
@@ -79,6 +86,10 @@ pub(crate) struct TenantState {
     topics: topics::Topics,
     queues: queues::Queues,
     schedules: schedules::Schedules,
+    flows: HashMap<String, flow::FlowKey>,
+    /// Deliveries in flight for this tenant, and the ones waiting for global parallelism.
+    global_in_flight: usize,
+    global_waitlist: std::collections::VecDeque<Arc<str>>,
 }
 
 pub struct Tenant {
@@ -111,6 +122,9 @@ impl Engine {
                     topics: Default::default(),
                     queues: Default::default(),
                     schedules: Default::default(),
+                    flows: HashMap::new(),
+                    global_in_flight: 0,
+                    global_waitlist: Default::default(),
                 }),
             })
             .collect();

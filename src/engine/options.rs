@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use super::expr::RetryDelayExpr;
+use super::flow::FlowSpec;
 use super::headers::Headers;
 
 /// What `Upstash-Redact-Fields` hides from API responses (delivery still uses the real values).
@@ -46,6 +47,7 @@ pub struct PublishOptions {
     pub redact: Option<Redact>,
     pub callback: Option<CallbackOptions>,
     pub failure_callback: Option<CallbackOptions>,
+    pub flow: Option<FlowSpec>,
 }
 
 /// A callback or failure callback: its URL and the options of the message that carries it.

@@ -133,6 +133,7 @@ pub fn build_spec(
         endpoint_name: None,
         queue_name: None,
         schedule_id: None,
+        flow: o.flow,
     }
 }
 
@@ -298,6 +299,9 @@ impl Engine {
         st.log(now, State::Created, &msg, LogExtra::default());
         if let Some((q, _)) = msg.slot_key() {
             st.queue_push(&q, id.clone(), now);
+        }
+        if let Some(f) = &msg.spec.flow {
+            st.flow_register(f, now);
         }
         st.messages.insert(id.clone(), msg);
         self.timer.schedule(

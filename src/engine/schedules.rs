@@ -51,8 +51,16 @@ pub struct Schedule {
     pub last_schedule_states: BTreeMap<Arc<str>, RunState>,
     /// Why the last firing published nothing (e.g. the URL group is gone).
     pub error: Option<String>,
-    /// Bumped on every overwrite, so timer jobs of the old version are ignored.
+    /// A fresh number on every create or overwrite, so timer jobs of an old version (or of a
+    /// deleted schedule with the same id) are ignored.
     generation: u64,
+}
+
+impl Schedule {
+    /// The version of this schedule that its timer jobs carry (see `Engine::fire_schedule`).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
 }
 
 /// What `POST /v2/schedules/{destination}` asks for.
@@ -67,7 +75,14 @@ pub struct ScheduleRequest {
     pub caller_ip: String,
 }
 
-pub type Schedules = BTreeMap<String, Schedule>;
+/// A tenant's schedules by id, and the counter that numbers their versions.
+#[derive(Debug, Default)]
+pub struct Schedules {
+    by_id: BTreeMap<String, Schedule>,
+    /// The last generation handed out. Never reused, not even after a delete, so the timer
+    /// job of a deleted schedule stays stale when one with the same id is created.
+    last_generation: u64,
+}
 
 fn not_found(id: &str) -> Error {
     Error::not_found(format!("schedule {id} not found"))
@@ -78,6 +93,7 @@ impl TenantState {
     pub(crate) fn schedule_outcome(&mut self, schedule_id: &str, msg: &Arc<str>, delivered: bool) {
         if let Some(state) = self
             .schedules
+            .by_id
             .get_mut(schedule_id)
             .and_then(|s| s.last_schedule_states.get_mut(msg))
         {
@@ -131,8 +147,8 @@ impl Engine {
             if !destination.contains("://") && !st.topics.contains_key(&destination) {
                 return Err(Error::not_found(format!("topic {destination} not found")));
             }
-            let old = st.schedules.get(&id);
-            if old.is_none() && st.schedules.len() >= limits.max_schedules as usize {
+            let old = st.schedules.by_id.get(&id);
+            if old.is_none() && st.schedules.by_id.len() >= limits.max_schedules as usize {
                 return Err(Error::QuotaExceeded(format!(
                     "schedule limit reached: the quota allows {} schedules",
                     limits.max_schedules
@@ -156,7 +172,7 @@ impl Engine {
                 error: None,
                 generation,
             };
-            st.schedules.insert(id.clone(), schedule);
+            st.schedules.by_id.insert(id.clone(), schedule);
             if let Some(at) = next {
                 self.timer.schedule(
                     at,
@@ -172,23 +188,27 @@ impl Engine {
     }
 
     pub fn schedule(&self, t: TenantId, id: &str) -> Result<Schedule> {
-        self.with(t, |st| st.schedules.get(id).cloned())
+        self.with(t, |st| st.schedules.by_id.get(id).cloned())
             .ok_or_else(|| not_found(id))
     }
 
     pub fn schedules(&self, t: TenantId) -> Vec<Schedule> {
-        self.with(t, |st| st.schedules.values().cloned().collect())
+        self.with(t, |st| st.schedules.by_id.values().cloned().collect())
     }
 
     pub fn delete_schedule(&self, t: TenantId, id: &str) -> Result<()> {
-        self.with(t, |st| st.schedules.remove(id))
+        self.with(t, |st| st.schedules.by_id.remove(id))
             .map(drop)
             .ok_or_else(|| not_found(id))
     }
 
     pub fn set_schedule_paused(&self, t: TenantId, id: &str, paused: bool) -> Result<()> {
         self.with(t, |st| {
-            let s = st.schedules.get_mut(id).ok_or_else(|| not_found(id))?;
+            let s = st
+                .schedules
+                .by_id
+                .get_mut(id)
+                .ok_or_else(|| not_found(id))?;
             s.paused = paused;
             Ok(())
         })
@@ -199,7 +219,7 @@ impl Engine {
     pub fn fire_schedule(&self, t: TenantId, id: &str, generation: u64) {
         let now = now_ms();
         self.with(t, |st| {
-            let Some(s) = st.schedules.get_mut(id) else {
+            let Some(s) = st.schedules.by_id.get_mut(id) else {
                 return;
             };
             if s.generation != generation {
@@ -218,7 +238,8 @@ impl Engine {
                 );
             }
             if !s.paused {
-                self.run_schedule(t, st, id, now);
+                // A firing is recorded at its cron time, not when the job happened to run.
+                self.run_schedule(t, st, id, now, fired_at.min(now));
             }
         });
     }
@@ -228,15 +249,23 @@ impl Engine {
     pub fn trigger_schedule(&self, t: TenantId, id: &str) -> Result<Vec<Arc<str>>> {
         let now = now_ms();
         self.with(t, |st| {
-            if !st.schedules.contains_key(id) {
+            if !st.schedules.by_id.contains_key(id) {
                 return Err(not_found(id));
             }
-            Ok(self.run_schedule(t, st, id, now))
+            Ok(self.run_schedule(t, st, id, now, now))
         })
     }
 
-    fn run_schedule(&self, t: TenantId, st: &mut TenantState, id: &str, now: u64) -> Vec<Arc<str>> {
-        let Some(s) = st.schedules.get(id) else {
+    /// Publishes the schedule's request at `now` and records the firing as of `fired_at`.
+    fn run_schedule(
+        &self,
+        t: TenantId,
+        st: &mut TenantState,
+        id: &str,
+        now: u64,
+        fired_at: u64,
+    ) -> Vec<Arc<str>> {
+        let Some(s) = st.schedules.by_id.get(id) else {
             return Vec::new();
         };
         let req = PublishRequest {
@@ -248,10 +277,10 @@ impl Engine {
             schedule_id: Some(s.id.clone()),
         };
         let result = self.publish_locked(t, st, &req, now);
-        let Some(s) = st.schedules.get_mut(id) else {
+        let Some(s) = st.schedules.by_id.get_mut(id) else {
             return Vec::new();
         };
-        s.last_schedule_time = Some(now);
+        s.last_schedule_time = Some(fired_at);
         s.last_schedule_states.clear();
         match result {
             Ok(outcome) => {

@@ -1,6 +1,7 @@
 //! Integration tests: the real server in-process on port 0, driven over HTTP.
 
 mod auth;
+mod batch;
 mod callbacks;
 mod cli;
 mod dedup;
@@ -10,5 +11,8 @@ mod errors;
 mod logs;
 mod messages;
 mod publish;
+mod queues;
+mod schedules;
 mod signature;
 mod support;
+mod url_groups;

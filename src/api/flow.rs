@@ -1,0 +1,106 @@
+//! Flow control (`/v2/flowControl…`) and `GET /v2/globalParallelism`: every §4.9 field is
+//! always present, counters included when 0.
+
+use axum::extract::{Path, State};
+use axum::http::Uri;
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::auth::Auth;
+use super::error::ApiResult;
+use super::publish_headers::parse_bool;
+use super::query::Query;
+use super::AppState;
+use crate::engine::flow::parse_period;
+use crate::engine::flow_ops::FlowInfo;
+use crate::engine::{Error, Result};
+
+fn info_json(i: &FlowInfo) -> Value {
+    json!({
+        "flowControlKey": i.key,
+        "waitListSize": i.wait_list_size,
+        "parallelismMax": i.parallelism_max,
+        "parallelismCount": i.parallelism_count,
+        "rateMax": i.rate_max,
+        "rateCount": i.rate_count,
+        "ratePeriod": i.rate_period,
+        "ratePeriodStart": i.rate_period_start,
+        "isPaused": i.is_paused,
+        "isPinnedParallelism": i.is_pinned_parallelism,
+        "isPinnedRate": i.is_pinned_rate,
+    })
+}
+
+pub async fn list(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> Json<Value> {
+    let q = Query::parse(uri.query());
+    let search = q.one("search").filter(|v| !v.is_empty());
+    Json(Value::Array(
+        s.engine
+            .flow_list(t, search)
+            .iter()
+            .map(info_json)
+            .collect(),
+    ))
+}
+
+pub async fn get(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path(key): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(info_json(&s.engine.flow_info(t, &key)?)))
+}
+
+fn positive(q: &Query, name: &str) -> Result<Option<u32>> {
+    match q.one(name).map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) if n > 0 => Ok(Some(n)),
+            _ => Err(Error::bad(format!(
+                "invalid {name} {v:?}: expected a positive integer"
+            ))),
+        },
+    }
+}
+
+/// `POST /v2/flowControl/{key}/{action}`: pause, resume, pin, unpin, resetRate, reset.
+pub async fn action(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path((key, action)): Path<(String, String)>,
+    uri: Uri,
+) -> ApiResult<Json<Value>> {
+    let q = Query::parse(uri.query());
+    let e = &s.engine;
+    match action.as_str() {
+        "pause" => e.flow_pause(t, &key, true)?,
+        "resume" => e.flow_pause(t, &key, false)?,
+        "pin" => {
+            let period = match q.one("period").map(str::trim).filter(|v| !v.is_empty()) {
+                Some(v) => {
+                    Some(parse_period(v).map_err(|m| Error::bad(format!("invalid period: {m}")))?)
+                }
+                None => None,
+            };
+            let (parallelism, rate) = (positive(&q, "parallelism")?, positive(&q, "rate")?);
+            if parallelism.is_none() && rate.is_none() && period.is_none() {
+                return Err(Error::bad("pin needs parallelism, rate or period").into());
+            }
+            e.flow_pin(t, &key, parallelism, rate, period)?
+        }
+        "unpin" => {
+            let flag = |n: &str| parse_bool(n, q.one(n).unwrap_or("false"));
+            e.flow_unpin(t, &key, flag("parallelism")?, flag("rate")?)?
+        }
+        "resetRate" | "reset" => e.flow_reset_rate(t, &key)?,
+        other => {
+            return Err(Error::not_found(format!("unknown flow control action {other:?}")).into())
+        }
+    }
+    Ok(Json(json!({})))
+}
+
+pub async fn global(State(s): State<AppState>, Auth(t): Auth) -> Json<Value> {
+    let (max, count) = s.engine.global_parallelism(t);
+    Json(json!({ "parallelismMax": max, "parallelismCount": count }))
+}
