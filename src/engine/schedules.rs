@@ -154,7 +154,8 @@ impl Engine {
                     limits.max_schedules
                 )));
             }
-            let generation = old.map_or(0, |o| o.generation + 1);
+            st.schedules.last_generation += 1;
+            let generation = st.schedules.last_generation;
             let next = cron.next_after(now);
             let schedule = Schedule {
                 id: id.clone(),
