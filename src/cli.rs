@@ -41,6 +41,14 @@ pub struct DevArgs {
     /// Address to bind (the Docker image uses 0.0.0.0).
     #[arg(long, env = "QSTASH_DEV_HOST", default_value = "127.0.0.1")]
     pub host: IpAddr,
+    /// Emulate the throughput limits (burst requests per second, daily message quota);
+    /// `-throughput-limits=false` turns them off for load tests.
+    #[arg(long = "throughput-limits", env = "QSTASH_DEV_THROUGHPUT_LIMITS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub throughput_limits: bool,
+    /// Daily message quota to emulate (publish, enqueue and batch items); both presets are
+    /// unlimited by default.
+    #[arg(long = "messages-per-day", env = "QSTASH_DEV_MESSAGES_PER_DAY")]
+    pub messages_per_day: Option<u64>,
 }
 
 impl DevArgs {
@@ -50,6 +58,8 @@ impl DevArgs {
             port: self.port,
             log_port: self.log_port,
             quota: QuotaPreset::parse(&self.quota).unwrap_or(QuotaPreset::Payg),
+            throughput_limits: self.throughput_limits,
+            messages_per_day: self.messages_per_day,
             ..Config::default()
         }
     }
@@ -94,7 +104,37 @@ fn limit_rows(l: &Limits) -> Vec<(&'static str, String)> {
             "deduplication window",
             format!("{} minutes", l.dedup_window.as_secs() / 60),
         ),
+        ("queues", l.max_queues.to_string()),
+        ("queue parallelism", l.max_queue_parallelism.to_string()),
+        ("schedules", l.max_schedules.to_string()),
+        ("URL groups", l.max_url_groups.to_string()),
+        (
+            "endpoints per URL group",
+            l.max_endpoints_per_group.to_string(),
+        ),
+        ("global parallelism", l.global_parallelism.to_string()),
+        ("burst requests/s", l.burst_requests_per_second.to_string()),
+        (
+            "messages per day",
+            l.messages_per_day
+                .map_or("unlimited".to_string(), |d| d.to_string()),
+        ),
     ]
+}
+
+/// Which throughput limits are on, for the banner.
+pub fn throughput_line(config: &Config) -> String {
+    if !config.throughput_limits {
+        return "Throughput limits: off (-throughput-limits=false)".to_string();
+    }
+    let burst = config.burst_limit().map_or_else(String::new, |b| {
+        format!("{b} requests/s on management endpoints")
+    });
+    let daily = config.daily_quota().map_or_else(
+        || "daily messages unlimited".to_string(),
+        |d| format!("{d} messages per day"),
+    );
+    format!("Throughput limits: on ({burst}, {daily}); -throughput-limits=false turns them off")
 }
 
 fn quota_help() -> String {
@@ -103,9 +143,9 @@ fn quota_help() -> String {
         limit_rows(QuotaPreset::Pro.limits()),
     );
     let mut s =
-        String::from("Quota presets (-quota):\n  limit                  payg         pro\n");
+        String::from("Quota presets (-quota):\n  limit                    payg         pro\n");
     for ((name, a), (_, b)) in p.iter().zip(r.iter()) {
-        s.push_str(&format!("  {name:<22} {a:<12} {b}\n"));
+        s.push_str(&format!("  {name:<24} {a:<12} {b}\n"));
     }
     s
 }
@@ -126,9 +166,10 @@ pub fn banner(config: &Config, url: &str) -> String {
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
     out.push_str(&format!(
-        "Quota preset {}: {}\n\n",
+        "Quota preset {}: {}\n{}\n\n",
         config.quota.name(),
-        quota.join(", ")
+        quota.join(", "),
+        throughput_line(config)
     ));
     for (i, u) in TEST_USERS.iter().enumerate() {
         let title = if i == 0 {

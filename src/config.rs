@@ -160,11 +160,28 @@ pub struct Config {
     pub quota: QuotaPreset,
     /// How long in-flight deliveries may finish after a shutdown request.
     pub shutdown_drain: Duration,
+    /// Emulate the throughput limits (daily message quota, burst requests per second).
+    pub throughput_limits: bool,
+    /// Overrides the preset's messages per day (`None` keeps the preset's value).
+    pub messages_per_day: Option<u64>,
 }
 
 impl Config {
     pub fn limits(&self) -> &'static Limits {
         self.quota.limits()
+    }
+
+    /// Messages per day when the daily quota is emulated and finite.
+    pub fn daily_quota(&self) -> Option<u64> {
+        self.throughput_limits
+            .then(|| self.messages_per_day.or(self.limits().messages_per_day))
+            .flatten()
+    }
+
+    /// Requests per second on management endpoints, when emulated.
+    pub fn burst_limit(&self) -> Option<u32> {
+        self.throughput_limits
+            .then_some(self.limits().burst_requests_per_second)
     }
 }
 
@@ -176,6 +193,8 @@ impl Default for Config {
             log_port: None,
             quota: QuotaPreset::Payg,
             shutdown_drain: Duration::from_millis(1500),
+            throughput_limits: true,
+            messages_per_day: None,
         }
     }
 }

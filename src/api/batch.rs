@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
 use serde::Deserialize;
@@ -90,10 +91,11 @@ pub async fn batch(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     raw: Body,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let bytes = body::read(&headers, raw, MAX_BATCH_BYTES).await?;
     let items: Vec<Value> =
         body::json(&bytes)?.ok_or_else(|| Error::bad("a JSON array of messages is required"))?;
+    let quota = super::limits::daily(&state, t, items.len() as u64)?;
     let caller_ip = peer.ip().to_string();
     let results = items
         .into_iter()
@@ -101,5 +103,5 @@ pub async fn batch(
             one(&state, t, item, &caller_ip).unwrap_or_else(|e| json!({ "error": e.to_string() }))
         })
         .collect();
-    Ok(Json(Value::Array(results)))
+    Ok((quota, Json(Value::Array(results))).into_response())
 }

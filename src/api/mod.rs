@@ -10,6 +10,7 @@ pub mod dlq;
 pub mod error;
 pub mod flow;
 pub mod keys;
+pub mod limits;
 pub mod logs;
 pub mod messages;
 pub mod publish;
@@ -61,6 +62,7 @@ const RESOURCES: [&str; 20] = [
 ];
 
 pub fn router(engine: Arc<Engine>) -> Router {
+    let state = AppState { engine };
     Router::new()
         .route("/v2/publish", post(publish::publish))
         .route("/v2/publish/{*destination}", post(publish::publish))
@@ -110,7 +112,11 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::disable())
-        .with_state(AppState { engine })
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::burst,
+        ))
+        .with_state(state)
 }
 
 async fn not_found(method: Method, uri: Uri) -> Response {

@@ -174,9 +174,10 @@ async fn handle(
     let pairs = publish_headers::merge_sources(header_pairs(&headers), &config);
     publish_headers::parse(&pairs)?;
     let body = body::read(&headers, raw, state.engine.limits().max_body_bytes).await?;
+    let quota = super::limits::daily(&state, tenant, 1)?;
     let ip = peer.ip().to_string();
     let o = publish_with(&state, tenant, destination, queue, pairs, body, ip)?;
-    Ok((outcome_status(&o), Json(outcome_json(&o))).into_response())
+    Ok((outcome_status(&o), quota, Json(outcome_json(&o))).into_response())
 }
 
 /// `POST /v2/publish/{destination}`.

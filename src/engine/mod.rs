@@ -24,6 +24,7 @@ pub mod names;
 pub mod options;
 pub mod publish;
 pub mod queues;
+pub mod quota;
 pub mod schedules;
 pub mod topics;
 
@@ -95,6 +96,7 @@ pub(crate) struct TenantState {
 pub struct Tenant {
     pub user: TestUser,
     state: Mutex<TenantState>,
+    quotas: quota::Quotas,
 }
 
 pub struct Engine {
@@ -110,6 +112,7 @@ impl Engine {
             .iter()
             .map(|u| Tenant {
                 user: u.clone(),
+                quotas: Default::default(),
                 state: Mutex::new(TenantState {
                     messages: HashMap::new(),
                     logs: LogRing::new(cap),

@@ -44,6 +44,7 @@ pub async fn spawn_app_with(quota: QuotaPreset) -> App {
     let config = Config {
         port: 0,
         quota,
+        throughput_limits: false,
         ..Config::default()
     };
     let server = spawn(config).await.expect("server binds port 0");

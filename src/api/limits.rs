@@ -1,0 +1,73 @@
+//! Throughput limits at the HTTP edge: the burst limit as a middleware on every management
+//! route (publish, enqueue, batch, trigger, notify and wait are exempt, as on the hosted
+//! service), and the daily quota counted by the publish handlers per message.
+
+use axum::extract::{Request, State};
+use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::error::{limit_headers, ApiError, LimitKind};
+use super::AppState;
+use crate::engine::TenantId;
+
+/// Route families without a burst limit.
+const EXEMPT: [&str; 7] = [
+    "publish", "enqueue", "batch", "trigger", "notify", "wait", "dev",
+];
+
+fn tenant_of(state: &AppState, req: &Request) -> Option<TenantId> {
+    let bearer = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| {
+            h.trim()
+                .get(7..)
+                .filter(|_| h.trim()[..7].eq_ignore_ascii_case("bearer "))
+        })
+        .map(|t| t.trim().to_string());
+    let token = bearer.or_else(|| {
+        url::form_urlencoded::parse(req.uri().query()?.as_bytes())
+            .find(|(k, _)| k == "qstash_token")
+            .map(|(_, v)| v.into_owned())
+    })?;
+    state.engine.authenticate(&token)
+}
+
+/// The burst limit: counts each authenticated management request per one-second window.
+pub async fn burst(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let family = req
+        .uri()
+        .path()
+        .strip_prefix("/v2/")
+        .and_then(|p| p.split('/').next())
+        .unwrap_or("");
+    if family.is_empty() || EXEMPT.contains(&family) {
+        return next.run(req).await;
+    }
+    let Some(t) = tenant_of(&state, &req) else {
+        return next.run(req).await;
+    };
+    match state.engine.take_burst(t) {
+        None => next.run(req).await,
+        Some(s) if !s.allowed => ApiError::Limited(LimitKind::Burst, s).into_response(),
+        Some(s) => {
+            let mut resp = next.run(req).await;
+            limit_headers(resp.headers_mut(), LimitKind::Burst, &s);
+            resp
+        }
+    }
+}
+
+/// Counts `n` messages against the daily quota; the headers to send on success.
+pub fn daily(state: &AppState, t: TenantId, n: u64) -> Result<HeaderMap, ApiError> {
+    let mut headers = HeaderMap::new();
+    if let Some(s) = state.engine.take_daily(t, n) {
+        if !s.allowed {
+            return Err(ApiError::Limited(LimitKind::Daily, s));
+        }
+        limit_headers(&mut headers, LimitKind::Daily, &s);
+    }
+    Ok(headers)
+}
