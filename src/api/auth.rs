@@ -12,7 +12,8 @@ use crate::engine::{Error, TenantId};
 #[derive(Debug, Clone, Copy)]
 pub struct Auth(pub TenantId);
 
-fn token_of(parts: &Parts) -> Option<String> {
+/// The token of a request: the bearer token, else `?qstash_token=`.
+pub fn token_of(parts: &Parts) -> Option<String> {
     if let Some(h) = parts
         .headers
         .get("authorization")

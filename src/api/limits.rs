@@ -16,23 +16,8 @@ const EXEMPT: [&str; 7] = [
     "publish", "enqueue", "batch", "trigger", "notify", "wait", "dev",
 ];
 
-fn tenant_of(state: &AppState, req: &Request) -> Option<TenantId> {
-    let bearer = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|h| {
-            h.trim()
-                .get(7..)
-                .filter(|_| h.trim()[..7].eq_ignore_ascii_case("bearer "))
-        })
-        .map(|t| t.trim().to_string());
-    let token = bearer.or_else(|| {
-        url::form_urlencoded::parse(req.uri().query()?.as_bytes())
-            .find(|(k, _)| k == "qstash_token")
-            .map(|(_, v)| v.into_owned())
-    })?;
-    state.engine.authenticate(&token)
+fn tenant_of(state: &AppState, parts: &axum::http::request::Parts) -> Option<TenantId> {
+    state.engine.authenticate(&super::auth::token_of(parts)?)
 }
 
 /// The burst limit: counts each authenticated management request per one-second window.
@@ -46,7 +31,10 @@ pub async fn burst(State(state): State<AppState>, req: Request, next: Next) -> R
     if family.is_empty() || EXEMPT.contains(&family) {
         return next.run(req).await;
     }
-    let Some(t) = tenant_of(&state, &req) else {
+    let (parts, body) = req.into_parts();
+    let tenant = tenant_of(&state, &parts);
+    let req = Request::from_parts(parts, body);
+    let Some(t) = tenant else {
         return next.run(req).await;
     };
     match state.engine.take_burst(t) {

@@ -120,6 +120,24 @@ fn outcome_status(o: &PublishOutcome) -> StatusCode {
     }
 }
 
+/// Adds a URL group's default headers under the request's own (which win).
+pub fn add_group_defaults(
+    state: &AppState,
+    tenant: TenantId,
+    destination: &str,
+    pairs: &mut Vec<(String, String)>,
+) {
+    if destination.contains("://") {
+        return;
+    }
+    let defaults = state.engine.url_group_headers(tenant, destination.trim());
+    for (k, v) in defaults.unwrap_or_default() {
+        if !pairs.iter().any(|(p, _)| *p == k) {
+            pairs.push((k, v));
+        }
+    }
+}
+
 /// Publishes with `pairs` (lower-case request headers) over a URL group's default headers.
 pub fn publish_with(
     state: &AppState,
@@ -130,17 +148,7 @@ pub fn publish_with(
     body: Bytes,
     caller_ip: String,
 ) -> Result<PublishOutcome> {
-    if !destination.contains("://") {
-        for (k, v) in state
-            .engine
-            .url_group_headers(tenant, destination.trim())
-            .unwrap_or_default()
-        {
-            if !pairs.iter().any(|(p, _)| *p == k) {
-                pairs.push((k, v));
-            }
-        }
-    }
+    add_group_defaults(state, tenant, &destination, &mut pairs);
     let options = publish_headers::parse(&pairs)?;
     let req = PublishRequest {
         destination,

@@ -12,23 +12,15 @@ use axum::Json;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 
 use super::auth::Auth;
 use super::error::ApiResult;
 use super::publish::{destination, header_pairs};
+use super::views::redacted;
 use super::{body, publish_headers, AppState};
 use crate::engine::headers::{canonical, to_map, Headers};
 use crate::engine::schedules::{Schedule, ScheduleRequest};
 use crate::engine::{Error, TenantId};
-
-fn redacted(v: &[u8]) -> String {
-    let hex: String = Sha256::digest(v)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("REDACTED:{hex}")
-}
 
 /// §4.4.
 pub fn schedule_json(s: &Schedule) -> Value {
@@ -142,17 +134,7 @@ async fn create(
     let mut pairs = publish_headers::merge_sources(header_pairs(headers), &config);
     let cron = header(&pairs, "upstash-cron")
         .ok_or_else(|| Error::bad("the Upstash-Cron header is required"))?;
-    if !dest.contains("://") {
-        for (k, v) in s
-            .engine
-            .url_group_headers(t, dest.trim())
-            .unwrap_or_default()
-        {
-            if !pairs.iter().any(|(p, _)| *p == k) {
-                pairs.push((k, v));
-            }
-        }
-    }
+    super::publish::add_group_defaults(s, t, &dest, &mut pairs);
     let options = publish_headers::parse(&pairs)?;
     let body = body::read(headers, raw, s.engine.limits().max_body_bytes).await?;
     let req = ScheduleRequest {

@@ -15,7 +15,8 @@ use crate::engine::logs::LogEntry;
 use crate::engine::message::{Message, MessageSpec};
 use crate::engine::options::CallbackOptions;
 
-fn redacted(value: &[u8]) -> String {
+/// `REDACTED:<hex SHA-256 of the value>`, what API responses show for a redacted field.
+pub fn redacted(value: &[u8]) -> String {
     let hex: String = Sha256::digest(value)
         .iter()
         .map(|b| format!("{b:02x}"))
