@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, TypeVar
+from typing import Callable, Dict, List, Optional, Tuple, TypeVar
 
 import pytest
 from qstash import QStash, Receiver
@@ -58,17 +58,17 @@ class DevServer:
     stdout: List[str]
 
 
-@pytest.fixture(scope="session")
-def dev_server():
+def start_dev_server(log_name: str, extra_args: Optional[List[str]] = None) -> Tuple[DevServer, Callable[[], None]]:
+    """Spawns `qstash dev -port=0` (plus `extra_args`) and waits for its readiness line; returns it and a stop function."""
     binary = binary_path()
     if not binary.exists():
         pytest.fail(f"qstash binary not found at {binary} (set QSTASH_BIN)")
     artifacts = SDK_DIR / ".artifacts"
     artifacts.mkdir(exist_ok=True)
-    log = open(artifacts / "py-server.log", "w", encoding="utf-8")
+    log = open(artifacts / f"{log_name}.log", "w", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != "QSTASH_DEV"}
     proc = subprocess.Popen(
-        [str(binary), "dev", "-port=0"],
+        [str(binary), "dev", "-port=0", *(extra_args or [])],
         stdout=subprocess.PIPE,
         stderr=log,
         text=True,
@@ -102,15 +102,24 @@ def dev_server():
         if time.monotonic() > deadline:
             proc.kill()
             pytest.fail("qstash dev printed no readiness line within 10 s; stdout:\n" + "\n".join(lines))
-    server = DevServer(url=found["url"], proc=proc, stdout=lines)
+
+    def stop() -> None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(3)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+    return DevServer(url=found["url"], proc=proc, stdout=lines), stop
+
+
+@pytest.fixture(scope="session")
+def dev_server():
+    server, stop = start_dev_server("py-server")
     yield server
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(3)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    log.close()
+    stop()
 
 
 @dataclass

@@ -42,8 +42,11 @@ export function binaryPath(): string {
   return path.join(repoRoot, "target", "debug", "qstash");
 }
 
-/** Spawns `qstash dev -port=0` and resolves once the readiness line (and its URL) has been printed. */
-export async function startDevServer(logName: string): Promise<DevServer> {
+/**
+ * Spawns `qstash dev -port=0` (plus `extraArgs`, e.g. `-messages-per-day=2`) and resolves once the
+ * readiness line (and its URL) has been printed.
+ */
+export async function startDevServer(logName: string, extraArgs: string[] = []): Promise<DevServer> {
   const bin = binaryPath();
   if (!existsSync(bin)) throw new Error(`qstash binary not found at ${bin} (set QSTASH_BIN)`);
   const artifacts = path.join(sdkDir, ".artifacts");
@@ -52,7 +55,7 @@ export async function startDevServer(logName: string): Promise<DevServer> {
 
   const env = { ...process.env };
   delete env.QSTASH_DEV;
-  const proc = spawn(bin, ["dev", "-port=0"], { stdio: ["ignore", "pipe", "pipe"], env });
+  const proc = spawn(bin, ["dev", "-port=0", ...extraArgs], { stdio: ["ignore", "pipe", "pipe"], env });
   const stdout: string[] = [];
   let stderr = "";
   let ready = false;
