@@ -99,3 +99,53 @@ impl Dlq {
         (page, None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{PAYG, PRO};
+    use crate::engine::options::PublishOptions;
+    use crate::engine::publish::build_spec;
+
+    fn entry(id: &str, failed_at: u64) -> DlqEntry {
+        let spec = build_spec(
+            "http://example.com".into(),
+            PublishOptions::default(),
+            Default::default(),
+            String::new(),
+            &PAYG,
+        );
+        DlqEntry {
+            dlq_id: String::new(),
+            message_id: id.into(),
+            spec: Arc::new(spec),
+            created_at: failed_at,
+            not_before: failed_at,
+            failed_at,
+            response: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn entries_older_than_the_presets_retention_expire() {
+        const DAY: u64 = 24 * 60 * 60 * 1000;
+        let now = 1_000 * DAY;
+        let mut dlq = Dlq::default();
+        let ages = [31, 8, 7, 1, 0];
+        let ids: Vec<String> = ages
+            .iter()
+            .map(|days| dlq.insert(entry("msg", now - days * DAY), now - days * DAY))
+            .collect();
+        dlq.expire(now - PRO.dlq_retention.as_millis() as u64);
+        assert!(dlq.get(&ids[0]).is_none(), "31 days is past pro's 30");
+        assert_eq!(dlq.len(), 4);
+        dlq.expire(now - PAYG.dlq_retention.as_millis() as u64);
+        assert!(dlq.get(&ids[1]).is_none(), "8 days is past payg's 7");
+        assert!(
+            ids[2..].iter().all(|id| dlq.get(id).is_some()),
+            "7 days exactly is kept"
+        );
+        assert_eq!(dlq.len(), 3);
+    }
+}

@@ -80,10 +80,14 @@ impl Engine {
         now: u64,
     ) -> bool {
         if let Some(key) = flow {
-            let Some(k) = st.flows.get_mut(key) else {
-                return true;
-            };
-            if !k.admits(id, now) {
+            if st.flows.get_mut(key).is_some_and(|k| !k.admits(id, now)) {
+                // Its key wakes it later; meanwhile it must not hold up the global line
+                // (a paused key would block every other message of the tenant).
+                let before = st.global_waitlist.len();
+                st.global_waitlist.retain(|w| w != id);
+                if st.global_waitlist.len() != before {
+                    self.wake_global(t, st, now);
+                }
                 self.arm_flow_wake(t, st, key, now);
                 return false;
             }

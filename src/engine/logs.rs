@@ -166,3 +166,48 @@ impl LogRing {
         (page, next)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::PAYG;
+    use crate::engine::options::PublishOptions;
+    use crate::engine::publish::build_spec;
+
+    fn entry(time: u64) -> LogEntry {
+        let spec = build_spec(
+            "http://example.com".into(),
+            PublishOptions::default(),
+            Default::default(),
+            String::new(),
+            &PAYG,
+        );
+        LogEntry {
+            seq: 0,
+            time,
+            state: State::Created,
+            message_id: format!("msg_{time}").into(),
+            spec: Arc::new(spec),
+            error: None,
+            next_delivery_time: None,
+            response: None,
+        }
+    }
+
+    #[test]
+    fn the_ring_keeps_only_the_newest_entries_up_to_its_cap() {
+        let mut ring = LogRing::new(3);
+        for t in 1..=5 {
+            ring.push(entry(t));
+        }
+        assert_eq!(ring.len(), 3);
+        let (page, next) = ring.list(&Filter::default(), None, 10);
+        let kept: Vec<(u64, u64)> = page.iter().map(|e| (e.time, e.seq)).collect();
+        assert_eq!(
+            kept,
+            [(5, 5), (4, 4), (3, 3)],
+            "newest first, oldest dropped"
+        );
+        assert_eq!(next, None);
+    }
+}

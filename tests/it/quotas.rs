@@ -1,0 +1,226 @@
+//! Throughput limits of the quota preset (§1.7, §8, quotas.md): the burst limit on management
+//! endpoints with `Burst-RateLimit-*` headers and 429s (publish exempt), the daily message
+//! quota with `RateLimit-*` headers (batch items count one each), and the flag that turns both
+//! off. DLQ retention and the log bound are unit-tested in `engine::dlq` and `engine::logs`.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::http::{HeaderMap, Method};
+use qstash_dev::config::Config;
+use qstash_dev::server::spawn;
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+/// A payg server with throughput limits as given (spawn_app turns them off).
+async fn spawn_limited(throughput_limits: bool, messages_per_day: Option<u64>) -> App {
+    init_logs();
+    let config = Config {
+        port: 0,
+        throughput_limits,
+        messages_per_day,
+        ..Config::default()
+    };
+    App {
+        server: spawn(config).await.expect("server binds port 0"),
+        http: reqwest::Client::new(),
+        token: TOKEN.to_string(),
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock after 1970")
+        .as_millis() as u64
+}
+
+/// A numeric header, if present.
+fn num(h: &HeaderMap, name: &str) -> Option<u64> {
+    h.get(name)?.to_str().ok()?.parse().ok()
+}
+
+fn assert_429(r: &Reply) {
+    assert_eq!(r.status, 429, "{}", r.text);
+    assert!(
+        r.body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{}",
+        r.text
+    );
+}
+
+/// Sleeps until 20 ms into the next wall-clock second (the burst window is aligned to it).
+async fn next_second() {
+    let ms = now_ms();
+    tokio::time::sleep(Duration::from_millis(1020 - ms % 1000)).await;
+}
+
+/// `n` concurrent `GET /v2/queues`.
+async fn burst_of(app: &App, n: usize) -> Vec<Reply> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        tasks.spawn(app.req(Method::GET, "/v2/queues").send());
+    }
+    let mut replies = Vec::new();
+    while let Some(r) = tasks.join_next().await {
+        let resp = r.expect("task").expect("request reaches the server");
+        let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
+        let text = resp.text().await.expect("body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        replies.push(Reply {
+            status,
+            headers,
+            body,
+            text,
+        });
+    }
+    replies
+}
+
+#[tokio::test]
+async fn the_burst_limit_allows_one_hundred_requests_per_second_then_answers_429() {
+    let app = spawn_limited(true, None).await;
+    for _ in 0..3 {
+        next_second().await;
+        let started = now_ms() / 1000;
+        let ok = burst_of(&app, 100).await;
+        let over = app.get("/v2/queues").await;
+        let resets: BTreeSet<Option<u64>> = ok
+            .iter()
+            .chain([&over])
+            .map(|r| num(&r.headers, "Burst-RateLimit-Reset"))
+            .collect();
+        if resets.len() != 1 {
+            continue; // the requests straddled a second; try again in the next one
+        }
+        for r in &ok {
+            assert_eq!(r.status, 200, "{}", r.text);
+            assert_eq!(num(&r.headers, "Burst-RateLimit-Limit"), Some(100));
+        }
+        let remaining: BTreeSet<u64> = ok
+            .iter()
+            .filter_map(|r| num(&r.headers, "Burst-RateLimit-Remaining"))
+            .collect();
+        assert_eq!(remaining, (0..100).collect(), "each request takes one");
+        let reset = num(&over.headers, "Burst-RateLimit-Reset").expect("reset");
+        assert_eq!(reset, started + 1, "Unix seconds, the end of this second");
+
+        assert_429(&over);
+        assert_eq!(num(&over.headers, "Burst-RateLimit-Limit"), Some(100));
+        assert_eq!(num(&over.headers, "Burst-RateLimit-Remaining"), Some(0));
+        assert!(over.headers.get("RateLimit-Limit").is_none());
+
+        let rx = Receiver::start().await;
+        let r = app.publish(&rx.url("/p"), &[], "x").await;
+        assert_eq!(r.status, 200, "publish is exempt: {}", r.text);
+        assert!(r.headers.get("Burst-RateLimit-Limit").is_none());
+
+        let wait = (reset * 1000 + 20).saturating_sub(now_ms());
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        let r = app.get("/v2/queues").await;
+        assert_eq!(r.status, 200, "a new second: {}", r.text);
+        assert_eq!(num(&r.headers, "Burst-RateLimit-Remaining"), Some(99));
+        return;
+    }
+    panic!("could not fit 101 requests into one second");
+}
+
+#[tokio::test]
+async fn without_throughput_limits_nothing_is_limited_and_no_rate_headers_are_sent() {
+    let app = spawn_limited(false, Some(3)).await;
+    for r in burst_of(&app, 150).await {
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert!(r.headers.get("Burst-RateLimit-Limit").is_none());
+    }
+    let rx = Receiver::start().await;
+    for _ in 0..5 {
+        let r = app.publish(&rx.url("/p"), &[], "x").await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert!(r.headers.get("RateLimit-Limit").is_none());
+    }
+}
+
+#[tokio::test]
+async fn the_daily_quota_counts_publishes_and_answers_429_when_used_up() {
+    let app = spawn_limited(true, Some(3)).await;
+    let rx = Receiver::start().await;
+    let now = now_ms() / 1000;
+    for left in [2, 1, 0] {
+        let r = app.publish(&rx.url("/d"), &[], "x").await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(num(&r.headers, "RateLimit-Limit"), Some(3));
+        assert_eq!(num(&r.headers, "RateLimit-Remaining"), Some(left));
+        let reset = num(&r.headers, "RateLimit-Reset").expect("RateLimit-Reset");
+        assert!(
+            reset > now && reset <= now + 86_400,
+            "within a day: {reset}"
+        );
+        assert!(r.headers.get("Burst-RateLimit-Limit").is_none());
+    }
+    let r = app.publish(&rx.url("/d"), &[], "x").await;
+    assert_429(&r);
+    assert_eq!(num(&r.headers, "RateLimit-Limit"), Some(3));
+    assert_eq!(num(&r.headers, "RateLimit-Remaining"), Some(0));
+    assert!(num(&r.headers, "RateLimit-Reset").is_some());
+
+    let r = app
+        .send(app.req(Method::POST, &format!("/v2/enqueue/q/{}", rx.url("/d"))))
+        .await;
+    assert_429(&r);
+    rx.wait_for(3).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        rx.received().len(),
+        3,
+        "nothing over the quota is delivered"
+    );
+}
+
+#[tokio::test]
+async fn a_batch_counts_each_item_against_the_daily_quota() {
+    let app = spawn_limited(true, Some(3)).await;
+    let rx = Receiver::start().await;
+    let two = json!([
+        { "destination": rx.url("/b"), "body": "1" },
+        { "destination": rx.url("/b"), "body": "2" },
+    ]);
+    let r = app
+        .send(app.req(Method::POST, "/v2/batch").json(&two))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(num(&r.headers, "RateLimit-Limit"), Some(3));
+    assert_eq!(
+        num(&r.headers, "RateLimit-Remaining"),
+        Some(1),
+        "two items count two"
+    );
+
+    let r = app
+        .send(app.req(Method::POST, "/v2/batch").json(&two))
+        .await;
+    assert_429(&r);
+    assert_eq!(num(&r.headers, "RateLimit-Limit"), Some(3));
+
+    let r = app.publish(&rx.url("/b"), &[], "3").await;
+    assert_eq!(r.status, 200, "the last message still fits: {}", r.text);
+    assert_eq!(num(&r.headers, "RateLimit-Remaining"), Some(0));
+    rx.wait_for(3).await;
+}
+
+#[tokio::test]
+async fn without_a_finite_daily_quota_publishes_carry_no_rate_limit_headers() {
+    let app = spawn_limited(true, None).await;
+    let rx = Receiver::start().await;
+    let r = app.publish(&rx.url("/u"), &[], "x").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    for h in ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"] {
+        assert!(r.headers.get(h).is_none(), "{h} without a daily quota");
+    }
+    let r = app.get("/v2/queues").await;
+    assert_eq!(
+        num(&r.headers, "Burst-RateLimit-Limit"),
+        Some(100),
+        "burst still on"
+    );
+}
