@@ -30,7 +30,9 @@ struct Item {
     destination: Option<String>,
     #[serde(default)]
     headers: Option<Map<String, Value>>,
-    body: Option<String>,
+    /// A string is the raw body; any other JSON value (the workflow SDK sends `context.call`
+    /// bodies as objects) is sent as its compact JSON text.
+    body: Option<Value>,
     queue: Option<String>,
 }
 
@@ -65,7 +67,11 @@ fn one(state: &AppState, t: TenantId, raw: Value, caller_ip: &str) -> Result<Val
         serde_json::from_value(raw).map_err(|e| Error::bad(format!("invalid batch item: {e}")))?;
     let destination = item.destination.unwrap_or_default();
     let pairs = item_pairs(item.headers)?;
-    let body = Bytes::from(item.body.unwrap_or_default());
+    let body = match item.body {
+        None | Some(Value::Null) => Bytes::new(),
+        Some(Value::String(s)) => Bytes::from(s),
+        Some(other) => Bytes::from(other.to_string()),
+    };
     let limit = state.engine.limits().max_body_bytes;
     if body.len() > limit {
         return Err(Error::PayloadTooLarge(format!(

@@ -20,6 +20,7 @@ pub mod queues;
 pub mod schedules;
 pub mod topics;
 pub mod views;
+pub mod workflows;
 
 use std::sync::Arc;
 
@@ -95,6 +96,10 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/v2/flowControl/{key}", get(flow::get))
         .route("/v2/flowControl/{key}/{action}", post(flow::action))
         .route("/v2/globalParallelism", get(flow::global))
+        .route(
+            "/v2/workflows/runs/{id}",
+            get(workflows::history).delete(workflows::end),
+        )
         .route("/v2/messages", delete(messages::cancel_many))
         .route(
             "/v2/messages/{id}",

@@ -6,7 +6,7 @@ use crate::engine::duration::parse_duration;
 use crate::engine::expr::RetryDelayExpr;
 use crate::engine::flow::{self, FlowSpec};
 use crate::engine::headers::canonical;
-use crate::engine::options::{CallbackOptions, PublishOptions, Redact};
+use crate::engine::options::{CallbackOptions, PublishOptions, Redact, WorkflowHeaders};
 use crate::engine::{Error, Result};
 
 /// Methods a message may be delivered with.
@@ -120,6 +120,37 @@ fn callback_option(cb: &mut CallbackOptions, full: &str, rest: &str, v: &str) ->
         "retry-delay" => cb.retry_delay = Some(parse_expr(full, v)?),
         "timeout" => cb.timeout = Some(parse_dur(full, v)?),
         "delay" => cb.delay = Some(parse_dur(full, v)?),
+        "flow-control-key" => {
+            let key = v.trim().to_string();
+            match &mut cb.flow {
+                Some(f) => f.key = key,
+                None => {
+                    cb.flow = Some(FlowSpec {
+                        key,
+                        parallelism: None,
+                        rate: None,
+                        period: 1,
+                    })
+                }
+            }
+        }
+        "flow-control-value" => {
+            let (parallelism, rate, period) = flow::parse_value(v).map_err(|e| bad(full, v, e))?;
+            let f = cb.flow.get_or_insert_with(|| FlowSpec {
+                key: String::new(),
+                parallelism: None,
+                rate: None,
+                period: 1,
+            });
+            (f.parallelism, f.rate, f.period) = (parallelism, rate, period.unwrap_or(1));
+        }
+        // The workflow protocol's own settings for the callback message; not headers.
+        "feature-set" => {}
+        // `Upstash-Callback-Workflow-RunId` and friends reach the callback as
+        // `Upstash-Workflow-RunId`, which is how the workflow SDK recognises its callbacks.
+        _ if rest.starts_with("workflow-") => cb
+            .forward
+            .push((canonical(&format!("upstash-{rest}")), v.to_string())),
         _ => {
             let name = rest.strip_prefix("forward-").unwrap_or(rest);
             cb.forward.push((canonical(name), v.to_string()));
@@ -150,6 +181,7 @@ pub fn parse(pairs: &[(String, String)]) -> Result<PublishOptions> {
     let mut fcb = CallbackOptions::default();
     let mut header_forward = false;
     let (mut flow_key, mut flow_value) = (None, None);
+    let mut wf = WorkflowHeaders::default();
     let mut others = Vec::new();
     for (name, v) in pairs {
         let n = name.as_str();
@@ -176,6 +208,12 @@ pub fn parse(pairs: &[(String, String)]) -> Result<PublishOptions> {
             "upstash-redact-fields" => o.redact = Some(parse_redact(n, v)?),
             "upstash-callback" => cb.url = parse_url(n, v)?,
             "upstash-failure-callback" => fcb.url = parse_url(n, v)?,
+            "upstash-workflow-runid" => wf.run_id = v.trim().to_string(),
+            "upstash-workflow-init" => wf.init = parse_bool(n, v)?,
+            "upstash-workflow-url" => wf.url = Some(v.trim().to_string()),
+            "upstash-workflow-calltype" => wf.call_type = Some(v.trim().to_string()),
+            "upstash-feature-set" => wf.feature_set = v.trim().to_string(),
+            "upstash-workflow-invoke" => wf.invoke = parse_bool(n, v)?,
             "upstash-flow-control-key" => {
                 flow_key = Some(v.trim().to_string()).filter(|k| !k.is_empty())
             }
@@ -217,6 +255,9 @@ pub fn parse(pairs: &[(String, String)]) -> Result<PublishOptions> {
         }
         (None, None) => None,
     };
+    o.workflow = (!wf.run_id.is_empty()).then_some(wf);
+    cb.flow = cb.flow.filter(|f| !f.key.is_empty());
+    fcb.flow = fcb.flow.filter(|f| !f.key.is_empty());
     o.callback = (!cb.url.is_empty()).then_some(cb);
     o.failure_callback = (!fcb.url.is_empty()).then_some(fcb);
     Ok(o)

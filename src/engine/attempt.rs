@@ -13,6 +13,7 @@ use super::dlq::DlqEntry;
 use super::headers::{merge, Headers};
 use super::logs::Response;
 use super::message::{Kind, Message};
+use super::workflow_run;
 use super::{Engine, Job, LogExtra, State, TenantId, TenantState};
 use crate::clock::now_ms;
 
@@ -63,6 +64,10 @@ impl Engine {
             if msg.active || msg.not_before > now {
                 return None;
             }
+            if st.workflow_delivery(msg).is_none() {
+                self.drop_ended(t, st, id, now);
+                return None;
+            }
             let (key, slot) = (msg.id.clone(), msg.slot_key());
             if let Some((q, owner)) = slot.filter(|(_, owner)| *owner == key) {
                 if !st.queue_admits(&q, &owner, now) {
@@ -83,13 +88,14 @@ impl Engine {
             msg.active = true;
             let msg = msg.clone();
             st.log(now, State::Active, &msg, LogExtra::default());
+            let (body, run_headers) = st.workflow_delivery(&msg)?;
             Some(Attempt {
                 tenant: t,
                 id: msg.id.clone(),
                 url: msg.spec.url.clone(),
                 method: msg.spec.method.clone(),
-                headers: delivery_headers(&msg),
-                body: msg.spec.body.clone(),
+                headers: merge(&delivery_headers(&msg), &run_headers),
+                body,
                 timeout: msg.spec.timeout.unwrap_or(default_timeout),
                 signing_key: st.keys.current.clone(),
                 retried: msg.retried,
@@ -98,13 +104,14 @@ impl Engine {
     }
 
     /// Applies the result of an attempt started by `start_attempt`.
-    pub fn finish_attempt(&self, t: TenantId, id: &str, result: AttemptResult) {
+    pub fn finish_attempt(&self, t: TenantId, id: &str, mut result: AttemptResult) {
         let now = now_ms();
         self.with(t, |st| {
             let Some(mut msg) = st.messages.remove(id) else {
                 return;
             };
             msg.active = false;
+            workflow_run::detect_trigger(&msg, &mut result);
             let flow = msg.spec.flow.as_ref().map(|f| f.key.clone());
             self.release_limits(t, st, flow.as_deref(), now);
             let response = result.response.map(Arc::new);
@@ -162,6 +169,24 @@ impl Engine {
                     );
                     st.messages.insert(msg.id.clone(), msg);
                 }
+                _ if workflow_run::is_workflow_call(&msg) => {
+                    // WF_NoDelete: the run goes on with the failing status.
+                    if response.is_none() {
+                        let none = workflow_run::no_response();
+                        self.fire_callback(t, st, &msg, Some(&none), result.error.as_deref(), now);
+                    }
+                    st.log(
+                        now,
+                        State::Failed,
+                        &msg,
+                        LogExtra {
+                            error: result.error,
+                            response,
+                            ..Default::default()
+                        },
+                    );
+                    self.on_terminal(t, st, &msg, now, Some(false));
+                }
                 _ => {
                     self.dead_letter(t, st, &msg, response, result.error, now);
                     self.on_terminal(t, st, &msg, now, Some(false));
@@ -202,8 +227,11 @@ impl Engine {
             error: error.clone(),
         };
         let dlq_id = st.dlq.insert(entry, now);
+        self.workflow_failed(t, st, msg, Some(dlq_id.clone()), error.clone(), now);
         if let Some(cb) = msg.spec.failure_callback.clone() {
-            let body = callback::payload(msg, response.as_deref(), error.as_deref(), Some(&dlq_id));
+            let mut body =
+                callback::payload(msg, response.as_deref(), error.as_deref(), Some(&dlq_id));
+            self.workflow_payload(st, msg, &mut body);
             let spec = callback::message_spec(&cb, &msg.spec, &body, Kind::FailureCallback);
             let at = now.saturating_add(cb.delay.map_or(0, |d| d.as_millis() as u64));
             self.enqueue_callback(t, st, msg, spec, now, at);
@@ -223,7 +251,8 @@ impl Engine {
         let Some(cb) = msg.spec.callback.as_ref() else {
             return;
         };
-        let body = callback::payload(msg, response, error, None);
+        let mut body = callback::payload(msg, response, error, None);
+        self.workflow_payload(st, msg, &mut body);
         let spec = callback::message_spec(cb, &msg.spec, &body, Kind::Callback);
         let at = now.saturating_add(cb.delay.map_or(0, |d| d.as_millis() as u64));
         self.enqueue_callback(t, st, msg, spec, now, at);
@@ -239,7 +268,13 @@ impl Engine {
         now: u64,
         at: u64,
     ) {
-        let id = self.enqueue(t, st, spec, now, at);
+        let mut spec = Arc::unwrap_or_clone(spec);
+        spec.workflow = self.workflow_callback_link(source, spec.kind);
+        let (link, body) = (spec.workflow.clone(), spec.body.clone());
+        let id = self.enqueue(t, st, Arc::new(spec), now, at);
+        if let Some(l) = link.filter(|l| l.call_type == super::workflow::CallType::FromCallback) {
+            st.workflow_append(&l, &id, &body, now);
+        }
         if let Some((q, owner)) = source.slot_key() {
             st.queue_hold(&q, &owner);
             if let Some(m) = st.messages.get_mut(&id) {

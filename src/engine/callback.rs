@@ -89,6 +89,7 @@ pub fn message_spec(
         endpoint_name: None,
         queue_name: None,
         schedule_id: None,
-        flow: None,
+        flow: cb.flow.clone(),
+        workflow: None,
     })
 }

@@ -10,6 +10,7 @@ use super::expr::RetryDelayExpr;
 use super::flow::FlowSpec;
 use super::headers::Headers;
 use super::options::{CallbackOptions, Redact};
+use super::workflow::WorkflowLink;
 
 /// What a message is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +44,8 @@ pub struct MessageSpec {
     pub queue_name: Option<String>,
     pub schedule_id: Option<String>,
     pub flow: Option<FlowSpec>,
+    /// The workflow run this message belongs to.
+    pub workflow: Option<WorkflowLink>,
 }
 
 /// A message that is pending, being delivered or waiting for a retry.

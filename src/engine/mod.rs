@@ -27,6 +27,8 @@ pub mod queues;
 pub mod quota;
 pub mod schedules;
 pub mod topics;
+pub mod workflow;
+pub mod workflow_run;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -91,6 +93,7 @@ pub(crate) struct TenantState {
     /// Deliveries in flight for this tenant, and the ones waiting for global parallelism.
     global_in_flight: usize,
     global_waitlist: std::collections::VecDeque<Arc<str>>,
+    runs: workflow::Runs,
 }
 
 pub struct Tenant {
@@ -128,6 +131,7 @@ impl Engine {
                     flows: HashMap::new(),
                     global_in_flight: 0,
                     global_waitlist: Default::default(),
+                    runs: Default::default(),
                 }),
             })
             .collect();

@@ -48,6 +48,22 @@ pub struct PublishOptions {
     pub callback: Option<CallbackOptions>,
     pub failure_callback: Option<CallbackOptions>,
     pub flow: Option<FlowSpec>,
+    /// The workflow protocol headers, when the message belongs to a workflow run.
+    pub workflow: Option<WorkflowHeaders>,
+}
+
+/// `Upstash-Workflow-*` headers of a message sent by the workflow SDK.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkflowHeaders {
+    pub run_id: String,
+    /// `Upstash-Workflow-Init: true`: the first message of a run.
+    pub init: bool,
+    pub url: Option<String>,
+    /// `step` (default), `toCallback`, `fromCallback`, `failureCall`.
+    pub call_type: Option<String>,
+    pub feature_set: String,
+    /// `Upstash-Workflow-Invoke: true`: the body is an invoke request from a parent run.
+    pub invoke: bool,
 }
 
 /// A callback or failure callback: its URL and the options of the message that carries it.
@@ -61,4 +77,5 @@ pub struct CallbackOptions {
     pub delay: Option<Duration>,
     /// Headers delivered to the callback URL.
     pub forward: Headers,
+    pub flow: Option<FlowSpec>,
 }

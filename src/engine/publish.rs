@@ -9,6 +9,7 @@ use bytes::Bytes;
 use super::dedup;
 use super::message::{Kind, Message, MessageSpec};
 use super::options::{CallbackOptions, PublishOptions};
+use super::workflow::Prepared;
 use super::{Engine, Error, Job, LogExtra, Result, State, TenantId, TenantState};
 use crate::clock::now_ms;
 use crate::config::{Limits, DEFAULT_RETRIES};
@@ -134,6 +135,7 @@ pub fn build_spec(
         queue_name: None,
         schedule_id: None,
         flow: o.flow,
+        workflow: None,
     }
 }
 
@@ -224,56 +226,73 @@ impl Engine {
         let key = dedup_key(&req.options);
         let not_before = first_delivery(&req.options, now);
         let window = limits.dedup_window.as_millis() as u64;
-        {
-            let (targets, is_group) = st.targets(dest)?;
-            if let Some(q) = &req.queue {
-                st.ensure_queue(q, Some(limits), now)?;
-            }
-            let mut out = Vec::with_capacity(targets.len());
-            for target in targets {
-                let mut spec = build_spec(
-                    target.url,
-                    req.options.clone(),
-                    req.body.clone(),
-                    req.caller_ip.clone(),
-                    limits,
-                );
-                spec.topic_name = target.topic;
-                spec.endpoint_name = target.endpoint;
-                spec.queue_name = req.queue.clone();
-                spec.schedule_id = req.schedule_id.clone();
-                let key = key.as_ref().map(|k| match (k.is_empty(), is_group) {
-                    (true, _) => dedup::content_key(&spec.url, &spec.body, &spec.header),
-                    (false, true) => format!("{k}|{}", spec.url),
-                    (false, false) => k.clone(),
-                });
-                let url = spec.url.clone();
-                if let Some(existing) = key.as_ref().and_then(|k| st.dedup.check(k, now)) {
-                    out.push(Published {
-                        message_id: existing,
-                        url: Some(url),
-                        deduplicated: true,
-                    });
-                    continue;
-                }
-                let id = self.enqueue(t, st, Arc::new(spec), now, not_before);
-                if let Some(k) = key {
-                    st.dedup.insert(k, id.clone(), now, window);
-                }
-                out.push(Published {
-                    message_id: id,
-                    url: Some(url),
-                    deduplicated: false,
-                });
-            }
-            Ok(match (is_group, out.pop()) {
-                (false, Some(one)) => PublishOutcome::One(one),
-                (_, last) => {
-                    out.extend(last);
-                    PublishOutcome::Group(out)
-                }
-            })
+        let (targets, is_group) = st.targets(dest)?;
+        if let Some(q) = &req.queue {
+            st.ensure_queue(q, Some(limits), now)?;
         }
+        let (mut options, mut body) = (req.options.clone(), req.body.clone());
+        let mut link = None;
+        if let (Some(wf), false) = (req.options.workflow.clone(), is_group) {
+            match st.workflow_prepare(&wf, &mut options, &mut body, dest, &req.caller_ip, now)? {
+                Prepared::Duplicate(id) => {
+                    let p = Published {
+                        message_id: id,
+                        url: Some(dest.to_string()),
+                        deduplicated: true,
+                    };
+                    return Ok(PublishOutcome::One(p));
+                }
+                Prepared::Message(l) => link = Some(l),
+            }
+        }
+        let mut out = Vec::with_capacity(targets.len());
+        for target in targets {
+            let mut spec = build_spec(
+                target.url,
+                options.clone(),
+                body.clone(),
+                req.caller_ip.clone(),
+                limits,
+            );
+            spec.topic_name = target.topic;
+            spec.endpoint_name = target.endpoint;
+            spec.queue_name = req.queue.clone();
+            spec.schedule_id = req.schedule_id.clone();
+            spec.workflow = link.clone();
+            let key = key.as_ref().map(|k| match (k.is_empty(), is_group) {
+                (true, _) => dedup::content_key(&spec.url, &spec.body, &spec.header),
+                (false, true) => format!("{k}|{}", spec.url),
+                (false, false) => k.clone(),
+            });
+            let url = spec.url.clone();
+            if let Some(existing) = key.as_ref().and_then(|k| st.dedup.check(k, now)) {
+                out.push(Published {
+                    message_id: existing,
+                    url: Some(url),
+                    deduplicated: true,
+                });
+                continue;
+            }
+            let id = self.enqueue(t, st, Arc::new(spec), now, not_before);
+            if let Some(l) = &link {
+                st.workflow_append(l, &id, &body, now);
+            }
+            if let Some(k) = key {
+                st.dedup.insert(k, id.clone(), now, window);
+            }
+            out.push(Published {
+                message_id: id,
+                url: Some(url),
+                deduplicated: false,
+            });
+        }
+        Ok(match (is_group, out.pop()) {
+            (false, Some(one)) => PublishOutcome::One(one),
+            (_, last) => {
+                out.extend(last);
+                PublishOutcome::Group(out)
+            }
+        })
     }
 
     /// Stores a new message, logs CREATED, adds it to its queue and schedules its first attempt.
