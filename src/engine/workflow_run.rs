@@ -224,6 +224,17 @@ pub fn no_response() -> Response {
     }
 }
 
+/// A step the server makes for a run: where it goes, with which protocol headers.
+#[derive(Debug, Clone)]
+pub struct ServerStep {
+    pub run_id: String,
+    pub url: String,
+    /// `Name: value` pairs as the SDK sent them (`Upstash-Forward-X` reaches the endpoint).
+    pub headers: Headers,
+    /// The step JSON (`stepId`, `stepName`, `stepType`, `concurrent`, `out`, …).
+    pub step: Value,
+}
+
 /// Publish options of a step the server makes from protocol headers (`Name: value` pairs as
 /// the SDK sent them for a waiter or an invoker): `Upstash-Forward-X` reaches the endpoint as
 /// `X`; everything else is the run's business.
@@ -255,22 +266,19 @@ impl Engine {
         &self,
         t: TenantId,
         st: &mut TenantState,
-        run_id: &str,
-        url: &str,
-        headers: &Headers,
-        step: &Value,
+        s: ServerStep,
         now: u64,
     ) -> Result<Arc<str>> {
         let caller_ip = st
             .runs
             .active
-            .get(run_id)
+            .get(&s.run_id)
             .map(|r| r.caller_ip.clone())
             .unwrap_or_default();
         let req = super::publish::PublishRequest {
-            destination: url.to_string(),
-            options: server_step_options(headers, run_id),
-            body: Bytes::from(step.to_string()),
+            destination: s.url,
+            options: server_step_options(&s.headers, &s.run_id),
+            body: Bytes::from(s.step.to_string()),
             caller_ip,
             queue: None,
             schedule_id: None,
