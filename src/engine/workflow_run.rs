@@ -319,14 +319,12 @@ impl Engine {
         if let Value::Object(m) = &mut step {
             m.insert("out".into(), json!(Value::Object(out).to_string()));
         }
-        let _ = self.server_step(
-            t,
-            st,
-            &inv.run_id.clone(),
-            &inv.url.clone(),
-            &inv.headers.clone(),
-            &step,
-            now,
-        );
+        let s = ServerStep {
+            run_id: inv.run_id.clone(),
+            url: inv.url.clone(),
+            headers: inv.headers.clone(),
+            step,
+        };
+        let _ = self.server_step(t, st, s, now);
     }
 }
