@@ -88,6 +88,9 @@ async fn bulk_selection(uri: &Uri, headers: &HeaderMap, raw: Body) -> Result<Dlq
 }
 
 pub async fn list(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> ApiResult<Json<Value>> {
+    if Query::parse(uri.query()).one("source") == Some("workflow") {
+        return super::workflow_dlq::list_query(&s, t, &uri);
+    }
     let sel = selection(&Query::parse(uri.query()), false)?;
     let (page, cursor) = if sel.dlq_ids.is_empty() {
         s.engine

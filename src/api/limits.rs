@@ -1,6 +1,6 @@
 //! Throughput limits at the HTTP edge: the burst limit as a middleware on every management
-//! route (publish, enqueue, batch, trigger, notify and wait are exempt, as on the hosted
-//! service), and the daily quota counted by the publish handlers per message.
+//! route (publish, enqueue, batch, trigger, notify, wait and workflow webhooks are exempt, as
+//! on the hosted service), and the daily quota counted by the publish handlers per message.
 
 use axum::extract::{Request, State};
 use axum::http::HeaderMap;
@@ -28,7 +28,9 @@ pub async fn burst(State(state): State<AppState>, req: Request, next: Next) -> R
         .strip_prefix("/v2/")
         .and_then(|p| p.split('/').next())
         .unwrap_or("");
-    if family.is_empty() || EXEMPT.contains(&family) {
+    // Webhooks take no token; a caller's own `Authorization` must not count against a tenant.
+    let hook = req.uri().path().starts_with("/v2/workflows/hooks/");
+    if family.is_empty() || EXEMPT.contains(&family) || hook {
         return next.run(req).await;
     }
     let (parts, body) = req.into_parts();

@@ -19,7 +19,11 @@ pub mod query;
 pub mod queues;
 pub mod schedules;
 pub mod topics;
+pub mod trigger;
 pub mod views;
+pub mod workflow_dlq;
+pub mod workflow_runs;
+pub mod workflow_wait;
 pub mod workflows;
 
 use std::sync::Arc;
@@ -27,7 +31,7 @@ use std::sync::Arc;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::Response;
-use axum::routing::{delete, get, post};
+use axum::routing::{any, delete, get, post};
 use axum::Router;
 
 use crate::engine::Engine;
@@ -96,10 +100,48 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/v2/flowControl/{key}", get(flow::get))
         .route("/v2/flowControl/{key}/{action}", post(flow::action))
         .route("/v2/globalParallelism", get(flow::global))
+        .route("/v2/wait/{event_id}", post(workflow_wait::wait))
+        .route("/v2/notify/{event_id}", post(workflow_wait::notify))
+        .route(
+            "/v2/notify/{run_id}/{event_id}",
+            post(workflow_wait::notify_run),
+        )
+        .route("/v2/waiters/{event_id}", get(workflow_wait::waiters))
+        .route(
+            "/v2/workflows/hooks/{user_id}/{run_id}/{event_id}",
+            any(workflow_wait::hook),
+        )
         .route(
             "/v2/workflows/runs/{id}",
             get(workflows::history).delete(workflows::end),
         )
+        .route("/v2/workflows/runs", delete(workflow_runs::cancel_many))
+        .route("/v2/workflows/events", get(workflow_runs::logs))
+        .route("/v2/workflows/logs", get(workflow_runs::logs))
+        .route(
+            "/v2/workflows/dlq",
+            get(workflow_dlq::list).delete(workflow_dlq::delete_many),
+        )
+        .route("/v2/workflows/dlq/resume", post(workflow_dlq::resume_many))
+        .route(
+            "/v2/workflows/dlq/restart",
+            post(workflow_dlq::restart_many),
+        )
+        .route("/v2/workflows/dlq/resume/{id}", post(workflow_dlq::resume))
+        .route(
+            "/v2/workflows/dlq/restart/{id}",
+            post(workflow_dlq::restart),
+        )
+        .route(
+            "/v2/workflows/dlq/callback/{id}",
+            post(workflow_dlq::callback),
+        )
+        .route(
+            "/v2/workflows/dlq/{id}",
+            get(workflow_dlq::get).delete(workflow_dlq::delete),
+        )
+        .route("/v2/trigger/{*workflow_url}", post(trigger::trigger))
+        .route("/v2/batch/trigger", post(trigger::batch))
         .route("/v2/messages", delete(messages::cancel_many))
         .route(
             "/v2/messages/{id}",

@@ -65,6 +65,7 @@ impl Dispatcher {
                 generation,
             } => self.engine.fire_schedule(tenant, &schedule, generation),
             Job::FlowWake { tenant, key } => self.engine.wake_flow_key(tenant, &key),
+            Job::WaitTimeout { tenant, id } => self.engine.wait_timeout(tenant, id),
             Job::Deliver { tenant, id } => {
                 let Some(attempt) = self.engine.start_attempt(tenant, &id) else {
                     return;

@@ -137,6 +137,11 @@ impl LogRing {
         self.entries.is_empty()
     }
 
+    /// Every entry, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &LogEntry> {
+        self.entries.iter()
+    }
+
     /// Up to `count` matching entries, newest first, and the cursor of the next page if any.
     pub fn list(
         &self,

@@ -28,7 +28,12 @@ pub mod quota;
 pub mod schedules;
 pub mod topics;
 pub mod workflow;
+pub mod workflow_admin;
+pub mod workflow_dlq;
+pub mod workflow_logs;
 pub mod workflow_run;
+pub mod workflow_steps;
+pub mod workflow_wait;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -68,6 +73,11 @@ pub enum Job {
         tenant: TenantId,
         key: Arc<str>,
     },
+    /// A workflow waiter's deadline; a no-op when it was notified first.
+    WaitTimeout {
+        tenant: TenantId,
+        id: u64,
+    },
 }
 
 /// A tenant's signing keys.
@@ -94,6 +104,8 @@ pub(crate) struct TenantState {
     global_in_flight: usize,
     global_waitlist: std::collections::VecDeque<Arc<str>>,
     runs: workflow::Runs,
+    /// Workflow waiters and stored run-scoped notifications.
+    waits: workflow_wait::Waits,
 }
 
 pub struct Tenant {
@@ -132,6 +144,7 @@ impl Engine {
                     global_in_flight: 0,
                     global_waitlist: Default::default(),
                     runs: Default::default(),
+                    waits: Default::default(),
                 }),
             })
             .collect();

@@ -148,7 +148,8 @@ impl Engine {
         self.end_run(t, st, &link.run_id.clone(), RunState::Failed, None, now);
     }
 
-    /// Ends a run: records how, drops its pending messages, moves it to the ended runs.
+    /// Ends a run: records how, drops its pending messages, waiters and stored notifications,
+    /// moves it to the ended runs.
     pub(crate) fn end_run(
         &self,
         t: TenantId,
@@ -174,6 +175,7 @@ impl Engine {
         for m in pending {
             self.cancel_locked(t, st, &m, now);
         }
+        st.waits.drop_run(id);
         if let Some(run) = st.runs.end(id).cloned() {
             self.resolve_invoker(t, st, &run, now);
         }

@@ -18,3 +18,6 @@ mod schedules;
 mod signature;
 mod support;
 mod url_groups;
+mod workflow_runs;
+mod workflow_runs_dlq;
+mod workflow_wait;

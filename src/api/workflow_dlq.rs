@@ -1,0 +1,211 @@
+//! The workflow DLQ: `GET /v2/dlq?source=workflow` (what the SDK's `dlq.list` calls) and
+//! `GET /v2/workflows/dlq`, get and delete one or many, resume and restart (bulk and single
+//! forms, with override headers), and retrying a failed run's failure callback.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Uri};
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+use super::auth::Auth;
+use super::error::ApiResult;
+use super::publish::options;
+use super::query::Query;
+use super::{views, AppState};
+use crate::engine::headers::to_map;
+use crate::engine::workflow_dlq::{
+    Rerun, WorkflowDlqEntry, WorkflowDlqFilter, WorkflowDlqSelection,
+};
+use crate::engine::Result;
+
+/// DLQ pages hold at most 100 entries.
+const MAX_COUNT: usize = 100;
+
+fn selection(q: &Query) -> Result<WorkflowDlqSelection> {
+    Ok(WorkflowDlqSelection {
+        dlq_ids: q.all("dlqIds"),
+        filter: WorkflowDlqFilter {
+            base: q.filter()?,
+            run_ids: q.all("workflowRunId"),
+            urls: q.all("workflowUrl"),
+            created_at: q.u64("workflowCreatedAt")?,
+            failure_states: q
+                .all("failureFunctionState")
+                .iter()
+                .map(|s| s.to_ascii_uppercase())
+                .collect(),
+        },
+        cursor: q
+            .one("cursor")
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(String::from),
+        count: q.count(MAX_COUNT, MAX_COUNT)?,
+    })
+}
+
+/// A DLQ message with its run and failure callback.
+pub fn entry_json(w: &WorkflowDlqEntry) -> Value {
+    let mut v = views::dlq_entry(&w.entry);
+    if let Value::Object(m) = &mut v {
+        m.insert("workflowRunId".into(), json!(w.run_id));
+        m.insert("workflowCreatedAt".into(), json!(w.created_at));
+        m.insert("workflowUrl".into(), json!(w.url));
+        if let Some(f) = &w.failure {
+            let mut info = Map::new();
+            info.insert("state".into(), json!(f.state));
+            if let Some(r) = &f.response {
+                info.insert("responseStatus".into(), json!(r.status));
+                info.insert(
+                    "responseBody".into(),
+                    json!(String::from_utf8_lossy(&r.body)),
+                );
+                info.insert("responseHeaders".into(), json!(to_map(&r.headers)));
+            }
+            m.insert("failureCallbackInfo".into(), Value::Object(info));
+            m.insert("failureFunctionState".into(), json!(f.state));
+        }
+    }
+    v
+}
+
+fn with_cursor(mut m: Map<String, Value>, cursor: Option<String>) -> Json<Value> {
+    if let Some(c) = cursor {
+        m.insert("cursor".into(), json!(c));
+    }
+    Json(Value::Object(m))
+}
+
+/// The listing for a query (shared with `GET /v2/dlq?source=workflow`).
+pub fn list_query(s: &AppState, t: crate::engine::TenantId, uri: &Uri) -> ApiResult<Json<Value>> {
+    let sel = selection(&Query::parse(uri.query()))?;
+    let (page, cursor) = s.engine.workflow_dlq_list(t, &sel);
+    let mut m = Map::new();
+    m.insert(
+        "messages".into(),
+        Value::Array(page.iter().map(entry_json).collect()),
+    );
+    Ok(with_cursor(m, cursor))
+}
+
+pub async fn list(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> ApiResult<Json<Value>> {
+    list_query(&s, t, &uri)
+}
+
+pub async fn get(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(entry_json(&s.engine.workflow_dlq_get(t, &id)?)))
+}
+
+pub async fn delete(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    s.engine.workflow_dlq_get(t, &id)?;
+    let sel = WorkflowDlqSelection {
+        dlq_ids: vec![id],
+        ..Default::default()
+    };
+    let (deleted, _) = s.engine.workflow_dlq_delete_many(t, &sel);
+    Ok(Json(json!({ "deleted": deleted })))
+}
+
+pub async fn delete_many(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    uri: Uri,
+) -> ApiResult<Json<Value>> {
+    let sel = selection(&Query::parse(uri.query()))?;
+    let (deleted, cursor) = s.engine.workflow_dlq_delete_many(t, &sel);
+    let mut m = Map::new();
+    m.insert("deleted".into(), json!(deleted));
+    Ok(with_cursor(m, cursor))
+}
+
+fn run_json((id, at): &(String, u64)) -> Value {
+    json!({ "workflowRunId": id, "workflowCreatedAt": at })
+}
+
+fn rerun_many(
+    s: &AppState,
+    t: crate::engine::TenantId,
+    uri: &Uri,
+    headers: &HeaderMap,
+    mode: Rerun,
+) -> ApiResult<Json<Value>> {
+    let overrides = options(headers, &[])?;
+    let sel = selection(&Query::parse(uri.query()))?;
+    let (runs, cursor) = s.engine.workflow_dlq_rerun(t, &sel, mode, &overrides)?;
+    let mut m = Map::new();
+    m.insert(
+        "workflowRuns".into(),
+        Value::Array(runs.iter().map(run_json).collect()),
+    );
+    Ok(with_cursor(m, cursor))
+}
+
+fn rerun_one(
+    s: &AppState,
+    t: crate::engine::TenantId,
+    id: String,
+    headers: &HeaderMap,
+    mode: Rerun,
+) -> ApiResult<Json<Value>> {
+    let overrides = options(headers, &[])?;
+    let sel = WorkflowDlqSelection {
+        dlq_ids: vec![id],
+        ..Default::default()
+    };
+    let (runs, _) = s.engine.workflow_dlq_rerun(t, &sel, mode, &overrides)?;
+    Ok(Json(runs.first().map(run_json).unwrap_or(Value::Null)))
+}
+
+pub async fn resume_many(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    rerun_many(&s, t, &uri, &headers, Rerun::Resume)
+}
+
+pub async fn restart_many(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    uri: Uri,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    rerun_many(&s, t, &uri, &headers, Rerun::Restart)
+}
+
+pub async fn resume(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    rerun_one(&s, t, id, &headers, Rerun::Resume)
+}
+
+pub async fn restart(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    rerun_one(&s, t, id, &headers, Rerun::Restart)
+}
+
+/// `POST /v2/workflows/dlq/callback/{dlqId}`: the failure callback again.
+pub async fn callback(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let run = s.engine.workflow_dlq_callback(t, &id)?;
+    Ok(Json(run_json(&run)))
+}

@@ -1,0 +1,94 @@
+//! The run API over many runs: bulk cancel (`DELETE /v2/workflows/runs` by `workflowRunIds`, by
+//! filter, or all active runs up to `count`) and the workflow logs (`GET /v2/workflows/events`
+//! with `groupBy=workflowRunId`, which the SDK calls, and `GET /v2/workflows/logs`).
+
+use axum::extract::State;
+use axum::http::Uri;
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::auth::Auth;
+use super::error::ApiResult;
+use super::publish_headers::parse_bool;
+use super::query::Query;
+use super::AppState;
+use crate::engine::workflow_logs::{parse_run_state, RunFilter};
+use crate::engine::{Error, Result};
+
+/// Runs per logs page: 10 by default and at most.
+const LOG_COUNT: usize = 10;
+/// Runs cancelled by one filtered request unless `count` says otherwise.
+const CANCEL_COUNT: usize = 100;
+
+/// `id@createdAt` pairs of `workflowRuns`.
+fn run_pairs(q: &Query) -> Result<Vec<(String, u64)>> {
+    q.all("workflowRuns")
+        .iter()
+        .map(|p| {
+            p.rsplit_once('@')
+                .and_then(|(id, at)| Some((id.to_string(), at.parse().ok()?)))
+                .ok_or_else(|| {
+                    Error::bad(format!(
+                        "invalid workflowRuns entry {p:?}: expected id@createdAt"
+                    ))
+                })
+        })
+        .collect()
+}
+
+/// The run filter of a query; `workflowUrl` is a prefix unless `exact`.
+fn run_filter(q: &Query, exact: bool) -> Result<RunFilter> {
+    let mut states = Vec::new();
+    for s in q.all("state") {
+        match parse_run_state(&s) {
+            Some(state) => states.push(state),
+            // Step states select runs by their steps on the hosted service; accepted here.
+            None if s.to_ascii_uppercase().starts_with("STEP_") => {}
+            None => return Err(Error::bad(format!("invalid state {s:?}"))),
+        }
+    }
+    Ok(RunFilter {
+        run_ids: q.all("workflowRunId"),
+        urls: q.all("workflowUrl"),
+        url_exact: exact,
+        created_at: q.u64("workflowCreatedAt")?,
+        runs: run_pairs(q)?,
+        states,
+        labels: q.all("label"),
+        caller_ips: [q.all("callerIp"), q.all("callerIP")].concat(),
+        flow_keys: q.all("flowControlKey"),
+        message_ids: q.all("messageId"),
+        hosts: q.all("host"),
+        paths: q.all("path"),
+        from_date: q.u64("fromDate")?,
+        to_date: q.u64("toDate")?,
+    })
+}
+
+/// `DELETE /v2/workflows/runs` → `{"cancelled": n}`.
+pub async fn cancel_many(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    uri: Uri,
+) -> ApiResult<Json<Value>> {
+    let q = Query::parse(uri.query());
+    let exact = match q.one("workflowUrlExactMatch") {
+        Some(v) => parse_bool("workflowUrlExactMatch", v)?,
+        None => false,
+    };
+    let f = run_filter(&q, exact)?;
+    let ids = q.all("workflowRunIds");
+    let count = q.count(CANCEL_COUNT, usize::MAX)?;
+    let cancelled = s.engine.cancel_runs(t, &ids, &f, count);
+    Ok(Json(json!({ "cancelled": cancelled })))
+}
+
+/// `GET /v2/workflows/events` and `/v2/workflows/logs` → `{"cursor", "runs"}`.
+pub async fn logs(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> ApiResult<Json<Value>> {
+    let q = Query::parse(uri.query());
+    let f = run_filter(&q, true)?;
+    let count = q.count(LOG_COUNT, LOG_COUNT)?;
+    let cursor = q.one("cursor").map(str::trim).filter(|c| !c.is_empty());
+    let (runs, cursor) = s.engine.workflow_logs(t, &f, cursor, count);
+    Ok(Json(json!({ "cursor": cursor, "runs": runs })))
+}
