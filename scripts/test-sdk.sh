@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs the SDK conformance suites (tests/sdk): the official TypeScript (@upstash/qstash) and Python (qstash)
-# clients against the `qstash` binary. Needs only Node >= 20 (with npm) and Python 3.11 (with venv).
+# clients, and Upstash Workflow (@upstash/workflow served by a Node test app), against the `qstash` binary.
+# Needs only Node >= 20 (with npm) and Python 3.11 (with venv).
 #
 #   QSTASH_BIN   path to the binary (default: target/debug/qstash under the repo root)
-#   SDK_SUITES   which suites to run: "ts py" (default), "ts" or "py"
+#   SDK_SUITES   which suites to run: "ts py workflow" (default), or any of them, e.g. "ts" or "workflow"
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,7 +15,7 @@ case "$bin" in
   /*) ;;
   *) bin="$(pwd)/$bin" ;;
 esac
-suites="${SDK_SUITES:-ts py}"
+suites="${SDK_SUITES:-ts py workflow}"
 
 section() { printf '\n==== %s ====\n' "$*"; }
 
@@ -30,9 +31,12 @@ unset QSTASH_DEV QSTASH_URL QSTASH_TOKEN QSTASH_CURRENT_SIGNING_KEY QSTASH_NEXT_
 
 ts_status=skipped
 py_status=skipped
+workflow_status=skipped
 
-if [[ " $suites " == *" ts "* ]]; then
-  section "TypeScript SDK: dependencies"
+node_deps_ready=no
+node_deps() {
+  [[ "$node_deps_ready" == yes ]] && return 0
+  section "Node: dependencies (@upstash/qstash, @upstash/workflow)"
   command -v node >/dev/null || { echo "error: node is not installed" >&2; exit 2; }
   echo "node $(node --version), npm $(npm --version 2>/dev/null)"
   # Reinstall when node_modules is missing or was installed from a different lockfile.
@@ -42,7 +46,11 @@ if [[ " $suites " == *" ts "* ]]; then
   else
     echo "node_modules up to date"
   fi
+  node_deps_ready=yes
+}
 
+if [[ " $suites " == *" ts "* ]]; then
+  node_deps
   section "TypeScript SDK: tests (@upstash/qstash)"
   if (cd "$sdk_dir" && node --import tsx --test --test-reporter=spec ts/*.test.ts); then
     ts_status=passed
@@ -75,9 +83,20 @@ if [[ " $suites " == *" py "* ]]; then
   fi
 fi
 
+if [[ " $suites " == *" workflow "* ]]; then
+  node_deps
+  section "Upstash Workflow: tests (@upstash/workflow serve() in a node:http app)"
+  if (cd "$sdk_dir" && node --import tsx --test --test-reporter=spec workflow/*.test.ts); then
+    workflow_status=passed
+  else
+    workflow_status=failed
+  fi
+fi
+
 section "summary"
 echo "TypeScript: $ts_status"
 echo "Python:     $py_status"
-if [[ "$ts_status" == failed || "$py_status" == failed ]]; then
+echo "Workflow:   $workflow_status"
+if [[ "$ts_status" == failed || "$py_status" == failed || "$workflow_status" == failed ]]; then
   exit 1
 fi

@@ -103,11 +103,15 @@ pub async fn batch(
         body::json(&bytes)?.ok_or_else(|| Error::bad("a JSON array of messages is required"))?;
     let quota = super::limits::daily(&state, t, items.len() as u64)?;
     let caller_ip = peer.ip().to_string();
-    let results = items
-        .into_iter()
-        .map(|item| {
-            one(&state, t, item, &caller_ip).unwrap_or_else(|e| json!({ "error": e.to_string() }))
-        })
-        .collect();
+    let mut results = Vec::with_capacity(items.len());
+    for item in items {
+        match one(&state, t, item, &caller_ip) {
+            Ok(v) => results.push(v),
+            // The workflow SDK submits a step as a one-item batch and reads a 400 as "the
+            // run is over"; an error slot in a 200 would look like success to it.
+            Err(e @ Error::RunEnded(_)) => return Err(e.into()),
+            Err(e) => results.push(json!({ "error": e.to_string() })),
+        }
+    }
     Ok((quota, Json(Value::Array(results))).into_response())
 }

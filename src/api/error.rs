@@ -59,7 +59,7 @@ impl From<Error> for ApiError {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Engine(Error::BadRequest(_)) => StatusCode::BAD_REQUEST,
+            Self::Engine(Error::BadRequest(_) | Error::RunEnded(_)) => StatusCode::BAD_REQUEST,
             Self::Engine(Error::Unauthorized(_)) => StatusCode::UNAUTHORIZED,
             Self::Engine(Error::NotFound(_)) => StatusCode::NOT_FOUND,
             Self::Engine(Error::PayloadTooLarge(_)) => StatusCode::PAYLOAD_TOO_LARGE,

@@ -19,6 +19,10 @@ pub enum Error {
     /// A plan limit (queues, schedules, …): 412.
     #[error("{0}")]
     QuotaExceeded(String),
+    /// A workflow message for a run that does not exist or has ended: 400, and the whole
+    /// request fails (the workflow SDK reads a 400 as "the run is over").
+    #[error("{0}")]
+    RunEnded(String),
 }
 
 impl Error {

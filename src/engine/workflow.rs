@@ -321,7 +321,7 @@ impl TenantState {
             return Ok(Prepared::Message(link));
         }
         let run = self.runs.active.get(&wf.run_id).ok_or_else(|| {
-            Error::bad(format!(
+            Error::RunEnded(format!(
                 "workflow run {} does not exist or has already ended",
                 wf.run_id
             ))
