@@ -336,7 +336,12 @@ async fn bulk_cancel_by_ids_by_filter_and_all() {
         run_log(&app, run, state_is("RUN_CANCELED")).await;
     }
     let late = steps(&app, &rx.url("/wf/a"), &a, &[run_step(1, "s", "1", 1)]).await;
-    assert!(late.body[0]["error"].is_string(), "{}", late.text);
+    assert_eq!(
+        late.status, 400,
+        "a step for a cancelled run fails its batch: {}",
+        late.text
+    );
+    assert!(late.body["error"].is_string(), "{}", late.text);
 }
 
 #[tokio::test]
