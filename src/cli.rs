@@ -49,6 +49,20 @@ pub struct DevArgs {
     /// unlimited by default.
     #[arg(long = "messages-per-day", env = "QSTASH_DEV_MESSAGES_PER_DAY")]
     pub messages_per_day: Option<u64>,
+    /// Multiplies the default retry backoff (12 s, 2.5 min, …); `0.001` turns seconds into
+    /// milliseconds so retry paths can be tested quickly.
+    #[arg(long = "backoff-scale", env = "QSTASH_DEV_BACKOFF_SCALE", default_value_t = 1.0, value_parser = parse_scale)]
+    pub backoff_scale: f64,
+    /// Serve the local dashboard at `/`; `-dashboard=false` turns it off.
+    #[arg(long = "dashboard", env = "QSTASH_DEV_DASHBOARD", default_value_t = true, action = clap::ArgAction::Set)]
+    pub dashboard: bool,
+}
+
+fn parse_scale(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a non-negative number")),
+    }
 }
 
 impl DevArgs {
@@ -60,6 +74,8 @@ impl DevArgs {
             quota: QuotaPreset::parse(&self.quota).unwrap_or(QuotaPreset::Payg),
             throughput_limits: self.throughput_limits,
             messages_per_day: self.messages_per_day,
+            backoff_scale: self.backoff_scale,
+            dashboard: self.dashboard,
             ..Config::default()
         }
     }

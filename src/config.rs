@@ -164,6 +164,12 @@ pub struct Config {
     pub throughput_limits: bool,
     /// Overrides the preset's messages per day (`None` keeps the preset's value).
     pub messages_per_day: Option<u64>,
+    /// Multiplies the default retry backoff (e.g. 0.001 turns seconds into milliseconds), so
+    /// retry paths can be tested quickly. `Upstash-Retry-Delay` and retry-after hints keep
+    /// their values.
+    pub backoff_scale: f64,
+    /// Serve the dashboard at `/`.
+    pub dashboard: bool,
 }
 
 impl Config {
@@ -195,6 +201,8 @@ impl Default for Config {
             shutdown_drain: Duration::from_millis(1500),
             throughput_limits: true,
             messages_per_day: None,
+            backoff_scale: 1.0,
+            dashboard: true,
         }
     }
 }

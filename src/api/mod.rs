@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod batch;
 pub mod body;
+pub mod dev;
 pub mod dlq;
 pub mod error;
 pub mod flow;
@@ -142,6 +143,9 @@ pub fn router(engine: Arc<Engine>) -> Router {
         )
         .route("/v2/trigger/{*workflow_url}", post(trigger::trigger))
         .route("/v2/batch/trigger", post(trigger::batch))
+        .route("/dev/schedules/{id}/trigger", post(dev::trigger_schedule))
+        .route("/dev/wait-idle", get(dev::wait_idle).post(dev::wait_idle))
+        .route("/dev/reset", post(dev::reset))
         .route("/v2/messages", delete(messages::cancel_many))
         .route(
             "/v2/messages/{id}",

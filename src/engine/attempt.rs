@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::backoff::next_delay;
+use super::backoff::next_delay_scaled;
 use super::callback;
 use super::dlq::DlqEntry;
 use super::headers::{merge, Headers};
@@ -152,7 +152,9 @@ impl Engine {
             }
             match result.verdict {
                 Verdict::Retry { hint } if msg.retried < msg.spec.max_retries => {
-                    let delay = next_delay(hint, msg.spec.retry_delay.as_ref(), msg.retried);
+                    let scale = self.config().backoff_scale;
+                    let delay =
+                        next_delay_scaled(hint, msg.spec.retry_delay.as_ref(), msg.retried, scale);
                     msg.retried += 1;
                     msg.not_before = now.saturating_add(delay.as_millis() as u64);
                     let extra = LogExtra {

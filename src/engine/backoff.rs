@@ -18,12 +18,29 @@ pub fn default_backoff(n: u32) -> Duration {
 /// The delay before the next attempt. `retried` counts the retries already done (0 when the
 /// first retry is being scheduled), as the expression language defines it.
 pub fn next_delay(hint: Option<Duration>, expr: Option<&RetryDelayExpr>, retried: u32) -> Duration {
+    next_delay_scaled(hint, expr, retried, 1.0)
+}
+
+/// `next_delay` with the default backoff multiplied by `scale` (the `-backoff-scale` flag).
+pub fn next_delay_scaled(
+    hint: Option<Duration>,
+    expr: Option<&RetryDelayExpr>,
+    retried: u32,
+    scale: f64,
+) -> Duration {
     if let Some(h) = hint {
         return h;
     }
     match expr {
         Some(e) => Duration::from_millis(e.delay_ms(retried)),
-        None => default_backoff(retried + 1),
+        None => {
+            let secs = default_backoff(retried + 1).as_secs_f64() * scale;
+            if secs.is_nan() {
+                return Duration::ZERO;
+            }
+            Duration::try_from_secs_f64(secs.min(MAX_BACKOFF_SECS * 1000.0))
+                .unwrap_or(Duration::ZERO)
+        }
     }
 }
 
@@ -39,6 +56,17 @@ mod tests {
         assert_eq!(default_backoff(4).as_secs(), 22026);
         assert_eq!(default_backoff(5).as_secs(), 86_400);
         assert_eq!(default_backoff(50).as_secs(), 86_400);
+    }
+
+    #[test]
+    fn the_scale_shrinks_only_the_default_backoff() {
+        assert_eq!(next_delay_scaled(None, None, 0, 0.001).as_millis(), 12);
+        let e = RetryDelayExpr::parse("250").unwrap();
+        assert_eq!(
+            next_delay_scaled(None, Some(&e), 0, 0.001),
+            Duration::from_millis(250)
+        );
+        assert_eq!(next_delay_scaled(None, None, 0, f64::NAN), Duration::ZERO);
     }
 
     #[test]

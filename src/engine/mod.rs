@@ -128,24 +128,7 @@ impl Engine {
             .map(|u| Tenant {
                 user: u.clone(),
                 quotas: Default::default(),
-                state: Mutex::new(TenantState {
-                    messages: HashMap::new(),
-                    logs: LogRing::new(cap),
-                    dlq: Dlq::default(),
-                    dedup: Dedup::default(),
-                    keys: SigningKeys {
-                        current: u.current_signing_key.to_string(),
-                        next: u.next_signing_key.to_string(),
-                    },
-                    topics: Default::default(),
-                    queues: Default::default(),
-                    schedules: Default::default(),
-                    flows: HashMap::new(),
-                    global_in_flight: 0,
-                    global_waitlist: Default::default(),
-                    runs: Default::default(),
-                    waits: Default::default(),
-                }),
+                state: Mutex::new(TenantState::new(u, cap)),
             })
             .collect();
         Self {
@@ -153,6 +136,21 @@ impl Engine {
             tenants,
             timer,
         }
+    }
+
+    /// Forgets everything of a tenant (`/dev/reset`): messages, logs, DLQ, resources, runs,
+    /// and rotated keys. Timer jobs of the old state find nothing and do nothing.
+    pub fn reset(&self, t: TenantId) {
+        let cap = self.limits().max_log_entries;
+        let user = self.tenants[t.0].user.clone();
+        self.with(t, |st| {
+            let mut fresh = TenantState::new(&user, cap);
+            fresh.schedules = std::mem::take(&mut st.schedules);
+            fresh.schedules.clear();
+            fresh.waits = std::mem::take(&mut st.waits);
+            fresh.waits.clear();
+            *st = fresh;
+        });
     }
 
     pub fn config(&self) -> &Config {
@@ -213,6 +211,27 @@ impl Engine {
 }
 
 impl TenantState {
+    fn new(u: &TestUser, cap: usize) -> Self {
+        Self {
+            messages: HashMap::new(),
+            logs: LogRing::new(cap),
+            dlq: Dlq::default(),
+            dedup: Dedup::default(),
+            keys: SigningKeys {
+                current: u.current_signing_key.to_string(),
+                next: u.next_signing_key.to_string(),
+            },
+            topics: Default::default(),
+            queues: Default::default(),
+            schedules: Default::default(),
+            flows: HashMap::new(),
+            global_in_flight: 0,
+            global_waitlist: Default::default(),
+            runs: Default::default(),
+            waits: Default::default(),
+        }
+    }
+
     /// Appends a log entry for `msg` in `state`.
     fn log(&mut self, now: u64, state: State, msg: &Message, extra: LogExtra) {
         self.logs.push(LogEntry {

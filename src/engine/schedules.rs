@@ -84,6 +84,14 @@ pub struct Schedules {
     last_generation: u64,
 }
 
+impl Schedules {
+    /// Forgets every schedule but keeps the generation counter, so the timer jobs of the old
+    /// schedules stay stale (`/dev/reset`).
+    pub fn clear(&mut self) {
+        self.by_id.clear();
+    }
+}
+
 fn not_found(id: &str) -> Error {
     Error::not_found(format!("schedule {id} not found"))
 }

@@ -98,6 +98,13 @@ pub struct Waits {
 }
 
 impl Waits {
+    /// Forgets every waiter and notification but keeps the id counter, so the timer jobs of
+    /// the old waiters stay stale (`/dev/reset`).
+    pub fn clear(&mut self) {
+        self.waiters.clear();
+        self.stored.clear();
+    }
+
     /// Drops what belongs to a run that ended.
     pub fn drop_run(&mut self, run_id: &str) {
         self.waiters.retain(|_, w| w.run_id != run_id);

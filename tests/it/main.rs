@@ -6,6 +6,7 @@ mod callbacks;
 mod cli;
 mod dedup;
 mod delivery;
+mod dev;
 mod dlq;
 mod errors;
 mod flow_control;
