@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # The one command that runs every test of qstash-dev: formatting, lints, the Rust unit and
-# integration tests, then the official TypeScript and Python SDKs against the built binary.
-# On a fresh machine it installs what it needs (npm packages under tests/sdk, a Python venv).
+# integration tests, the official TypeScript and Python SDKs against the built binary, the
+# dashboard in headless Chromium (Playwright; apt-get installs chromium when missing), then the
+# packaging: the npm wrapper installed offline from its tarballs, the Docker image's entrypoint
+# and health check, and hadolint / actionlint / shellcheck on the Dockerfile, workflows and
+# scripts. On a fresh machine it installs what it needs (npm packages under tests/sdk, Python
+# venvs at tests/sdk/.venv and .venv-tools).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -21,3 +25,15 @@ cargo test --locked
 
 section "SDK conformance (tests/sdk)"
 QSTASH_BIN=target/debug/qstash scripts/test-sdk.sh
+
+section "Dashboard in a browser (scripts/test-e2e.sh)"
+QSTASH_BIN=target/debug/qstash scripts/test-e2e.sh
+
+section "npm wrapper (scripts/test-npm.sh)"
+scripts/test-npm.sh
+
+section "Docker entrypoint and health check (scripts/test-docker.sh)"
+QSTASH_BIN=target/release/qstash scripts/test-docker.sh
+
+section "lint: Dockerfile, workflows, scripts (scripts/test-lint.sh)"
+scripts/test-lint.sh

@@ -187,6 +187,12 @@ pub fn banner(config: &Config, url: &str) -> String {
         quota.join(", "),
         throughput_line(config)
     ));
+    if config.dashboard {
+        out.push_str(&format!(
+            "Dashboard: {}/ (-dashboard=false turns it off)\n\n",
+            url.if_supports_color(Stream::Stdout, |t| t.cyan())
+        ));
+    }
     for (i, u) in TEST_USERS.iter().enumerate() {
         let title = if i == 0 {
             format!("# {} (default user): paste into your .env", u.user_id)
@@ -257,5 +263,11 @@ mod tests {
             .contains("is running at http://127.0.0.1:8080"));
         assert_eq!(b.matches("QSTASH_TOKEN=").count(), 4);
         assert!(b.contains("QSTASH_CURRENT_SIGNING_KEY=sig_7kYjw48mhY7kAjqNGcy6cr29RJ6r"));
+        assert!(b.contains("Dashboard: http://127.0.0.1:8080/"));
+        let off = Config {
+            dashboard: false,
+            ..Config::default()
+        };
+        assert!(!banner(&off, "http://127.0.0.1:8080").contains("Dashboard"));
     }
 }

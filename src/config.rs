@@ -62,10 +62,16 @@ pub struct Limits {
     /// Log entries kept per user; the oldest are dropped first.
     pub max_log_entries: usize,
     pub dedup_window: Duration,
+    /// Messages waiting or in delivery per user (callbacks included); a publish that would go
+    /// past it is refused with 412. Not a hosted-service limit: it keeps memory bounded.
+    pub max_pending_messages: usize,
+    /// Sum of the bodies of those messages, in bytes; same refusal.
+    pub max_pending_body_bytes: usize,
 }
 
 const DAY: u64 = 24 * 60 * 60;
 const MB: usize = 1024 * 1024;
+const GB: usize = 1024 * MB;
 
 pub const PAYG: Limits = Limits {
     max_body_bytes: 10 * MB,
@@ -83,6 +89,8 @@ pub const PAYG: Limits = Limits {
     dlq_retention: Duration::from_secs(7 * DAY),
     max_log_entries: 10_000,
     dedup_window: Duration::from_secs(10 * 60),
+    max_pending_messages: 2_000_000,
+    max_pending_body_bytes: 2 * GB,
 };
 
 pub const PRO: Limits = Limits {
@@ -101,6 +109,8 @@ pub const PRO: Limits = Limits {
     dlq_retention: Duration::from_secs(30 * DAY),
     max_log_entries: 100_000,
     dedup_window: Duration::from_secs(10 * 60),
+    max_pending_messages: 2_000_000,
+    max_pending_body_bytes: 2 * GB,
 };
 
 /// Retries used when a message does not say (clamped to the preset's maximum).
@@ -170,6 +180,8 @@ pub struct Config {
     pub backoff_scale: f64,
     /// Serve the dashboard at `/`.
     pub dashboard: bool,
+    /// Overrides the preset's `max_pending_messages` (tests use a small bound).
+    pub max_pending_override: Option<usize>,
 }
 
 impl Config {
@@ -182,6 +194,12 @@ impl Config {
         self.throughput_limits
             .then(|| self.messages_per_day.or(self.limits().messages_per_day))
             .flatten()
+    }
+
+    /// Messages a user may have waiting or in delivery.
+    pub fn max_pending_messages(&self) -> usize {
+        self.max_pending_override
+            .unwrap_or(self.limits().max_pending_messages)
     }
 
     /// Requests per second on management endpoints, when emulated.
@@ -203,6 +221,7 @@ impl Default for Config {
             messages_per_day: None,
             backoff_scale: 1.0,
             dashboard: true,
+            max_pending_override: None,
         }
     }
 }

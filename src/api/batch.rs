@@ -62,23 +62,47 @@ fn item_pairs(headers: Option<Map<String, Value>>) -> Result<Vec<(String, String
     Ok(pairs)
 }
 
-fn one(state: &AppState, t: TenantId, raw: Value, caller_ip: &str) -> Result<Value> {
+/// One batch item as read from the request, before it is published.
+#[derive(Debug)]
+pub struct ParsedItem {
+    pub destination: String,
+    pub queue: Option<String>,
+    /// Lower-cased header pairs.
+    pub pairs: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+/// Reads one batch item (any JSON value; a bad one is a 400).
+pub fn parse_item(raw: Value) -> Result<ParsedItem> {
     let item: Item =
         serde_json::from_value(raw).map_err(|e| Error::bad(format!("invalid batch item: {e}")))?;
-    let destination = item.destination.unwrap_or_default();
     let pairs = item_pairs(item.headers)?;
     let body = match item.body {
         None | Some(Value::Null) => Bytes::new(),
         Some(Value::String(s)) => Bytes::from(s),
         Some(other) => Bytes::from(other.to_string()),
     };
+    Ok(ParsedItem {
+        destination: item.destination.unwrap_or_default(),
+        queue: item.queue.filter(|q| !q.is_empty()),
+        pairs,
+        body,
+    })
+}
+
+fn one(state: &AppState, t: TenantId, raw: Value, caller_ip: &str) -> Result<Value> {
+    let ParsedItem {
+        destination,
+        queue,
+        pairs,
+        body,
+    } = parse_item(raw)?;
     let limit = state.engine.limits().max_body_bytes;
     if body.len() > limit {
         return Err(Error::PayloadTooLarge(format!(
             "message size exceeds the limit of {limit} bytes"
         )));
     }
-    let queue = item.queue.filter(|q| !q.is_empty());
     let o = publish_with(
         state,
         t,

@@ -20,7 +20,7 @@ pub async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large(limit));
     }
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|e| {
         let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
         while let Some(s) = source {
             if s.is::<http_body_util::LengthLimitError>() {
@@ -29,7 +29,11 @@ pub async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes
             source = s.source();
         }
         Error::bad(format!("could not read the request body: {e}"))
-    })
+    })?;
+    // A one-chunk body is a slice of hyper's connection read buffer (which grows to hundreds
+    // of KB); kept in a message, it would pin that whole buffer for the message's lifetime
+    // (measured by tests/load). A copy owns exactly its bytes.
+    Ok(Bytes::copy_from_slice(&bytes))
 }
 
 /// Parses a JSON body; an empty body gives `None`.

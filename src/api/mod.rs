@@ -6,10 +6,12 @@
 pub mod auth;
 pub mod batch;
 pub mod body;
+pub mod dashboard;
 pub mod dev;
 pub mod dlq;
 pub mod error;
 pub mod flow;
+pub mod head;
 pub mod keys;
 pub mod limits;
 pub mod logs;
@@ -69,7 +71,7 @@ const RESOURCES: [&str; 20] = [
 
 pub fn router(engine: Arc<Engine>) -> Router {
     let state = AppState { engine };
-    Router::new()
+    dashboard::routes(state.engine.config().dashboard)
         .route("/v2/publish", post(publish::publish))
         .route("/v2/publish/{*destination}", post(publish::publish))
         .route("/v2/enqueue/{*rest}", post(publish::enqueue))
@@ -167,6 +169,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
             state.clone(),
             limits::burst,
         ))
+        .layer(axum::middleware::from_fn(head::bound))
         .with_state(state)
 }
 

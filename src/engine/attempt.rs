@@ -107,7 +107,7 @@ impl Engine {
     pub fn finish_attempt(&self, t: TenantId, id: &str, mut result: AttemptResult) {
         let now = now_ms();
         self.with(t, |st| {
-            let Some(mut msg) = st.messages.remove(id) else {
+            let Some(mut msg) = st.take_message(id) else {
                 return;
             };
             msg.active = false;
@@ -169,7 +169,7 @@ impl Engine {
                             id: msg.id.clone(),
                         },
                     );
-                    st.messages.insert(msg.id.clone(), msg);
+                    st.store_message(msg);
                 }
                 _ if workflow_run::is_workflow_call(&msg) => {
                     // WF_NoDelete: the run goes on with the failing status.

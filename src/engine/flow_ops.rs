@@ -61,10 +61,24 @@ impl TenantState {
         if first && self.global_in_flight < max {
             return true;
         }
-        if !self.global_waitlist.contains(id) {
+        if self.global_waiting.insert(id.clone()) {
             self.global_waitlist.push_back(id.clone());
         }
         false
+    }
+
+    /// Takes `id` out of the global line; false if it was not in it. Only ids that waited
+    /// pay the linear removal.
+    fn global_unwait(&mut self, id: &Arc<str>) -> bool {
+        if !self.global_waiting.remove(id) {
+            return false;
+        }
+        if self.global_waitlist.front() == Some(id) {
+            self.global_waitlist.pop_front();
+        } else {
+            self.global_waitlist.retain(|w| w != id);
+        }
+        true
     }
 }
 
@@ -83,9 +97,7 @@ impl Engine {
             if st.flows.get_mut(key).is_some_and(|k| !k.admits(id, now)) {
                 // Its key wakes it later; meanwhile it must not hold up the global line
                 // (a paused key would block every other message of the tenant).
-                let before = st.global_waitlist.len();
-                st.global_waitlist.retain(|w| w != id);
-                if st.global_waitlist.len() != before {
+                if st.global_unwait(id) {
                     self.wake_global(t, st, now);
                 }
                 self.arm_flow_wake(t, st, key, now);
@@ -98,9 +110,7 @@ impl Engine {
         if let Some(k) = flow.and_then(|key| st.flows.get_mut(key)) {
             k.start(id);
         }
-        if st.global_waitlist.front() == Some(id) {
-            st.global_waitlist.pop_front();
-        }
+        st.global_unwait(id);
         st.global_in_flight += 1;
         true
     }
@@ -132,7 +142,7 @@ impl Engine {
         flow: Option<&FlowSpec>,
         now: u64,
     ) {
-        st.global_waitlist.retain(|w| w != id);
+        st.global_unwait(id);
         if let Some(s) = flow {
             if let Some(k) = st.flows.get_mut(&s.key) {
                 k.unregister(s, id);

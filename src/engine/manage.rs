@@ -41,7 +41,7 @@ impl Engine {
         let msg = msg.clone();
         st.log(now, State::CancelRequested, &msg, LogExtra::default());
         if !msg.active {
-            st.messages.remove(id);
+            st.take_message(id);
             st.log(now, State::Canceled, &msg, LogExtra::default());
             self.on_terminal(t, st, &msg, now, None);
         }

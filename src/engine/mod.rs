@@ -91,7 +91,10 @@ pub struct SigningKeys {
 /// state, and drops it before anything waits.
 #[derive(Debug)]
 pub(crate) struct TenantState {
+    /// Only `store_message` and `take_message` change it, so `pending_body_bytes` stays true.
     messages: HashMap<Arc<str>, Message>,
+    /// Sum of the bodies of `messages`, checked against `max_pending_body_bytes`.
+    pending_body_bytes: usize,
     logs: LogRing,
     dlq: Dlq,
     dedup: Dedup,
@@ -103,6 +106,8 @@ pub(crate) struct TenantState {
     /// Deliveries in flight for this tenant, and the ones waiting for global parallelism.
     global_in_flight: usize,
     global_waitlist: std::collections::VecDeque<Arc<str>>,
+    /// The ids in `global_waitlist`, so membership checks stay O(1) with a long line.
+    global_waiting: std::collections::HashSet<Arc<str>>,
     runs: workflow::Runs,
     /// Workflow waiters and stored run-scoped notifications.
     waits: workflow_wait::Waits,
@@ -214,6 +219,7 @@ impl TenantState {
     fn new(u: &TestUser, cap: usize) -> Self {
         Self {
             messages: HashMap::new(),
+            pending_body_bytes: 0,
             logs: LogRing::new(cap),
             dlq: Dlq::default(),
             dedup: Dedup::default(),
@@ -227,9 +233,55 @@ impl TenantState {
             flows: HashMap::new(),
             global_in_flight: 0,
             global_waitlist: Default::default(),
+            global_waiting: Default::default(),
             runs: Default::default(),
             waits: Default::default(),
         }
+    }
+
+    /// Stores a pending message (new, or back after a failed attempt).
+    fn store_message(&mut self, msg: Message) {
+        self.pending_body_bytes = self.pending_body_bytes.saturating_add(msg.spec.body.len());
+        if let Some(old) = self.messages.insert(msg.id.clone(), msg) {
+            self.pending_body_bytes = self.pending_body_bytes.saturating_sub(old.spec.body.len());
+        }
+    }
+
+    /// Removes a pending message.
+    fn take_message(&mut self, id: &str) -> Option<Message> {
+        let msg = self.messages.remove(id)?;
+        self.pending_body_bytes = self.pending_body_bytes.saturating_sub(msg.spec.body.len());
+        Some(msg)
+    }
+
+    /// Refuses `n` more messages of `body` bytes each when they would pass the bounds on
+    /// pending messages (`max_messages`) or on their bodies (`limits`), before anything is stored.
+    fn check_pending(
+        &self,
+        limits: &Limits,
+        max_messages: usize,
+        n: usize,
+        body: usize,
+    ) -> Result<()> {
+        let count = self.messages.len().saturating_add(n);
+        if count > max_messages {
+            return Err(Error::QuotaExceeded(format!(
+                "too many pending messages: {} are waiting or in delivery and the limit is \
+                 {max_messages}; wait for deliveries or cancel messages",
+                self.messages.len()
+            )));
+        }
+        let bytes = self
+            .pending_body_bytes
+            .saturating_add(body.saturating_mul(n));
+        if bytes > limits.max_pending_body_bytes {
+            return Err(Error::QuotaExceeded(format!(
+                "pending message bodies would take {bytes} bytes and the limit is {} bytes; \
+                 wait for deliveries or cancel messages",
+                limits.max_pending_body_bytes
+            )));
+        }
+        Ok(())
     }
 
     /// Appends a log entry for `msg` in `state`.
@@ -253,4 +305,51 @@ struct LogExtra {
     error: Option<String>,
     next_delivery_time: Option<u64>,
     response: Option<Arc<Response>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::PAYG;
+
+    fn message(id: &str, body: &'static [u8]) -> Message {
+        let spec = publish::build_spec(
+            "https://example.com".into(),
+            Default::default(),
+            bytes::Bytes::from_static(body),
+            String::new(),
+            &PAYG,
+        );
+        Message {
+            id: id.into(),
+            spec: Arc::new(spec),
+            created_at: 0,
+            not_before: 0,
+            retried: 0,
+            active: false,
+            cancel_requested: false,
+            slot: None,
+        }
+    }
+
+    #[test]
+    fn pending_bounds_count_messages_and_body_bytes_before_storing() {
+        let limits = Limits {
+            max_pending_body_bytes: 10,
+            ..PAYG
+        };
+        let mut st = TenantState::new(&TEST_USERS[0], 10);
+        assert!(st.check_pending(&limits, 2, 2, 5).is_ok());
+        let refused = |r: Result<()>| matches!(r, Err(Error::QuotaExceeded(_)));
+        assert!(refused(st.check_pending(&limits, 2, 3, 0)), "count");
+        assert!(refused(st.check_pending(&limits, 9, 2, 6)), "bytes");
+        st.store_message(message("a", b"1234"));
+        st.store_message(message("a", b"1234"));
+        st.store_message(message("b", b"12"));
+        assert_eq!((st.messages.len(), st.pending_body_bytes), (2, 6));
+        assert!(refused(st.check_pending(&limits, 9, 1, 5)));
+        assert!(st.take_message("a").is_some() && st.take_message("a").is_none());
+        assert_eq!(st.pending_body_bytes, 2);
+        assert!(st.check_pending(&limits, 3, 1, 8).is_ok());
+    }
 }

@@ -227,6 +227,8 @@ impl Engine {
         let not_before = first_delivery(&req.options, now);
         let window = limits.dedup_window.as_millis() as u64;
         let (targets, is_group) = st.targets(dest)?;
+        let max_pending = self.config().max_pending_messages();
+        st.check_pending(limits, max_pending, targets.len(), req.body.len())?;
         if let Some(q) = &req.queue {
             st.ensure_queue(q, Some(limits), now)?;
         }
@@ -322,7 +324,7 @@ impl Engine {
         if let Some(f) = &msg.spec.flow {
             st.flow_register(f, now);
         }
-        st.messages.insert(id.clone(), msg);
+        st.store_message(msg);
         self.timer.schedule(
             not_before,
             Job::Deliver {
