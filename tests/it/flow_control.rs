@@ -66,28 +66,6 @@ async fn started(app: &App, key: &str) -> Vec<String> {
     ids
 }
 
-/// The most requests certainly in flight at once, given that each took at least `delay`:
-/// every request arriving within `delay` after request i overlaps all the others in that span.
-fn max_in_flight(got: &[Received], delay: Duration) -> usize {
-    got.iter()
-        .map(|i| {
-            got.iter()
-                .filter(|j| j.at >= i.at && j.at < i.at + delay)
-                .count()
-        })
-        .max()
-        .unwrap_or(0)
-}
-
-fn assert_error(r: &Reply, status: u16) {
-    assert_eq!(r.status, status, "{}", r.text);
-    assert!(
-        r.body["error"].as_str().is_some_and(|e| !e.is_empty()),
-        "{}",
-        r.text
-    );
-}
-
 async fn message(app: &App, id: &str) -> Value {
     let r = app.get(&format!("/v2/messages/{id}")).await;
     assert_eq!(r.status, 200, "message {id}: {}", r.text);

@@ -72,28 +72,6 @@ fn bodies(got: &[Received]) -> Vec<String> {
         .collect()
 }
 
-/// The most requests that were certainly in flight at once, given that each took at least
-/// `delay`: request j overlaps i when it arrived before i could have finished.
-fn max_in_flight(got: &[Received], delay: Duration) -> usize {
-    got.iter()
-        .map(|i| {
-            got.iter()
-                .filter(|j| j.at >= i.at && j.at < i.at + delay)
-                .count()
-        })
-        .max()
-        .unwrap_or(0)
-}
-
-fn assert_error(r: &Reply, status: u16) {
-    assert_eq!(r.status, status, "{}", r.text);
-    assert!(
-        r.body["error"].as_str().is_some_and(|e| !e.is_empty()),
-        "{}",
-        r.text
-    );
-}
-
 #[tokio::test]
 async fn a_queue_is_upserted_and_read_back_with_every_field() {
     let app = spawn_app().await;

@@ -79,14 +79,6 @@ fn generation(app: &App, id: &str) -> u64 {
         .generation()
 }
 
-/// Asserts an error status with a non-empty `error` message and returns the message.
-fn assert_error(r: &Reply, status: u16) -> String {
-    assert_eq!(r.status, status, "{}", r.text);
-    let e = r.body["error"].as_str().unwrap_or("");
-    assert!(!e.is_empty(), "no error message: {}", r.text);
-    e.to_string()
-}
-
 /// Waits until `lastScheduleStates[msg]` is `state`; returns the schedule.
 async fn wait_for_run_state(app: &App, id: &str, msg: &str, state: &str) -> Value {
     for _ in 0..300 {

@@ -324,3 +324,24 @@ pub async fn dead_url() -> String {
     drop(l);
     format!("http://{addr}/dead")
 }
+
+/// Asserts an error status with a non-empty JSON `error` message and returns the message.
+pub fn assert_error(r: &Reply, status: u16) -> String {
+    assert_eq!(r.status, status, "{}", r.text);
+    let e = r.body["error"].as_str().unwrap_or("");
+    assert!(!e.is_empty(), "no error message: {}", r.text);
+    e.to_string()
+}
+
+/// The most requests that were certainly in flight at once, given that each took at least
+/// `delay`: request j overlaps i when it arrived before i could have finished.
+pub fn max_in_flight(got: &[Received], delay: Duration) -> usize {
+    got.iter()
+        .map(|i| {
+            got.iter()
+                .filter(|j| j.at >= i.at && j.at < i.at + delay)
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}

@@ -29,15 +29,6 @@ async fn remove(app: &App, group: &str, endpoints: Value) -> Reply {
     app.send(rb).await
 }
 
-fn assert_error(r: &Reply, status: u16) {
-    assert_eq!(r.status, status, "{}", r.text);
-    assert!(
-        r.body["error"].as_str().is_some_and(|e| !e.is_empty()),
-        "{}",
-        r.text
-    );
-}
-
 fn names(list: &Value) -> Vec<String> {
     let mut v: Vec<String> = list
         .as_array()
