@@ -62,6 +62,16 @@ fn item_pairs(headers: Option<Map<String, Value>>) -> Result<Vec<(String, String
     Ok(pairs)
 }
 
+/// A JSON `body` field as message bytes: a string is the raw body; any other value (the
+/// workflow SDK sends `context.call` bodies as objects) is its compact JSON text.
+pub fn body_bytes(v: Option<Value>) -> Bytes {
+    match v {
+        None | Some(Value::Null) => Bytes::new(),
+        Some(Value::String(s)) => Bytes::from(s),
+        Some(other) => Bytes::from(other.to_string()),
+    }
+}
+
 /// One batch item as read from the request, before it is published.
 #[derive(Debug)]
 pub struct ParsedItem {
@@ -77,11 +87,7 @@ pub fn parse_item(raw: Value) -> Result<ParsedItem> {
     let item: Item =
         serde_json::from_value(raw).map_err(|e| Error::bad(format!("invalid batch item: {e}")))?;
     let pairs = item_pairs(item.headers)?;
-    let body = match item.body {
-        None | Some(Value::Null) => Bytes::new(),
-        Some(Value::String(s)) => Bytes::from(s),
-        Some(other) => Bytes::from(other.to_string()),
-    };
+    let body = body_bytes(item.body);
     Ok(ParsedItem {
         destination: item.destination.unwrap_or_default(),
         queue: item.queue.filter(|q| !q.is_empty()),

@@ -187,11 +187,7 @@ fn item(raw: Value) -> Result<Item> {
             }
         }
     }
-    let body = match m.remove("body") {
-        None | Some(Value::Null) => Bytes::new(),
-        Some(Value::String(s)) => Bytes::from(s),
-        Some(other) => Bytes::from(other.to_string()),
-    };
+    let body = super::batch::body_bytes(m.remove("body"));
     Ok((dest, pairs, body))
 }
 

@@ -5,7 +5,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { Client, QstashError, Receiver, SignatureError } from "@upstash/qstash";
-import { DEFAULT_USER, TEST_USER_1, RecordingReceiver, decodeJwt, sleep, startDevServer, waitFor, type DevServer } from "./harness.ts";
+import { DEFAULT_USER, TEST_USER_1, RecordingReceiver, decodeJwt, sleep, startDevServer, waitFor, type DevServer, expectQstashError } from "./harness.ts";
 
 const T = { timeout: 10_000 };
 
@@ -15,21 +15,6 @@ let client: Client;
 
 function states(logs: { state: string }[]): string[] {
   return logs.map((l) => l.state);
-}
-
-async function expectQstashError(p: Promise<unknown>, status: number): Promise<QstashError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof QstashError, `expected a QstashError, got ${String(e)}`);
-    assert.equal(e.status, status, `expected status ${status}, got ${e.status}: ${e.message}`);
-    // The SDK puts the raw response body into the message; the server answers errors as {"error": "..."}.
-    let parsed: unknown;
-    assert.doesNotThrow(() => (parsed = JSON.parse(e.message)), `error body is not JSON: ${e.message}`);
-    assert.equal(typeof (parsed as { error?: unknown }).error, "string", `error body lacks "error": ${e.message}`);
-    return e;
-  }
-  assert.fail(`expected the call to fail with status ${status}, but it succeeded`);
 }
 
 describe("qstash dev with @upstash/qstash", () => {

@@ -6,23 +6,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Client, QstashDailyRatelimitError, QstashError, QstashRatelimitError } from "@upstash/qstash";
-import { DEFAULT_USER, TEST_USER_1, RecordingReceiver, sleep, startDevServer, waitFor, type Delivery, type DevServer } from "./harness.ts";
+import { DEFAULT_USER, TEST_USER_1, RecordingReceiver, sleep, startDevServer, waitFor, type Delivery, type DevServer, expectQstashError } from "./harness.ts";
 
 const T = { timeout: 10_000 };
 
 const unique = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2, 10)}`;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
-
-async function expectQstashError(p: Promise<unknown>, status: number): Promise<QstashError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof QstashError, `expected a QstashError, got ${String(e)}`);
-    assert.equal(e.status, status, `expected status ${status}, got ${e.status}: ${e.message}`);
-    return e;
-  }
-  assert.fail(`expected the call to fail with status ${status}, but it succeeded`);
-}
 
 function assertVerified(ds: Delivery[]) {
   for (const d of ds) assert.ok(d.verified, `signature did not verify for ${d.url}: ${d.verifyError}`);

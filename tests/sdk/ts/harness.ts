@@ -6,7 +6,8 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Receiver } from "@upstash/qstash";
+import assert from "node:assert/strict";
+import { QstashError, Receiver } from "@upstash/qstash";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const sdkDir = path.resolve(here, "..");
@@ -251,4 +252,20 @@ export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeout
     }
     await sleep(intervalMs);
   }
+}
+
+/** Awaits `p`, expecting a QstashError with `status` and a JSON `{"error": ...}` body. */
+export async function expectQstashError(p: Promise<unknown>, status: number): Promise<QstashError> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof QstashError, `expected a QstashError, got ${String(e)}`);
+    assert.equal(e.status, status, `expected status ${status}, got ${e.status}: ${e.message}`);
+    // The SDK puts the raw response body into the message; the server answers errors as {"error": "..."}.
+    let parsed: unknown;
+    assert.doesNotThrow(() => (parsed = JSON.parse(e.message)), `error body is not JSON: ${e.message}`);
+    assert.equal(typeof (parsed as { error?: unknown }).error, "string", `error body lacks "error": ${e.message}`);
+    return e;
+  }
+  assert.fail(`expected the call to fail with status ${status}, but it succeeded`);
 }

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Client, QstashError } from "@upstash/qstash";
-import { DEFAULT_USER, RecordingReceiver, sleep, startDevServer, waitFor, type Delivery, type DevServer } from "./harness.ts";
+import { DEFAULT_USER, RecordingReceiver, sleep, startDevServer, waitFor, type Delivery, type DevServer, expectQstashError } from "./harness.ts";
 
 const T = { timeout: 10_000 };
 
@@ -13,20 +13,6 @@ let receiver: RecordingReceiver;
 let client: Client;
 
 const unique = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2, 10)}`;
-
-async function expectQstashError(p: Promise<unknown>, status: number): Promise<QstashError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof QstashError, `expected a QstashError, got ${String(e)}`);
-    assert.equal(e.status, status, `expected status ${status}, got ${e.status}: ${e.message}`);
-    let parsed: unknown;
-    assert.doesNotThrow(() => (parsed = JSON.parse(e.message)), `error body is not JSON: ${e.message}`);
-    assert.equal(typeof (parsed as { error?: unknown }).error, "string", `error body lacks "error": ${e.message}`);
-    return e;
-  }
-  assert.fail(`expected the call to fail with status ${status}, but it succeeded`);
-}
 
 function assertVerified(ds: Delivery[]) {
   for (const d of ds) assert.ok(d.verified, `signature did not verify for ${d.url}: ${d.verifyError}`);
