@@ -2,9 +2,12 @@
 //! cron fires and timeouts. A sorted map of `(deadline ms, sequence) -> job`, a `Notify`
 //! that wakes the runner when an earlier deadline arrives, and `sleep` until exactly the next
 //! deadline: it never polls. Scheduling is synchronous so the engine can call it under no
-//! runtime. Imports only `clock` from the crate.
+//! runtime. A job that is already due when it is scheduled (an immediate publish, a slot freed
+//! for a waiting message) skips the map and goes straight to the runner's output once the
+//! runner is started. Imports only `clock` from the crate.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -16,6 +19,8 @@ use crate::clock::now_ms;
 pub struct Timer<J> {
     inner: Mutex<Inner<J>>,
     notify: Notify,
+    /// The runner's output, for jobs due when scheduled.
+    direct: OnceLock<mpsc::UnboundedSender<J>>,
 }
 
 struct Inner<J> {
@@ -31,6 +36,7 @@ impl<J: Send + 'static> Default for Timer<J> {
                 seq: 0,
             }),
             notify: Notify::new(),
+            direct: OnceLock::new(),
         }
     }
 }
@@ -38,6 +44,13 @@ impl<J: Send + 'static> Default for Timer<J> {
 impl<J: Send + 'static> Timer<J> {
     /// Runs `job` at `at_ms` (Unix ms); a deadline in the past runs at once.
     pub fn schedule(&self, at_ms: u64, job: J) {
+        let job = match self.direct.get() {
+            Some(out) if at_ms <= now_ms() => match out.send(job) {
+                Ok(()) => return,
+                Err(mpsc::error::SendError(job)) => job,
+            },
+            _ => job,
+        };
         let earliest = {
             let mut inner = self.inner.lock();
             inner.seq += 1;
@@ -74,6 +87,7 @@ impl<J: Send + 'static> Timer<J> {
 
     /// Sends each job into `out` when it is due, until `cancel` fires or `out` closes.
     pub async fn run(&self, out: mpsc::UnboundedSender<J>, cancel: CancellationToken) {
+        let _ = self.direct.set(out.clone());
         loop {
             for job in self.take_due(now_ms()) {
                 if out.send(job).is_err() {

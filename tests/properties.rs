@@ -489,7 +489,8 @@ proptest! {
         prop_assert_eq!(o.retries, Some(retries));
         prop_assert_eq!(o.delay, Some(Duration::from_secs(((d * 24 + h) * 60 + m) * 60)));
         prop_assert_eq!(o.not_before_s, Some(not_before));
-        prop_assert_eq!(o.method, Some(method.to_ascii_uppercase()));
+        let upper = method.to_ascii_uppercase();
+        prop_assert_eq!(o.method, Some(upper.as_str()));
         prop_assert_eq!(o.labels, Some(labels));
     }
 

@@ -76,3 +76,18 @@ pub fn spawn_floor() -> Duration {
     let _ = Command::new("true").status();
     t0.elapsed()
 }
+
+/// CPU time (user + system) this process has used so far, every thread, in seconds.
+pub fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the `(comm)`, which may contain spaces: utime and stime are the 12th and
+    // 13th from there, in clock ticks (100 per second on Linux).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    f.iter().sum::<f64>() / 100.0
+}

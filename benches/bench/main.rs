@@ -61,6 +61,11 @@ fn bench_config() -> Config {
     Config {
         port: 0,
         throughput_limits: false,
+        quota: if std::env::var("BENCH_PRO").is_ok() {
+            qstash_dev::config::QuotaPreset::Pro
+        } else {
+            qstash_dev::config::QuotaPreset::Payg
+        },
         ..Config::default()
     }
 }
@@ -113,6 +118,20 @@ impl Up {
     }
 }
 
+/// Both sides of a comparison, or only one with `BENCH_ONLY=qstash|bare` (for profiling one
+/// side with `perf`; the ratios are then meaningless).
+fn sides() -> impl Iterator<Item = (usize, Impl)> {
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    [Impl::Qstash, Impl::Bare]
+        .into_iter()
+        .enumerate()
+        .filter(move |(_, which)| match only.as_str() {
+            "qstash" => *which == Impl::Qstash,
+            "bare" => *which == Impl::Bare,
+            _ => true,
+        })
+}
+
 fn ratio(a: f64, b: f64) -> String {
     format!("{:.0}%", 100.0 * a / b)
 }
@@ -132,7 +151,7 @@ fn publish(rts: &Rts) {
     let mut m = vec![[Vec::new(), Vec::new()]; loads.len()];
     let mut errs = 0;
     for _ in 0..reps() {
-        for (k, which) in [Impl::Qstash, Impl::Bare].into_iter().enumerate() {
+        for (k, which) in sides() {
             let up = Up::start(rts, which, false);
             let t = Target::new(
                 up.publish_url("http://127.0.0.1:9/hook"),
@@ -186,9 +205,10 @@ fn e2e(rts: &Rts) {
     let dest = format!("http://{raddr}/hook");
     let mut m = [Vec::new(), Vec::new()];
     let mut pubrate = [Vec::new(), Vec::new()];
+    let mut cpu = [Vec::new(), Vec::new()];
     let mut lost = 0;
     for _ in 0..reps() {
-        for (k, which) in [Impl::Qstash, Impl::Bare].into_iter().enumerate() {
+        for (k, which) in sides() {
             let up = Up::start(rts, which, true);
             let t = Target::new(up.publish_url(&dest), headers(None), body_1kb());
             rts.client.block_on(async {
@@ -196,12 +216,13 @@ fn e2e(rts: &Rts) {
                 closed(&t, 32, 1_000).await;
                 recv.wait_for(1_000, Duration::from_secs(30)).await;
                 recv.reset();
-                let start = Instant::now();
+                let (start, cpu0) = (Instant::now(), child::cpu_seconds());
                 let r = closed(&t, 32, N).await;
                 if !recv.wait_for(N, Duration::from_secs(120)).await {
                     lost += 1;
                 }
                 m[k].push(N as f64 / start.elapsed().as_secs_f64());
+                cpu[k].push((child::cpu_seconds() - cpu0) / N as f64 * 1e6);
                 pubrate[k].push(r.rate());
             });
             up.stop(rts);
@@ -229,6 +250,11 @@ fn e2e(rts: &Rts) {
         "| publish msg/s during the run | {pq:.0} | {pb:.0} | {} |",
         ratio(pq, pb)
     );
+    let (cq, cb) = (median(cpu[0].clone()), median(cpu[1].clone()));
+    println!(
+        "| CPU µs per delivered message (whole process: load generator, server, receiver) | {cq:.1} | {cb:.1} | {} |",
+        ratio(cb, cq)
+    );
     println!("\nruns that timed out before every delivery arrived: {lost}");
 }
 
@@ -239,7 +265,7 @@ fn lateness(rts: &Rts) {
     let dest = format!("http://{raddr}/hook");
     let mut m = [Vec::new(), Vec::new()];
     for _ in 0..reps() {
-        for (k, which) in [Impl::Qstash, Impl::Bare].into_iter().enumerate() {
+        for (k, which) in sides() {
             let up = Up::start(rts, which, true);
             let url = up.publish_url(&dest);
             let late = rts.client.block_on(async {

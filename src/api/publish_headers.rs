@@ -41,16 +41,15 @@ pub fn parse_bool(header: &str, v: &str) -> Result<bool> {
     }
 }
 
-fn parse_method(header: &str, v: &str) -> Result<String> {
-    let m = v.trim().to_ascii_uppercase();
-    if METHODS.contains(&m.as_str()) {
-        Ok(m)
-    } else {
-        Err(bad(
+fn parse_method(header: &str, v: &str) -> Result<&'static str> {
+    let m = v.trim();
+    match METHODS.iter().find(|known| known.eq_ignore_ascii_case(m)) {
+        Some(known) => Ok(known),
+        None => Err(bad(
             header,
             v,
             "expected one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS",
-        ))
+        )),
     }
 }
 

@@ -47,8 +47,8 @@ fn put(m: &mut Map<String, Value>, key: &str, v: Option<impl Into<Value>>) {
     }
 }
 
-fn callback_header(cb: &Option<CallbackOptions>) -> Option<Value> {
-    cb.as_ref()
+fn callback_header(cb: &Option<Box<CallbackOptions>>) -> Option<Value> {
+    cb.as_deref()
         .filter(|c| !c.forward.is_empty())
         .map(|c| json!(to_map(&c.forward)))
 }
@@ -81,7 +81,7 @@ fn spec_fields(m: &mut Map<String, Value>, spec: &MessageSpec) {
     put(m, "queueName", spec.queue_name.clone());
     put(m, "scheduleId", spec.schedule_id.clone());
     m.insert("callerIP".into(), json!(spec.caller_ip));
-    flow_fields(m, spec.flow.as_ref());
+    flow_fields(m, spec.flow.as_deref());
     put(m, "timeout", spec.timeout.map(|t| t.as_secs()));
     if let Some(first) = spec.labels.first() {
         m.insert("label".into(), json!(first));

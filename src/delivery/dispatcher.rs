@@ -26,9 +26,12 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     pub fn new(engine: Arc<Engine>) -> anyhow::Result<Self> {
+        // Retries are ours to make (with backoff, logs and the DLQ); reqwest's own retry of
+        // HTTP/2 protocol NACKs would also copy every request up front to be able to resend it.
         let client = reqwest::Client::builder()
             .user_agent("Upstash-QStash")
             .connect_timeout(Duration::from_secs(10))
+            .retry(reqwest::retry::never().max_retries_per_request(0))
             .build()?;
         Ok(Self {
             engine,
@@ -99,10 +102,10 @@ async fn send(client: &reqwest::Client, a: &Attempt, max_body: usize) -> Attempt
     let ms = started.elapsed().as_millis();
     match (&result.response, &result.error) {
         (Some(r), _) => {
-            tracing::info!(target: "qstash::delivery", "{} {} {} -> {} in {ms} ms (retried {})", a.id, a.method, a.url, r.status, a.retried)
+            tracing::info!(target: "qstash::delivery", "{} {} {} -> {} in {ms} ms (retried {})", a.id, a.method(), a.url(), r.status, a.retried)
         }
         (None, e) => {
-            tracing::warn!(target: "qstash::delivery", "{} {} {} -> error: {} after {ms} ms (retried {})", a.id, a.method, a.url, e.as_deref().unwrap_or("unknown"), a.retried)
+            tracing::warn!(target: "qstash::delivery", "{} {} {} -> error: {} after {ms} ms (retried {})", a.id, a.method(), a.url(), e.as_deref().unwrap_or("unknown"), a.retried)
         }
     }
     result
@@ -116,16 +119,16 @@ async fn try_send(
     let now_s = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let signature =
-        sign(&a.signing_key, &a.url, &a.body, now_s).map_err(|e| format!("signing failed: {e}"))?;
-    let method = reqwest::Method::from_bytes(a.method.as_bytes())
+    let signature = sign(&a.signing_key, a.url(), &a.body, now_s)
+        .map_err(|e| format!("signing failed: {e}"))?;
+    let method = reqwest::Method::from_bytes(a.method().as_bytes())
         .map_err(|e| format!("invalid method: {e}"))?;
-    let mut headers = header_map(&a.headers);
+    let mut headers = header_map(a);
     if let Ok(v) = HeaderValue::from_str(&signature) {
-        headers.insert("upstash-signature", v);
+        headers.insert(HeaderName::from_static("upstash-signature"), v);
     }
     let mut resp = client
-        .request(method, &a.url)
+        .request(method, a.url())
         .headers(headers)
         .body(a.body.clone())
         .timeout(a.timeout)
@@ -158,17 +161,32 @@ async fn try_send(
     })
 }
 
+/// Header names every attempt may carry, as static names: no allocation per attempt.
+const OURS: [&str; 7] = [
+    "upstash-message-id",
+    "upstash-retried",
+    "upstash-caller-ip",
+    "upstash-topic-name",
+    "upstash-schedule-id",
+    "upstash-workflow-runid",
+    "upstash-workflow-createdat",
+];
+
+fn header_name(k: &str) -> Option<HeaderName> {
+    match OURS.iter().find(|n| n.eq_ignore_ascii_case(k)) {
+        Some(n) => Some(HeaderName::from_static(n)),
+        None => HeaderName::from_bytes(k.as_bytes()).ok(),
+    }
+}
+
 /// Builds the outgoing header map; a repeated name keeps every value.
-fn header_map(pairs: &[(String, String)]) -> HeaderMap {
-    let mut map = HeaderMap::new();
-    for (k, v) in pairs {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(k.as_bytes()),
-            HeaderValue::from_str(v),
-        ) {
+fn header_map(a: &Attempt) -> HeaderMap {
+    let mut map = HeaderMap::with_capacity(8);
+    a.headers(|k, v| {
+        if let (Some(name), Ok(value)) = (header_name(k), HeaderValue::from_str(v)) {
             map.append(name, value);
         }
-    }
+    });
     map
 }
 

@@ -10,27 +10,73 @@ use bytes::Bytes;
 use super::backoff::next_delay_scaled;
 use super::callback;
 use super::dlq::DlqEntry;
-use super::headers::{merge, Headers};
+use super::headers::Headers;
 use super::logs::Response;
-use super::message::{Kind, Message};
+use super::message::{Kind, Message, MessageSpec};
 use super::workflow_run;
 use super::{Engine, Job, LogExtra, State, TenantId, TenantState};
 use crate::clock::now_ms;
 
-/// Everything the dispatcher needs to send one attempt (the signature aside).
+/// Everything the dispatcher needs to send one attempt (the signature aside). Shares the
+/// message's specification instead of copying its URL and headers.
 #[derive(Debug, Clone)]
 pub struct Attempt {
     pub tenant: TenantId,
     pub id: Arc<str>,
-    pub url: String,
-    pub method: String,
-    /// Every header to send but `Upstash-Signature`.
-    pub headers: Headers,
+    pub spec: Arc<MessageSpec>,
+    /// Headers of the workflow run the message belongs to (empty for other messages).
+    pub run_headers: Headers,
     pub body: Bytes,
     pub timeout: Duration,
     pub signing_key: String,
     /// Retries done before this attempt.
     pub retried: u32,
+}
+
+impl Attempt {
+    pub fn url(&self) -> &str {
+        &self.spec.url
+    }
+
+    pub fn method(&self) -> &str {
+        &self.spec.method
+    }
+
+    /// Calls `f` with every header to send but `Upstash-Signature`, in order: ours first,
+    /// then the message's own (which replace ours of the same name, e.g. a forwarded
+    /// `User-Agent`), then the workflow run's (which replace both). Copies nothing.
+    pub fn headers(&self, mut f: impl FnMut(&str, &str)) {
+        let s = &self.spec;
+        let retried = self.retried.to_string();
+        let ours = [
+            ("User-Agent", Some("Upstash-QStash")),
+            ("Upstash-Message-Id", Some(&*self.id)),
+            ("Upstash-Retried", Some(retried.as_str())),
+            (
+                "Upstash-Caller-Ip",
+                Some(s.caller_ip.as_str()).filter(|ip| !ip.is_empty()),
+            ),
+            ("Upstash-Topic-Name", s.topic_name.as_deref()),
+            ("Upstash-Schedule-Id", s.schedule_id.as_deref()),
+        ];
+        let named =
+            |list: &Headers, name: &str| list.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+        for (k, v) in ours {
+            if let Some(v) = v.filter(|_| !named(&s.header, k) && !named(&self.run_headers, k)) {
+                f(k, v);
+            }
+        }
+        for (k, v) in s
+            .header
+            .iter()
+            .filter(|(k, _)| !named(&self.run_headers, k))
+        {
+            f(k, v);
+        }
+        for (k, v) in &self.run_headers {
+            f(k, v);
+        }
+    }
 }
 
 /// How the dispatcher judged an attempt.
@@ -60,6 +106,7 @@ impl Engine {
         let now = now_ms();
         let default_timeout = self.limits().max_timeout;
         self.with(t, |st| {
+            st.messages.get_mut(id)?.woken = false;
             let msg = st.messages.get(id)?;
             if msg.active || msg.not_before > now {
                 return None;
@@ -91,12 +138,11 @@ impl Engine {
             let (body, run_headers) = st.workflow_delivery(&msg)?;
             Some(Attempt {
                 tenant: t,
-                id: msg.id.clone(),
-                url: msg.spec.url.clone(),
-                method: msg.spec.method.clone(),
-                headers: merge(&delivery_headers(&msg), &run_headers),
-                body,
                 timeout: msg.spec.timeout.unwrap_or(default_timeout),
+                id: msg.id,
+                spec: msg.spec,
+                run_headers,
+                body,
                 signing_key: st.keys.current.clone(),
                 retried: msg.retried,
             })
@@ -153,8 +199,12 @@ impl Engine {
             match result.verdict {
                 Verdict::Retry { hint } if msg.retried < msg.spec.max_retries => {
                     let scale = self.config().backoff_scale;
-                    let delay =
-                        next_delay_scaled(hint, msg.spec.retry_delay.as_ref(), msg.retried, scale);
+                    let delay = next_delay_scaled(
+                        hint,
+                        msg.spec.retry_delay.as_deref(),
+                        msg.retried,
+                        scale,
+                    );
                     msg.retried += 1;
                     msg.not_before = now.saturating_add(delay.as_millis() as u64);
                     let extra = LogExtra {
@@ -271,7 +321,7 @@ impl Engine {
         at: u64,
     ) {
         let mut spec = Arc::unwrap_or_clone(spec);
-        spec.workflow = self.workflow_callback_link(source, spec.kind);
+        spec.workflow = self.workflow_callback_link(source, spec.kind).map(Box::new);
         let (link, body) = (spec.workflow.clone(), spec.body.clone());
         let id = self.enqueue(t, st, Arc::new(spec), now, at);
         if let Some(l) = link.filter(|l| l.call_type == super::workflow::CallType::FromCallback) {
@@ -301,34 +351,11 @@ impl Engine {
         {
             st.schedule_outcome(sid, &msg.id, ok);
         }
-        self.forget_limits(t, st, &msg.id, msg.spec.flow.as_ref(), now);
+        self.forget_limits(t, st, &msg.id, msg.spec.flow.as_deref(), now);
         if let Some((q, owner)) = msg.slot_key() {
             if st.queue_release(&q, &owner) {
                 self.wake_queue(t, st, &q, now);
             }
         }
     }
-}
-
-/// The headers of an attempt: ours first, then the message's own (which may replace ours,
-/// e.g. a forwarded `User-Agent`).
-fn delivery_headers(msg: &Message) -> Headers {
-    let s = &msg.spec;
-    let mut ours: Headers = vec![
-        ("User-Agent".into(), "Upstash-QStash".into()),
-        ("Upstash-Message-Id".into(), msg.id.to_string()),
-        ("Upstash-Retried".into(), msg.retried.to_string()),
-    ];
-    if !s.caller_ip.is_empty() {
-        ours.push(("Upstash-Caller-Ip".into(), s.caller_ip.clone()));
-    }
-    for (name, val) in [
-        ("Upstash-Topic-Name", &s.topic_name),
-        ("Upstash-Schedule-Id", &s.schedule_id),
-    ] {
-        if let Some(v) = val {
-            ours.push((name.into(), v.clone()));
-        }
-    }
-    merge(&ours, &s.header)
 }

@@ -70,13 +70,14 @@ pub fn message_spec(
     header.extend(cb.forward.iter().cloned());
     Arc::new(MessageSpec {
         url: cb.url.clone(),
-        method: cb.method.clone().unwrap_or_else(|| "POST".to_string()),
+        method: cb.method.unwrap_or("POST"),
         header,
         body: Bytes::from(payload.to_string()),
         max_retries: cb.retries.unwrap_or(source.max_retries),
         retry_delay: cb
             .retry_delay
             .clone()
+            .map(Box::new)
             .or_else(|| source.retry_delay.clone()),
         timeout: cb.timeout,
         callback: None,
@@ -89,7 +90,7 @@ pub fn message_spec(
         endpoint_name: None,
         queue_name: None,
         schedule_id: None,
-        flow: cb.flow.clone(),
+        flow: cb.flow.clone().map(Box::new),
         workflow: None,
     })
 }

@@ -10,10 +10,11 @@
 //! pinned config overrides all of that until unpinned, and after unpinning it stays in effect
 //! until a message brings a config again. Every attempt counts (retries included).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::duration::parse_duration;
+use super::waitline::WaitLine;
 
 /// Longest accepted period: one week.
 pub const MAX_PERIOD_SECS: u64 = 7 * 24 * 60 * 60;
@@ -87,7 +88,7 @@ pub struct FlowKey {
     pub in_flight: usize,
     rate_count: u32,
     period_start: u64,
-    pub waitlist: VecDeque<Arc<str>>,
+    pub waitlist: WaitLine,
     /// A rate-period wake-up already scheduled for this time.
     pub wake_at: Option<u64>,
 }
@@ -114,7 +115,7 @@ impl FlowKey {
             in_flight: 0,
             rate_count: 0,
             period_start: now,
-            waitlist: VecDeque::new(),
+            waitlist: WaitLine::default(),
             wake_at: None,
         }
     }
@@ -136,7 +137,7 @@ impl FlowKey {
                 self.pending.remove(&c);
             }
         }
-        self.waitlist.retain(|w| &**w != id);
+        self.waitlist.remove(id);
     }
 
     /// The config in force, before pins.
@@ -216,23 +217,16 @@ impl FlowKey {
 
     /// Whether `id` may start now; if not, it waits in the waitlist (in arrival order).
     pub fn admits(&mut self, id: &Arc<str>, now: u64) -> bool {
-        let first = self.waitlist.front().is_none_or(|w| w == id);
-        if first && self.room(now) > 0 {
+        if self.waitlist.is_turn_of(id) && self.room(now) > 0 {
             return true;
         }
-        if !self.waitlist.contains(id) {
-            self.waitlist.push_back(id.clone());
-        }
+        self.waitlist.push(id);
         false
     }
 
     /// An attempt of `id` starts.
     pub fn start(&mut self, id: &Arc<str>) {
-        if self.waitlist.front() == Some(id) {
-            self.waitlist.pop_front();
-        } else {
-            self.waitlist.retain(|w| w != id);
-        }
+        self.waitlist.remove(id);
         self.in_flight += 1;
         self.rate_count += 1;
     }

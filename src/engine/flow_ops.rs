@@ -2,9 +2,11 @@
 //! the flow-control API (info, list, pause, resume, pin, unpin, reset) and of global
 //! parallelism. The limits themselves are in `flow`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::flow::{FlowKey, FlowSpec};
+use super::message::Message;
 use super::{Engine, Error, Job, Result, TenantId, TenantState};
 use crate::clock::now_ms;
 
@@ -57,28 +59,38 @@ impl TenantState {
 
     /// Global parallelism: whether `id` may start; if not, it waits in line.
     fn global_admits(&mut self, id: &Arc<str>, max: usize) -> bool {
-        let first = self.global_waitlist.front().is_none_or(|w| w == id);
-        if first && self.global_in_flight < max {
+        if self.global_waitlist.is_turn_of(id) && self.global_in_flight < max {
             return true;
         }
-        if self.global_waiting.insert(id.clone()) {
-            self.global_waitlist.push_back(id.clone());
-        }
+        self.global_waitlist.push(id);
         false
     }
 
-    /// Takes `id` out of the global line; false if it was not in it. Only ids that waited
-    /// pay the linear removal.
+    /// Takes `id` out of the global line; false if it was not in it.
     fn global_unwait(&mut self, id: &Arc<str>) -> bool {
-        if !self.global_waiting.remove(id) {
-            return false;
-        }
-        if self.global_waitlist.front() == Some(id) {
-            self.global_waitlist.pop_front();
-        } else {
-            self.global_waitlist.retain(|w| w != id);
-        }
-        true
+        self.global_waitlist.remove(id)
+    }
+}
+
+/// Sends a waiting message its `Deliver` job, unless one is already on its way: every freed
+/// slot wakes the first ones in line, and without this a long line would get one more job per
+/// finished attempt for each of them.
+fn wake(
+    timer: &crate::timer::Timer<Job>,
+    t: TenantId,
+    messages: &mut HashMap<Arc<str>, Message>,
+    id: &Arc<str>,
+    now: u64,
+) {
+    if let Some(m) = messages.get_mut(id).filter(|m| !m.woken) {
+        m.woken = true;
+        timer.schedule(
+            now,
+            Job::Deliver {
+                tenant: t,
+                id: id.clone(),
+            },
+        );
     }
 }
 
@@ -159,13 +171,7 @@ impl Engine {
         };
         let room = k.room(now);
         for id in k.waitlist.iter().take(room) {
-            self.timer.schedule(
-                now,
-                Job::Deliver {
-                    tenant: t,
-                    id: id.clone(),
-                },
-            );
+            wake(&self.timer, t, &mut st.messages, id, now);
         }
         self.arm_flow_wake(t, st, key, now);
     }
@@ -191,17 +197,11 @@ impl Engine {
         }
     }
 
-    fn wake_global(&self, t: TenantId, st: &TenantState, now: u64) {
+    fn wake_global(&self, t: TenantId, st: &mut TenantState, now: u64) {
         let max = self.limits().global_parallelism as usize;
         let free = max.saturating_sub(st.global_in_flight);
         for id in st.global_waitlist.iter().take(free) {
-            self.timer.schedule(
-                now,
-                Job::Deliver {
-                    tenant: t,
-                    id: id.clone(),
-                },
-            );
+            wake(&self.timer, t, &mut st.messages, id, now);
         }
     }
 

@@ -228,8 +228,8 @@ fn dlq_not_found(id: &str) -> Error {
 /// The original specification with every option present in `o` replacing its setting.
 pub fn apply_overrides(base: &MessageSpec, o: &PublishOptions) -> MessageSpec {
     let mut s = base.clone();
-    if let Some(m) = &o.method {
-        s.method = m.clone();
+    if let Some(m) = o.method {
+        s.method = m;
     }
     if !o.forward.is_empty() {
         s.header = merge(&s.header, &o.forward);
@@ -238,7 +238,7 @@ pub fn apply_overrides(base: &MessageSpec, o: &PublishOptions) -> MessageSpec {
         s.max_retries = r;
     }
     if o.retry_delay.is_some() {
-        s.retry_delay = o.retry_delay.clone();
+        s.retry_delay = o.retry_delay.clone().map(Box::new);
     }
     if o.timeout.is_some() {
         s.timeout = o.timeout;
@@ -247,13 +247,13 @@ pub fn apply_overrides(base: &MessageSpec, o: &PublishOptions) -> MessageSpec {
         s.labels = l.clone();
     }
     if o.callback.is_some() {
-        s.callback = o.callback.clone();
+        s.callback = o.callback.clone().map(Box::new);
     }
     if o.failure_callback.is_some() {
-        s.failure_callback = o.failure_callback.clone();
+        s.failure_callback = o.failure_callback.clone().map(Box::new);
     }
     if o.flow.is_some() {
-        s.flow = o.flow.clone();
+        s.flow = o.flow.clone().map(Box::new);
     }
     s
 }

@@ -22,19 +22,21 @@ pub enum Kind {
     FailureCallback,
 }
 
-/// Everything fixed at publish time.
+/// Everything fixed at publish time. Kept compact because a pending message holds one: the
+/// options most messages do not use are boxed (8 bytes when absent instead of up to 208),
+/// and the method is one of the few valid ones.
 #[derive(Debug, Clone)]
 pub struct MessageSpec {
     pub url: String,
-    pub method: String,
+    pub method: &'static str,
     /// Headers delivered to the destination, `Content-Type` included.
     pub header: Headers,
     pub body: Bytes,
     pub max_retries: u32,
-    pub retry_delay: Option<RetryDelayExpr>,
+    pub retry_delay: Option<Box<RetryDelayExpr>>,
     pub timeout: Option<Duration>,
-    pub callback: Option<CallbackOptions>,
-    pub failure_callback: Option<CallbackOptions>,
+    pub callback: Option<Box<CallbackOptions>>,
+    pub failure_callback: Option<Box<CallbackOptions>>,
     pub labels: Vec<String>,
     pub caller_ip: String,
     pub redact: Redact,
@@ -43,9 +45,9 @@ pub struct MessageSpec {
     pub endpoint_name: Option<String>,
     pub queue_name: Option<String>,
     pub schedule_id: Option<String>,
-    pub flow: Option<FlowSpec>,
+    pub flow: Option<Box<FlowSpec>>,
     /// The workflow run this message belongs to.
-    pub workflow: Option<WorkflowLink>,
+    pub workflow: Option<Box<WorkflowLink>>,
 }
 
 /// A message that is pending, being delivered or waiting for a retry.
@@ -61,6 +63,9 @@ pub struct Message {
     /// A delivery attempt is running.
     pub active: bool,
     pub cancel_requested: bool,
+    /// A wake-up (a `Deliver` job) is already on its way for this waiting message, so a
+    /// freed slot does not send it another one.
+    pub woken: bool,
     /// For a callback of a queued message: the queue and the message whose slot it holds.
     pub slot: Option<(String, Arc<str>)>,
 }

@@ -27,6 +27,7 @@ pub mod queues;
 pub mod quota;
 pub mod schedules;
 pub mod topics;
+mod waitline;
 pub mod workflow;
 pub mod workflow_admin;
 pub mod workflow_dlq;
@@ -105,9 +106,7 @@ pub(crate) struct TenantState {
     flows: HashMap<String, flow::FlowKey>,
     /// Deliveries in flight for this tenant, and the ones waiting for global parallelism.
     global_in_flight: usize,
-    global_waitlist: std::collections::VecDeque<Arc<str>>,
-    /// The ids in `global_waitlist`, so membership checks stay O(1) with a long line.
-    global_waiting: std::collections::HashSet<Arc<str>>,
+    global_waitlist: waitline::WaitLine,
     runs: workflow::Runs,
     /// Workflow waiters and stored run-scoped notifications.
     waits: workflow_wait::Waits,
@@ -233,7 +232,6 @@ impl TenantState {
             flows: HashMap::new(),
             global_in_flight: 0,
             global_waitlist: Default::default(),
-            global_waiting: Default::default(),
             runs: Default::default(),
             waits: Default::default(),
         }
@@ -328,6 +326,7 @@ mod tests {
             retried: 0,
             active: false,
             cancel_requested: false,
+            woken: false,
             slot: None,
         }
     }

@@ -31,7 +31,7 @@ impl Redact {
 /// Options of a publish-family request.
 #[derive(Debug, Clone, Default)]
 pub struct PublishOptions {
-    pub method: Option<String>,
+    pub method: Option<&'static str>,
     pub content_type: Option<String>,
     /// Headers delivered to the destination (forward prefix stripped, canonical names).
     pub forward: Headers,
@@ -70,7 +70,7 @@ pub struct WorkflowHeaders {
 #[derive(Debug, Clone, Default)]
 pub struct CallbackOptions {
     pub url: String,
-    pub method: Option<String>,
+    pub method: Option<&'static str>,
     pub retries: Option<u32>,
     pub retry_delay: Option<RetryDelayExpr>,
     pub timeout: Option<Duration>,

@@ -118,14 +118,14 @@ pub fn build_spec(
     header.extend(o.forward);
     MessageSpec {
         url,
-        method: o.method.unwrap_or_else(|| "POST".to_string()),
+        method: o.method.unwrap_or("POST"),
         header,
         body,
         max_retries: o.retries.unwrap_or(DEFAULT_RETRIES.min(limits.max_retries)),
-        retry_delay: o.retry_delay,
+        retry_delay: o.retry_delay.map(Box::new),
         timeout: o.timeout,
-        callback: o.callback,
-        failure_callback: o.failure_callback,
+        callback: o.callback.map(Box::new),
+        failure_callback: o.failure_callback.map(Box::new),
         labels: o.labels.unwrap_or_default(),
         caller_ip,
         redact: o.redact.unwrap_or_default(),
@@ -134,7 +134,7 @@ pub fn build_spec(
         endpoint_name: None,
         queue_name: None,
         schedule_id: None,
-        flow: o.flow,
+        flow: o.flow.map(Box::new),
         workflow: None,
     }
 }
@@ -260,7 +260,7 @@ impl Engine {
             spec.endpoint_name = target.endpoint;
             spec.queue_name = req.queue.clone();
             spec.schedule_id = req.schedule_id.clone();
-            spec.workflow = link.clone();
+            spec.workflow = link.clone().map(Box::new);
             let key = key.as_ref().map(|k| match (k.is_empty(), is_group) {
                 (true, _) => dedup::content_key(&spec.url, &spec.body, &spec.header),
                 (false, true) => format!("{k}|{}", spec.url),
@@ -315,6 +315,7 @@ impl Engine {
             retried: 0,
             active: false,
             cancel_requested: false,
+            woken: false,
             slot: None,
         };
         st.log(now, State::Created, &msg, LogExtra::default());

@@ -306,8 +306,9 @@ impl Engine {
                 ..o.clone()
             },
         );
-        spec.failure_callback =
-            failure_override(base.failure_callback.as_ref(), o).or(spec.failure_callback);
+        spec.failure_callback = failure_override(base.failure_callback.as_deref(), o)
+            .map(Box::new)
+            .or(spec.failure_callback);
         if let Some(f) = &mut spec.failure_callback {
             with_run_id(f, &new_id);
         }
@@ -322,7 +323,7 @@ impl Engine {
             detect_trigger: link.detect_trigger
                 || (init && old.feature_set.contains("WF_DetectTrigger")),
         };
-        spec.workflow = Some(new_link.clone());
+        spec.workflow = Some(Box::new(new_link.clone()));
         let mut run = old.clone();
         run.id = new_id.clone();
         run.created_at = now;

@@ -32,7 +32,7 @@ pub(crate) struct MsgInfo<'a> {
 
 impl MsgInfo<'_> {
     pub fn link(&self) -> Option<&WorkflowLink> {
-        self.spec.and_then(|s| s.workflow.as_ref())
+        self.spec.and_then(|s| s.workflow.as_deref())
     }
 
     /// Whether this message belongs to `run` (a run id may be reused after a run ends).
@@ -64,7 +64,7 @@ pub(crate) fn collect<'a>(
 ) -> Infos<'a> {
     let mut out: Infos<'a> = HashMap::new();
     for e in st.logs.iter() {
-        if !e.spec.workflow.as_ref().is_some_and(&wanted) {
+        if !e.spec.workflow.as_deref().is_some_and(&wanted) {
             continue;
         }
         let i = out.entry(&*e.message_id).or_default();

@@ -100,7 +100,7 @@ impl Engine {
             call_type,
             init: false,
             detect_trigger: false,
-            ..link.clone()
+            ..(**link).clone()
         })
     }
 
