@@ -294,7 +294,7 @@ mod tests {
             ("User-Agent", "not forwarded"),
         ]))
         .unwrap();
-        assert_eq!(o.method.as_deref(), Some("PUT"));
+        assert_eq!(o.method, Some("PUT"));
         assert_eq!(o.delay.unwrap().as_secs(), 60);
         assert_eq!(o.retries, Some(2));
         assert!(o.content_dedup);
@@ -312,7 +312,7 @@ mod tests {
             cb.forward,
             vec![("X-Cb".into(), "y".into()), ("X-Python".into(), "z".into())]
         );
-        assert_eq!(o.failure_callback.unwrap().method.as_deref(), Some("PUT"));
+        assert_eq!(o.failure_callback.unwrap().method, Some("PUT"));
     }
 
     #[test]

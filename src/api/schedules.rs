@@ -48,10 +48,7 @@ pub fn schedule_json(s: &Schedule) -> Value {
     m.insert("cron".into(), json!(s.cron.as_str()));
     m.insert("destination".into(), json!(s.destination));
     m.insert("createdAt".into(), json!(s.created_at));
-    m.insert(
-        "method".into(),
-        json!(o.method.as_deref().unwrap_or("POST")),
-    );
+    m.insert("method".into(), json!(o.method.unwrap_or("POST")));
     m.insert("header".into(), json!(to_map(&header)));
     if !s.body.is_empty() {
         match std::str::from_utf8(&s.body) {

@@ -39,7 +39,7 @@ impl Attempt {
     }
 
     pub fn method(&self) -> &str {
-        &self.spec.method
+        self.spec.method
     }
 
     /// Calls `f` with every header to send but `Upstash-Signature`, in order: ours first,
