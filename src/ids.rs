@@ -6,27 +6,33 @@ use rand::Rng;
 
 const BASE58: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 
+/// `prefix` and `len` random base58 characters, in one allocation.
+fn prefixed(prefix: &str, len: usize) -> String {
+    let mut rng = rand::thread_rng();
+    let mut s = String::with_capacity(prefix.len() + len);
+    s.push_str(prefix);
+    s.extend((0..len).map(|_| BASE58[rng.gen_range(0..BASE58.len())] as char));
+    s
+}
+
 /// A random base58 string of `len` characters.
 pub fn base58(len: usize) -> String {
-    let mut rng = rand::thread_rng();
-    (0..len)
-        .map(|_| BASE58[rng.gen_range(0..BASE58.len())] as char)
-        .collect()
+    prefixed("", len)
 }
 
 /// A new message id: `msg_` and 40 base58 characters (about 234 bits of randomness).
 pub fn message_id() -> String {
-    format!("msg_{}", base58(40))
+    prefixed("msg_", 40)
 }
 
 /// A new JWT id for the `jti` claim.
 pub fn jwt_id() -> String {
-    format!("jwt_{}", base58(28))
+    prefixed("jwt_", 28)
 }
 
 /// A new signing key, for key rotation.
 pub fn signing_key() -> String {
-    format!("sig_{}", base58(28))
+    prefixed("sig_", 28)
 }
 
 /// A DLQ id in the hosted service's `<unixms>-<seq>` form.

@@ -5,6 +5,7 @@
 //! others still go out (an item that is not an object too). A body that is not a JSON array is
 //! a 400.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 
 use axum::body::Body;
@@ -18,7 +19,7 @@ use serde_json::{json, Map, Value};
 
 use super::auth::Auth;
 use super::error::ApiResult;
-use super::publish::{outcome_json, publish_with};
+use super::publish::{outcome_json, publish_with, Pair};
 use super::{body, AppState};
 use crate::engine::{Error, Result, TenantId};
 
@@ -37,16 +38,16 @@ struct Item {
 }
 
 /// Lower-cased header pairs from an item's `headers` object.
-fn item_pairs(headers: Option<Map<String, Value>>) -> Result<Vec<(String, String)>> {
+fn item_pairs(headers: Option<Map<String, Value>>) -> Result<Vec<Pair<'static>>> {
     let mut pairs = Vec::new();
     for (k, v) in headers.unwrap_or_default() {
         let k = k.to_ascii_lowercase();
         match v {
-            Value::String(s) => pairs.push((k, s)),
+            Value::String(s) => pairs.push((Cow::Owned(k), Cow::Owned(s))),
             Value::Array(items) => {
                 for item in items {
                     match item {
-                        Value::String(s) => pairs.push((k.clone(), s)),
+                        Value::String(s) => pairs.push((Cow::Owned(k.clone()), Cow::Owned(s))),
                         other => {
                             return Err(Error::bad(format!(
                                 "header {k:?}: expected strings, got {other}"
@@ -56,7 +57,7 @@ fn item_pairs(headers: Option<Map<String, Value>>) -> Result<Vec<(String, String
                 }
             }
             Value::Null => {}
-            other => pairs.push((k, other.to_string())),
+            other => pairs.push((Cow::Owned(k), Cow::Owned(other.to_string()))),
         }
     }
     Ok(pairs)
@@ -78,7 +79,7 @@ pub struct ParsedItem {
     pub destination: String,
     pub queue: Option<String>,
     /// Lower-cased header pairs.
-    pub pairs: Vec<(String, String)>,
+    pub pairs: Vec<Pair<'static>>,
     pub body: Bytes,
 }
 
@@ -115,6 +116,7 @@ fn one(state: &AppState, t: TenantId, raw: Value, caller_ip: &str) -> Result<Val
         destination,
         queue,
         pairs,
+        None,
         body,
         caller_ip.to_string(),
     )?;

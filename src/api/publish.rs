@@ -1,6 +1,7 @@
 //! `POST /v2/publish/{destination}`: the destination is the raw rest of the path plus the
 //! request's query string (without `qstash_token` and `upstash-*` config params).
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 
 use axum::body::Body;
@@ -9,10 +10,12 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::auth::Auth;
 use super::error::ApiResult;
+pub use super::publish_headers::Pair;
 use super::{body, publish_headers, AppState};
 use crate::engine::options::PublishOptions;
 use crate::engine::publish::{PublishOutcome, PublishRequest, Published};
@@ -68,14 +71,15 @@ pub fn destination(uri: &Uri, prefix: &str) -> (String, Vec<(String, String)>) {
     (dest, config)
 }
 
-/// Lower-cased header pairs of a request.
-pub fn header_pairs(headers: &HeaderMap) -> Vec<(String, String)> {
+/// The header pairs of a request: names are lower case already (`http` keeps them so);
+/// values are borrowed unless they are not UTF-8.
+pub fn header_pairs(headers: &HeaderMap) -> Vec<Pair<'_>> {
     headers
         .iter()
         .map(|(k, v)| {
             (
-                k.as_str().to_ascii_lowercase(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                Cow::Borrowed(k.as_str()),
+                String::from_utf8_lossy(v.as_bytes()),
             )
         })
         .collect()
@@ -89,25 +93,52 @@ pub fn options(headers: &HeaderMap, config: &[(String, String)]) -> Result<Publi
     ))
 }
 
-/// §4.1 for one message.
-pub fn published_json(p: &Published) -> Value {
-    let mut m = Map::new();
-    m.insert("messageId".into(), json!(&*p.message_id));
-    if let Some(url) = &p.url {
-        m.insert("url".into(), json!(url));
-    }
-    if p.deduplicated {
-        m.insert("deduplicated".into(), json!(true));
-    }
-    Value::Object(m)
+/// §4.1 for one message, serialised straight from the outcome.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublishedView<'a> {
+    message_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    deduplicated: bool,
 }
 
-/// The JSON of a publish outcome: an object for a URL, an array for a URL group.
-pub fn outcome_json(o: &PublishOutcome) -> Value {
-    match o {
-        PublishOutcome::One(p) => published_json(p),
-        PublishOutcome::Group(v) => Value::Array(v.iter().map(published_json).collect()),
+impl<'a> From<&'a Published> for PublishedView<'a> {
+    fn from(p: &'a Published) -> Self {
+        Self {
+            message_id: &p.message_id,
+            url: p.url.as_deref(),
+            deduplicated: p.deduplicated,
+        }
     }
+}
+
+/// A publish outcome: an object for a URL, an array for a URL group.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum OutcomeView<'a> {
+    One(PublishedView<'a>),
+    Group(Vec<PublishedView<'a>>),
+}
+
+impl<'a> From<&'a PublishOutcome> for OutcomeView<'a> {
+    fn from(o: &'a PublishOutcome) -> Self {
+        match o {
+            PublishOutcome::One(p) => Self::One(p.into()),
+            PublishOutcome::Group(v) => Self::Group(v.iter().map(Into::into).collect()),
+        }
+    }
+}
+
+/// §4.1 for one message, as a JSON value.
+pub fn published_json(p: &Published) -> Value {
+    serde_json::to_value(PublishedView::from(p)).unwrap_or(Value::Null)
+}
+
+/// The JSON value of a publish outcome.
+pub fn outcome_json(o: &PublishOutcome) -> Value {
+    serde_json::to_value(OutcomeView::from(o)).unwrap_or(Value::Null)
 }
 
 /// 202 when every message was a duplicate, else 200.
@@ -120,36 +151,46 @@ fn outcome_status(o: &PublishOutcome) -> StatusCode {
     }
 }
 
-/// Adds a URL group's default headers under the request's own (which win).
+/// Adds a URL group's default headers under the request's own (which win); true if any
+/// was added.
 pub fn add_group_defaults(
     state: &AppState,
     tenant: TenantId,
     destination: &str,
-    pairs: &mut Vec<(String, String)>,
-) {
+    pairs: &mut Vec<Pair<'_>>,
+) -> bool {
     if destination.contains("://") {
-        return;
+        return false;
     }
     let defaults = state.engine.url_group_headers(tenant, destination.trim());
+    let before = pairs.len();
     for (k, v) in defaults.unwrap_or_default() {
         if !pairs.iter().any(|(p, _)| *p == k) {
-            pairs.push((k, v));
+            pairs.push((Cow::Owned(k), Cow::Owned(v)));
         }
     }
+    pairs.len() > before
 }
 
 /// Publishes with `pairs` (lower-case request headers) over a URL group's default headers.
+/// `parsed` is what `pairs` alone parse to, when the caller has it already: it is used
+/// unless URL-group defaults change the picture.
+#[allow(clippy::too_many_arguments)]
 pub fn publish_with(
     state: &AppState,
     tenant: TenantId,
     destination: String,
     queue: Option<String>,
-    mut pairs: Vec<(String, String)>,
+    mut pairs: Vec<Pair<'_>>,
+    parsed: Option<PublishOptions>,
     body: Bytes,
     caller_ip: String,
 ) -> Result<PublishOutcome> {
-    add_group_defaults(state, tenant, &destination, &mut pairs);
-    let options = publish_headers::parse(&pairs)?;
+    let added = add_group_defaults(state, tenant, &destination, &mut pairs);
+    let options = match parsed {
+        Some(o) if !added => o,
+        _ => publish_headers::parse(&pairs)?,
+    };
     let req = PublishRequest {
         destination,
         options,
@@ -171,21 +212,31 @@ async fn handle(
     headers: HeaderMap,
     raw: Body,
 ) -> ApiResult<Response> {
-    let (prefix, queue) = match uri.path().strip_prefix("/v2/enqueue/") {
+    let (prefix, queue): (Cow<str>, _) = match uri.path().strip_prefix("/v2/enqueue/") {
         Some(rest) => {
             let queue = rest.split('/').next().unwrap_or("").to_string();
-            (format!("/v2/enqueue/{queue}/"), Some(queue))
+            (format!("/v2/enqueue/{queue}/").into(), Some(queue))
         }
-        None => ("/v2/publish/".to_string(), None),
+        None => ("/v2/publish/".into(), None),
     };
     let (destination, config) = destination(&uri, &prefix);
     let pairs = publish_headers::merge_sources(header_pairs(&headers), &config);
-    publish_headers::parse(&pairs)?;
+    // Bad options fail before the body is read.
+    let options = publish_headers::parse(&pairs)?;
     let body = body::read(&headers, raw, state.engine.limits().max_body_bytes).await?;
     let quota = super::limits::daily(&state, tenant, 1)?;
     let ip = peer.ip().to_string();
-    let o = publish_with(&state, tenant, destination, queue, pairs, body, ip)?;
-    Ok((outcome_status(&o), quota, Json(outcome_json(&o))).into_response())
+    let o = publish_with(
+        &state,
+        tenant,
+        destination,
+        queue,
+        pairs,
+        Some(options),
+        body,
+        ip,
+    )?;
+    Ok((outcome_status(&o), quota, Json(OutcomeView::from(&o))).into_response())
 }
 
 /// `POST /v2/publish/{destination}`.

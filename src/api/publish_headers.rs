@@ -2,6 +2,8 @@
 //! headers in any case, plus lower-case config query parameters (`?upstash-retries=3`); the
 //! header wins when both are given. Pure: no I/O, every bad value is a 400 naming the header.
 
+use std::borrow::Cow;
+
 use crate::engine::duration::parse_duration;
 use crate::engine::expr::RetryDelayExpr;
 use crate::engine::flow::{self, FlowSpec};
@@ -158,34 +160,34 @@ fn callback_option(cb: &mut CallbackOptions, full: &str, rest: &str, v: &str) ->
     Ok(())
 }
 
-/// Merges query config params under the headers: `(lower-case name, value)` pairs.
-pub fn merge_sources(
-    headers: Vec<(String, String)>,
-    query: &[(String, String)],
-) -> Vec<(String, String)> {
+/// A request header or config param as `(lower-case name, value)`, borrowed from the request
+/// where it can be.
+pub type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
+
+/// Merges query config params under the headers.
+pub fn merge_sources<'a>(headers: Vec<Pair<'a>>, query: &'a [(String, String)]) -> Vec<Pair<'a>> {
     let mut all = headers;
     for (k, v) in query {
         let k = k.to_ascii_lowercase();
         if k.starts_with("upstash-") && !all.iter().any(|(h, _)| *h == k) {
-            all.push((k, v.clone()));
+            all.push((Cow::Owned(k), Cow::Borrowed(v)));
         }
     }
     all
 }
 
 /// Parses lower-cased `(name, value)` pairs into publish options.
-pub fn parse(pairs: &[(String, String)]) -> Result<PublishOptions> {
+pub fn parse<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> Result<PublishOptions> {
     let mut o = PublishOptions::default();
     let mut cb = CallbackOptions::default();
     let mut fcb = CallbackOptions::default();
     let mut header_forward = false;
     let (mut flow_key, mut flow_value) = (None, None);
     let mut wf = WorkflowHeaders::default();
-    let mut others = Vec::new();
     for (name, v) in pairs {
-        let n = name.as_str();
+        let (n, v) = (name.as_ref(), v.as_ref());
         match n {
-            "content-type" => o.content_type = Some(v.clone()),
+            "content-type" => o.content_type = Some(v.to_string()),
             "upstash-method" => o.method = Some(parse_method(n, v)?),
             "upstash-delay" => o.delay = Some(parse_dur(n, v)?),
             "upstash-not-before" => {
@@ -221,19 +223,21 @@ pub fn parse(pairs: &[(String, String)]) -> Result<PublishOptions> {
             }
             _ => {
                 if let Some(rest) = n.strip_prefix("upstash-forward-") {
-                    o.forward.push((canonical(rest), v.clone()));
+                    o.forward.push((canonical(rest), v.to_string()));
                 } else if let Some(rest) = n.strip_prefix("upstash-callback-") {
                     callback_option(&mut cb, n, rest, v)?;
                 } else if let Some(rest) = n.strip_prefix("upstash-failure-callback-") {
                     callback_option(&mut fcb, n, rest, v)?;
-                } else if !n.starts_with("upstash-") && !NOT_FORWARDED.contains(&n) {
-                    others.push((canonical(n), v.clone()));
                 }
             }
         }
     }
     if header_forward {
-        o.forward.extend(others);
+        for (n, v) in pairs.iter().map(|(n, v)| (n.as_ref(), v.as_ref())) {
+            if !n.starts_with("upstash-") && !NOT_FORWARDED.contains(&n) {
+                o.forward.push((canonical(n), v.to_string()));
+            }
+        }
     }
     o.flow = match (flow_key, flow_value) {
         (Some(key), Some((parallelism, rate, period))) => Some(FlowSpec {
@@ -358,9 +362,10 @@ mod tests {
 
     #[test]
     fn headers_win_over_query_params() {
+        let query = pairs(&[("upstash-retries", "3"), ("upstash-delay", "5s")]);
         let merged = merge_sources(
-            pairs(&[("Upstash-Retries", "1")]),
-            &pairs(&[("upstash-retries", "3"), ("upstash-delay", "5s")]),
+            vec![(Cow::Borrowed("upstash-retries"), Cow::Borrowed("1"))],
+            &query,
         );
         let o = parse(&merged).unwrap();
         assert_eq!(o.retries, Some(1));

@@ -112,7 +112,7 @@ pub fn schedule_json(s: &Schedule) -> Value {
     Value::Object(m)
 }
 
-fn header(pairs: &[(String, String)], name: &str) -> Option<String> {
+fn header(pairs: &[publish_headers::Pair<'_>], name: &str) -> Option<String> {
     pairs
         .iter()
         .find(|(k, _)| k == name)

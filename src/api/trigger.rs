@@ -152,7 +152,10 @@ pub async fn trigger(
     raw: Body,
 ) -> ApiResult<Response> {
     let (url, config) = destination(&uri, "/v2/trigger/");
-    let caller = publish_headers::merge_sources(header_pairs(&headers), &config);
+    let caller = publish_headers::merge_sources(header_pairs(&headers), &config)
+        .into_iter()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
     let body = body::read(&headers, raw, s.engine.limits().max_body_bytes).await?;
     let quota = super::limits::daily(&s, t, 1)?;
     let r = start(&s, t, url, caller, body, &peer.ip().to_string())?;

@@ -30,7 +30,7 @@ fn header_view(spec: &MessageSpec) -> Value {
         .header
         .iter()
         .map(|(k, v)| {
-            let v = if spec.redact.hides_header(k) {
+            let v = if spec.redact().hides_header(k) {
                 redacted(v.as_bytes())
             } else {
                 v.clone()
@@ -56,8 +56,8 @@ fn callback_header(cb: &Option<Box<CallbackOptions>>) -> Option<Value> {
 /// The fields every message-like object shares.
 fn spec_fields(m: &mut Map<String, Value>, spec: &MessageSpec) {
     m.insert("url".into(), json!(spec.url));
-    put(m, "topicName", spec.topic_name.clone());
-    put(m, "endpointName", spec.endpoint_name.clone());
+    put(m, "topicName", spec.topic_name());
+    put(m, "endpointName", spec.endpoint_name());
     m.insert("method".into(), json!(spec.method));
     m.insert("header".into(), header_view(spec));
     m.insert("maxRetries".into(), json!(spec.max_retries));
@@ -78,8 +78,8 @@ fn spec_fields(m: &mut Map<String, Value>, spec: &MessageSpec) {
         "failureCallbackHeader",
         callback_header(&spec.failure_callback),
     );
-    put(m, "queueName", spec.queue_name.clone());
-    put(m, "scheduleId", spec.schedule_id.clone());
+    put(m, "queueName", spec.queue_name());
+    put(m, "scheduleId", spec.schedule_id());
     m.insert("callerIP".into(), json!(spec.caller_ip));
     flow_fields(m, spec.flow.as_deref());
     put(m, "timeout", spec.timeout.map(|t| t.as_secs()));
@@ -103,7 +103,7 @@ fn body_fields(m: &mut Map<String, Value>, spec: &MessageSpec) {
     if spec.body.is_empty() {
         return;
     }
-    if spec.redact.body {
+    if spec.redact().body {
         m.insert("body".into(), json!(redacted(&spec.body)));
     } else {
         match std::str::from_utf8(&spec.body) {
@@ -165,7 +165,7 @@ pub fn log_entry(e: &LogEntry) -> Value {
         }
     }
     if !spec.body.is_empty() {
-        let body = if spec.redact.body {
+        let body = if spec.redact().body {
             redacted(&spec.body).into_bytes()
         } else {
             spec.body.to_vec()

@@ -56,8 +56,8 @@ impl Attempt {
                 "Upstash-Caller-Ip",
                 Some(s.caller_ip.as_str()).filter(|ip| !ip.is_empty()),
             ),
-            ("Upstash-Topic-Name", s.topic_name.as_deref()),
-            ("Upstash-Schedule-Id", s.schedule_id.as_deref()),
+            ("Upstash-Topic-Name", s.topic_name()),
+            ("Upstash-Schedule-Id", s.schedule_id()),
         ];
         let named =
             |list: &Headers, name: &str| list.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
@@ -330,7 +330,7 @@ impl Engine {
         if let Some((q, owner)) = source.slot_key() {
             st.queue_hold(&q, &owner);
             if let Some(m) = st.messages.get_mut(&id) {
-                m.slot = Some((q, owner));
+                m.slot = Some(Box::new((q, owner)));
             }
         }
     }
@@ -347,7 +347,7 @@ impl Engine {
         delivered: Option<bool>,
     ) {
         if let (Some(sid), Some(ok), Kind::Normal) =
-            (&msg.spec.schedule_id, delivered, msg.spec.kind)
+            (msg.spec.schedule_id(), delivered, msg.spec.kind)
         {
             st.schedule_outcome(sid, &msg.id, ok);
         }

@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use super::headers::to_map;
 use super::logs::Response;
 use super::message::{Kind, Message, MessageSpec};
-use super::options::{CallbackOptions, Redact};
+use super::options::CallbackOptions;
 
 /// The payload describing `response` to `source`'s attempt (`dlq_id` for failure callbacks).
 pub fn payload(
@@ -37,9 +37,9 @@ pub fn payload(
     p.insert("maxRetries".into(), json!(s.max_retries));
     p.insert("sourceMessageId".into(), json!(&*source.id));
     for (key, val) in [
-        ("topicName", &s.topic_name),
-        ("endpointName", &s.endpoint_name),
-        ("scheduleId", &s.schedule_id),
+        ("topicName", s.topic_name()),
+        ("endpointName", s.endpoint_name()),
+        ("scheduleId", s.schedule_id()),
     ] {
         if let Some(v) = val {
             p.insert(key.into(), json!(v));
@@ -84,12 +84,9 @@ pub fn message_spec(
         failure_callback: None,
         labels: source.labels.clone(),
         caller_ip: source.caller_ip.clone(),
-        redact: Redact::default(),
+        redact: None,
         kind,
-        topic_name: None,
-        endpoint_name: None,
-        queue_name: None,
-        schedule_id: None,
+        origin: None,
         flow: cb.flow.clone().map(Box::new),
         workflow: None,
     })

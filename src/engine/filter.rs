@@ -50,9 +50,9 @@ impl Filter {
         let parsed = url::Url::parse(&spec.url).ok();
         any_or_empty(&self.message_ids, Some(id))
             && any_or_empty(&self.urls, Some(&spec.url))
-            && any_or_empty(&self.topic_names, spec.topic_name.as_deref())
-            && any_or_empty(&self.queue_names, spec.queue_name.as_deref())
-            && any_or_empty(&self.schedule_ids, spec.schedule_id.as_deref())
+            && any_or_empty(&self.topic_names, spec.topic_name())
+            && any_or_empty(&self.queue_names, spec.queue_name())
+            && any_or_empty(&self.schedule_ids, spec.schedule_id())
             && any_or_empty(&self.caller_ips, Some(&spec.caller_ip))
             && any_or_empty(
                 &self.flow_control_keys,

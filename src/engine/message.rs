@@ -39,15 +39,55 @@ pub struct MessageSpec {
     pub failure_callback: Option<Box<CallbackOptions>>,
     pub labels: Vec<String>,
     pub caller_ip: String,
-    pub redact: Redact,
+    /// What API responses hide; see `redact()`.
+    pub redact: Option<Box<Redact>>,
     pub kind: Kind,
+    /// The URL group, queue or schedule it came from; see `set_origin()`.
+    pub origin: Option<Box<Origin>>,
+    pub flow: Option<Box<FlowSpec>>,
+    /// The workflow run this message belongs to.
+    pub workflow: Option<Box<WorkflowLink>>,
+}
+
+/// The URL group (and endpoint), queue or schedule a message came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
     pub topic_name: Option<String>,
     pub endpoint_name: Option<String>,
     pub queue_name: Option<String>,
     pub schedule_id: Option<String>,
-    pub flow: Option<Box<FlowSpec>>,
-    /// The workflow run this message belongs to.
-    pub workflow: Option<Box<WorkflowLink>>,
+}
+
+static NO_REDACT: Redact = Redact {
+    body: false,
+    all_headers: false,
+    headers: Vec::new(),
+};
+
+impl MessageSpec {
+    pub fn redact(&self) -> &Redact {
+        self.redact.as_deref().unwrap_or(&NO_REDACT)
+    }
+
+    pub fn set_origin(&mut self, o: Origin) {
+        self.origin = (o != Origin::default()).then(|| Box::new(o));
+    }
+
+    pub fn topic_name(&self) -> Option<&str> {
+        self.origin.as_ref()?.topic_name.as_deref()
+    }
+
+    pub fn endpoint_name(&self) -> Option<&str> {
+        self.origin.as_ref()?.endpoint_name.as_deref()
+    }
+
+    pub fn queue_name(&self) -> Option<&str> {
+        self.origin.as_ref()?.queue_name.as_deref()
+    }
+
+    pub fn schedule_id(&self) -> Option<&str> {
+        self.origin.as_ref()?.schedule_id.as_deref()
+    }
 }
 
 /// A message that is pending, being delivered or waiting for a retry.
@@ -67,18 +107,18 @@ pub struct Message {
     /// freed slot does not send it another one.
     pub woken: bool,
     /// For a callback of a queued message: the queue and the message whose slot it holds.
-    pub slot: Option<(String, Arc<str>)>,
+    pub slot: Option<Box<(String, Arc<str>)>>,
 }
 
 impl Message {
     /// The queue slot this message counts under: its own when it belongs to a queue, its
     /// source message's when it is that message's callback.
     pub fn slot_key(&self) -> Option<(String, Arc<str>)> {
-        if self.slot.is_some() {
-            return self.slot.clone();
+        if let Some(slot) = &self.slot {
+            return Some((**slot).clone());
         }
-        match (&self.spec.queue_name, self.spec.kind) {
-            (Some(q), Kind::Normal) => Some((q.clone(), self.id.clone())),
+        match (self.spec.queue_name(), self.spec.kind) {
+            (Some(q), Kind::Normal) => Some((q.to_string(), self.id.clone())),
             _ => None,
         }
     }

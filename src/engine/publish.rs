@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::dedup;
-use super::message::{Kind, Message, MessageSpec};
+use super::message::{Kind, Message, MessageSpec, Origin};
 use super::options::{CallbackOptions, PublishOptions};
 use super::workflow::Prepared;
 use super::{Engine, Error, Job, LogExtra, Result, State, TenantId, TenantState};
@@ -128,12 +128,9 @@ pub fn build_spec(
         failure_callback: o.failure_callback.map(Box::new),
         labels: o.labels.unwrap_or_default(),
         caller_ip,
-        redact: o.redact.unwrap_or_default(),
+        redact: o.redact.filter(|r| !r.is_empty()).map(Box::new),
         kind: Kind::Normal,
-        topic_name: None,
-        endpoint_name: None,
-        queue_name: None,
-        schedule_id: None,
+        origin: None,
         flow: o.flow.map(Box::new),
         workflow: None,
     }
@@ -256,10 +253,12 @@ impl Engine {
                 req.caller_ip.clone(),
                 limits,
             );
-            spec.topic_name = target.topic;
-            spec.endpoint_name = target.endpoint;
-            spec.queue_name = req.queue.clone();
-            spec.schedule_id = req.schedule_id.clone();
+            spec.set_origin(Origin {
+                topic_name: target.topic,
+                endpoint_name: target.endpoint,
+                queue_name: req.queue.clone(),
+                schedule_id: req.schedule_id.clone(),
+            });
             spec.workflow = link.clone().map(Box::new);
             let key = key.as_ref().map(|k| match (k.is_empty(), is_group) {
                 (true, _) => dedup::content_key(&spec.url, &spec.body, &spec.header),
