@@ -2,6 +2,8 @@
 //! request's headers, merged with the same lines as query config, and as redact values.
 #![no_main]
 
+use std::borrow::Cow;
+
 use libfuzzer_sys::fuzz_target;
 use qstash_dev::api::publish_headers::{merge_sources, parse, parse_redact};
 
@@ -16,7 +18,11 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     let _ = parse(&pairs);
     let (half, query) = pairs.split_at(pairs.len() / 2);
-    let merged = merge_sources(half.to_vec(), query);
+    let borrowed = half
+        .iter()
+        .map(|(k, v)| (Cow::Borrowed(k.as_str()), Cow::Borrowed(v.as_str())))
+        .collect();
+    let merged = merge_sources(borrowed, query);
     assert!(merged.len() >= half.len());
     let _ = parse(&merged);
     for (_, v) in &pairs {
