@@ -3,8 +3,8 @@
 //! that wakes the runner when an earlier deadline arrives, and `sleep` until exactly the next
 //! deadline: it never polls. Scheduling is synchronous so the engine can call it under no
 //! runtime. A job that is already due when it is scheduled (an immediate publish, a slot freed
-//! for a waiting message) skips the map and goes straight to the runner's output once the
-//! runner is started. Imports only `clock` from the crate.
+//! for a waiting message) skips the map and goes straight to the sink, when one is set (the
+//! dispatcher sets one while it runs). Imports only `clock` from the crate.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -19,9 +19,12 @@ use crate::clock::now_ms;
 pub struct Timer<J> {
     inner: Mutex<Inner<J>>,
     notify: Notify,
-    /// The runner's output, for jobs due when scheduled.
-    direct: OnceLock<mpsc::UnboundedSender<J>>,
+    /// Takes jobs that are due when scheduled; gives back the ones it cannot take.
+    sink: OnceLock<Sink<J>>,
 }
+
+/// See `Timer::set_sink`.
+pub type Sink<J> = Box<dyn Fn(J) -> Result<(), J> + Send + Sync>;
 
 struct Inner<J> {
     queue: BTreeMap<(u64, u64), J>,
@@ -36,7 +39,7 @@ impl<J: Send + 'static> Default for Timer<J> {
                 seq: 0,
             }),
             notify: Notify::new(),
-            direct: OnceLock::new(),
+            sink: OnceLock::new(),
         }
     }
 }
@@ -44,10 +47,10 @@ impl<J: Send + 'static> Default for Timer<J> {
 impl<J: Send + 'static> Timer<J> {
     /// Runs `job` at `at_ms` (Unix ms); a deadline in the past runs at once.
     pub fn schedule(&self, at_ms: u64, job: J) {
-        let job = match self.direct.get() {
-            Some(out) if at_ms <= now_ms() => match out.send(job) {
+        let job = match self.sink.get() {
+            Some(sink) if at_ms <= now_ms() => match sink(job) {
                 Ok(()) => return,
-                Err(mpsc::error::SendError(job)) => job,
+                Err(job) => job,
             },
             _ => job,
         };
@@ -62,6 +65,12 @@ impl<J: Send + 'static> Timer<J> {
         if earliest {
             self.notify.notify_one();
         }
+    }
+
+    /// From now on, jobs due when scheduled go to `sink` instead of waiting for the runner;
+    /// a job the sink gives back waits in the map as usual. Set once.
+    pub fn set_sink(&self, sink: Sink<J>) {
+        let _ = self.sink.set(sink);
     }
 
     /// Number of jobs waiting.
@@ -87,7 +96,6 @@ impl<J: Send + 'static> Timer<J> {
 
     /// Sends each job into `out` when it is due, until `cancel` fires or `out` closes.
     pub async fn run(&self, out: mpsc::UnboundedSender<J>, cancel: CancellationToken) {
-        let _ = self.direct.set(out.clone());
         loop {
             for job in self.take_due(now_ms()) {
                 if out.send(job).is_err() {
