@@ -12,6 +12,7 @@ mod dlq;
 mod errors;
 mod flow_control;
 mod hardening;
+mod isolation;
 mod logs;
 mod messages;
 mod publish;

@@ -20,6 +20,9 @@ use serde_json::Value;
 
 pub const TOKEN: &str = TEST_USERS[0].token;
 
+/// A publish header that keeps a message pending for an hour.
+pub const LATER: (&str, &str) = ("Upstash-Delay", "1h");
+
 pub fn init_logs() {
     if std::env::var_os("TEST_LOG").is_some() {
         let _ = tracing_subscriber::fmt()
@@ -331,6 +334,16 @@ pub fn assert_error(r: &Reply, status: u16) -> String {
     let e = r.body["error"].as_str().unwrap_or("");
     assert!(!e.is_empty(), "no error message: {}", r.text);
     e.to_string()
+}
+
+/// Asserts an error status with a non-empty JSON `error` message; failures name `what`.
+pub fn assert_error_for(r: &Reply, status: u16, what: &str) {
+    assert_eq!(r.status, status, "{what}: {}", r.text);
+    assert!(
+        r.body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{what}: a JSON error: {}",
+        r.text
+    );
 }
 
 /// The most requests that were certainly in flight at once, given that each took at least
