@@ -1,6 +1,8 @@
 //! Authentication: `Authorization: Bearer <token>` or `?qstash_token=<token>` selects the
 //! tenant; anything else is a 401.
 
+use std::borrow::Cow;
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
@@ -13,7 +15,7 @@ use crate::engine::{Error, TenantId};
 pub struct Auth(pub TenantId);
 
 /// The token of a request: the bearer token, else `?qstash_token=`.
-pub fn token_of(parts: &Parts) -> Option<String> {
+pub fn token_of(parts: &Parts) -> Option<Cow<'_, str>> {
     if let Some(h) = parts
         .headers
         .get("authorization")
@@ -21,12 +23,12 @@ pub fn token_of(parts: &Parts) -> Option<String> {
     {
         let h = h.trim();
         if h.len() > 7 && h[..7].eq_ignore_ascii_case("bearer ") {
-            return Some(h[7..].trim().to_string());
+            return Some(Cow::Borrowed(h[7..].trim()));
         }
     }
     url::form_urlencoded::parse(parts.uri.query()?.as_bytes())
         .find(|(k, _)| k == "qstash_token")
-        .map(|(_, v)| v.into_owned())
+        .map(|(_, v)| Cow::Owned(v.into_owned()))
 }
 
 impl FromRequestParts<AppState> for Auth {

@@ -3,9 +3,7 @@
 //! a URI over 64 KB); below that, headers totalling more than `MAX_HEADER_BYTES` get a 431 with
 //! the usual JSON error, before any handler or body read.
 
-use axum::extract::Request;
-use axum::http::StatusCode;
-use axum::middleware::Next;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use super::error::error_response;
@@ -14,17 +12,15 @@ use super::error::error_response;
 /// and proxies send (nginx allows 32 KB, Node 16 KB), far below hyper's own cut-off.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
 
-/// Refuses a request whose headers total more than `MAX_HEADER_BYTES`.
-pub async fn bound(req: Request, next: Next) -> Response {
-    let total = req
-        .headers()
+/// The refusal of a request whose headers total more than `MAX_HEADER_BYTES`.
+pub fn refusal(headers: &HeaderMap) -> Option<Response> {
+    let total = headers
         .iter()
         .fold(0usize, |n, (k, v)| n + k.as_str().len() + v.len());
-    if total > MAX_HEADER_BYTES {
-        return error_response(
+    (total > MAX_HEADER_BYTES).then(|| {
+        error_response(
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             format!("request headers take {total} bytes; the limit is {MAX_HEADER_BYTES} bytes"),
-        );
-    }
-    next.run(req).await
+        )
+    })
 }

@@ -29,6 +29,7 @@ pub mod workflow_runs;
 pub mod workflow_wait;
 pub mod workflows;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, Request};
@@ -167,9 +168,8 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            limits::burst,
+            limits::edge,
         ))
-        .layer(axum::middleware::from_fn(head::bound))
         .with_state(state)
 }
 
@@ -187,29 +187,35 @@ async fn method_not_allowed(method: Method, uri: Uri) -> Response {
     )
 }
 
-/// The normalised form of a request path (see the module doc).
-pub fn normalize_path(path: &str) -> String {
+/// The normalised form of a request path (see the module doc); borrowed when it is already.
+pub fn normalize_path(path: &str) -> Cow<'_, str> {
     let trimmed = path.trim_start_matches('/');
+    let one_slash = path.len() == trimmed.len() + 1;
     let mut parts = trimmed.splitn(3, '/');
     let (version, resource, rest) = (parts.next().unwrap_or(""), parts.next(), parts.next());
     let Some(resource) = resource.filter(|_| version.eq_ignore_ascii_case("v2")) else {
-        return format!("/{trimmed}");
+        return match one_slash {
+            true => Cow::Borrowed(path),
+            false => Cow::Owned(format!("/{trimmed}")),
+        };
     };
-    let resource = RESOURCES
+    let known = RESOURCES
         .iter()
         .find(|r| r.eq_ignore_ascii_case(resource))
         .map_or(resource, |r| *r);
-    match rest {
-        None | Some("") => format!("/v2/{resource}"),
-        Some(rest) => format!("/v2/{resource}/{rest}"),
+    if one_slash && version == "v2" && known == resource && rest != Some("") {
+        return Cow::Borrowed(path);
     }
+    Cow::Owned(match rest {
+        None | Some("") => format!("/v2/{known}"),
+        Some(rest) => format!("/v2/{known}/{rest}"),
+    })
 }
 
 /// Rewrites the request's path to its normalised form before routing.
 pub fn normalize(mut req: Request) -> Request {
     let path = req.uri().path();
-    let normal = normalize_path(path);
-    if normal != path {
+    if let Cow::Owned(normal) = normalize_path(path) {
         let pq = match req.uri().query() {
             Some(q) => format!("{normal}?{q}"),
             None => normal,

@@ -14,7 +14,6 @@ mod limits;
 
 const KEY: &str = "Upstash-Flow-Control-Key";
 const VALUE: &str = "Upstash-Flow-Control-Value";
-const LATER: (&str, &str) = ("Upstash-Delay", "1h");
 
 /// Publishes with a flow-control key and value; returns the message id.
 async fn publish_fc(app: &App, url: &str, key: &str, value: &str, body: &str) -> String {
