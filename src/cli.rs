@@ -116,6 +116,7 @@ fn limit_rows(l: &Limits) -> Vec<(&'static str, String)> {
         ),
         ("log entries kept", l.max_log_entries.to_string()),
         ("DLQ retention", days(l.dlq_retention)),
+        ("DLQ entries kept", l.max_dlq_entries.to_string()),
         (
             "deduplication window",
             format!("{} minutes", l.dedup_window.as_secs() / 60),

@@ -59,6 +59,11 @@ pub struct Limits {
     /// Deliveries in flight per user; more wait, never error.
     pub global_parallelism: u32,
     pub dlq_retention: Duration,
+    /// DLQ entries kept per user; when full, the oldest are dropped first (like the log). The
+    /// hosted service bounds its DLQ by retention only; this count bound keeps memory finite
+    /// when an endpoint fails forever. Ten times the log's bound: far more than a development
+    /// run dead-letters within the retention.
+    pub max_dlq_entries: usize,
     /// Log entries kept per user; the oldest are dropped first.
     pub max_log_entries: usize,
     pub dedup_window: Duration,
@@ -87,6 +92,7 @@ pub const PAYG: Limits = Limits {
     max_endpoints_per_group: 100,
     global_parallelism: 100,
     dlq_retention: Duration::from_secs(7 * DAY),
+    max_dlq_entries: 100_000,
     max_log_entries: 10_000,
     dedup_window: Duration::from_secs(10 * 60),
     max_pending_messages: 2_000_000,
@@ -107,6 +113,7 @@ pub const PRO: Limits = Limits {
     max_endpoints_per_group: 1_000,
     global_parallelism: 1_000,
     dlq_retention: Duration::from_secs(30 * DAY),
+    max_dlq_entries: 1_000_000,
     max_log_entries: 100_000,
     dedup_window: Duration::from_secs(10 * 60),
     max_pending_messages: 2_000_000,

@@ -278,7 +278,7 @@ impl Engine {
             response: response.clone(),
             error: error.clone(),
         };
-        let dlq_id = st.dlq.insert(entry, now);
+        let dlq_id = st.dlq.insert(entry, now, self.limits().max_dlq_entries);
         self.workflow_failed(t, st, msg, Some(dlq_id.clone()), error.clone(), now);
         if let Some(cb) = msg.spec.failure_callback.clone() {
             let mut body =

@@ -1,6 +1,7 @@
 //! The dead-letter queue of one tenant: messages whose retries ran out, with the last
 //! response, ordered by when they failed (oldest first, like the hosted service's default).
-//! Entries expire after the quota's DLQ retention.
+//! Entries expire after the quota's DLQ retention, and the count is bounded by the quota's
+//! `max_dlq_entries`: when it is reached, the oldest entries are dropped first.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -44,13 +45,17 @@ pub struct Dlq {
 }
 
 impl Dlq {
-    /// Stores a failed message and returns its new DLQ id.
-    pub fn insert(&mut self, mut entry: DlqEntry, now: u64) -> String {
+    /// Stores a failed message and returns its new DLQ id. Keeps at most `max_entries`
+    /// entries: the oldest are dropped first (O(log n) each).
+    pub fn insert(&mut self, mut entry: DlqEntry, now: u64, max_entries: usize) -> String {
         self.seq += 1;
         let key = (now, self.seq);
         entry.dlq_id = ids::dlq_id(key.0, key.1);
         let id = entry.dlq_id.clone();
         self.entries.insert(key, entry);
+        while self.entries.len() > max_entries {
+            self.entries.pop_first();
+        }
         id
     }
 
@@ -135,7 +140,10 @@ mod tests {
         let ages = [31, 8, 7, 1, 0];
         let ids: Vec<String> = ages
             .iter()
-            .map(|days| dlq.insert(entry("msg", now - days * DAY), now - days * DAY))
+            .map(|days| {
+                let at = now - days * DAY;
+                dlq.insert(entry("msg", at), at, PAYG.max_dlq_entries)
+            })
             .collect();
         dlq.expire(now - PRO.dlq_retention.as_millis() as u64);
         assert!(dlq.get(&ids[0]).is_none(), "31 days is past pro's 30");
@@ -147,5 +155,37 @@ mod tests {
             "7 days exactly is kept"
         );
         assert_eq!(dlq.len(), 3);
+    }
+
+    #[test]
+    fn past_the_count_bound_the_oldest_entries_are_dropped_first() {
+        const CAP: usize = 3;
+        let mut dlq = Dlq::default();
+        // Two entries share a millisecond: the sequence orders them.
+        let times = [10, 20, 20, 30, 40];
+        let ids: Vec<String> = times
+            .iter()
+            .enumerate()
+            .map(|(i, &at)| dlq.insert(entry(&format!("msg{i}"), at), at, CAP))
+            .collect();
+        assert_eq!(dlq.len(), CAP);
+        assert!(dlq.get(&ids[0]).is_none() && dlq.get(&ids[1]).is_none());
+        for (i, id) in ids.iter().enumerate().skip(2) {
+            let kept = dlq.get(id).expect("a kept entry resolves by its id");
+            assert_eq!(&*kept.message_id, format!("msg{i}"));
+            assert_eq!(&kept.dlq_id, id);
+        }
+        let (page, cursor) = dlq.list(&Filter::default(), None, 10);
+        let listed: Vec<&str> = page.iter().map(|e| &*e.message_id).collect();
+        assert_eq!(listed, ["msg2", "msg3", "msg4"], "oldest first");
+        assert!(cursor.is_none());
+        assert!(dlq.remove(&ids[3]).is_some());
+        dlq.insert(entry("msg5", 50), 50, CAP);
+        assert_eq!(
+            dlq.len(),
+            CAP,
+            "a removal leaves room: nothing else is dropped"
+        );
+        assert!(dlq.get(&ids[2]).is_some());
     }
 }

@@ -1,7 +1,8 @@
 //! Throughput limits of the quota preset (§1.7, §8, quotas.md): the burst limit on management
 //! endpoints with `Burst-RateLimit-*` headers and 429s (publish exempt), the daily message
 //! quota with `RateLimit-*` headers (batch items count one each), and the flag that turns both
-//! off. DLQ retention and the log bound are unit-tested in `engine::dlq` and `engine::logs`.
+//! off. DLQ retention, the DLQ count bound and the log bound are unit-tested in `engine::dlq` and
+//! `engine::logs`.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
