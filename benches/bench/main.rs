@@ -61,11 +61,6 @@ fn bench_config() -> Config {
     Config {
         port: 0,
         throughput_limits: false,
-        quota: if std::env::var("BENCH_PRO").is_ok() {
-            qstash_dev::config::QuotaPreset::Pro
-        } else {
-            qstash_dev::config::QuotaPreset::Payg
-        },
         ..Config::default()
     }
 }

@@ -11,10 +11,12 @@ pub fn canonical(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut upper = true;
     for c in name.chars() {
-        if upper {
-            out.extend(c.to_uppercase());
-        } else {
-            out.extend(c.to_lowercase());
+        match (c.is_ascii(), upper) {
+            // Header names are ASCII; the Unicode mappings below are for odd input only.
+            (true, true) => out.push(c.to_ascii_uppercase()),
+            (true, false) => out.push(c.to_ascii_lowercase()),
+            (false, true) => out.extend(c.to_uppercase()),
+            (false, false) => out.extend(c.to_lowercase()),
         }
         upper = c == '-';
     }
