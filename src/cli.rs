@@ -98,7 +98,11 @@ pub fn go_style_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
 }
 
 fn size(bytes: usize) -> String {
-    format!("{} MB", bytes / (1024 * 1024))
+    const MB: usize = 1024 * 1024;
+    if bytes >= 1024 * MB && bytes % (1024 * MB) == 0 {
+        return format!("{} GB", bytes / (1024 * MB));
+    }
+    format!("{} MB", bytes / MB)
 }
 
 fn days(d: std::time::Duration) -> String {
@@ -115,8 +119,10 @@ fn limit_rows(l: &Limits) -> Vec<(&'static str, String)> {
             format!("{} hours", l.max_timeout.as_secs() / 3600),
         ),
         ("log entries kept", l.max_log_entries.to_string()),
+        ("log body bytes kept", size(l.max_log_body_bytes)),
         ("DLQ retention", days(l.dlq_retention)),
         ("DLQ entries kept", l.max_dlq_entries.to_string()),
+        ("DLQ body bytes kept", size(l.max_dlq_body_bytes)),
         (
             "deduplication window",
             format!("{} minutes", l.dedup_window.as_secs() / 60),

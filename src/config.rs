@@ -64,13 +64,30 @@ pub struct Limits {
     /// when an endpoint fails forever. Ten times the log's bound: far more than a development
     /// run dead-letters within the retention.
     pub max_dlq_entries: usize,
+    /// Bytes of DLQ entries kept per user: each entry is charged its message body plus the
+    /// last response's body; past the budget the oldest entries are dropped first, but the
+    /// newest is always kept, even when it alone is over. The hosted service has no such bound
+    /// (it keeps the DLQ on disk); the dev server keeps it in memory, so it bounds its bytes
+    /// as well as its count. Only entries over 5 KB (payg) or 2 KB (pro) on average reach it
+    /// before the count bound.
+    pub max_dlq_body_bytes: usize,
     /// Log entries kept per user; the oldest are dropped first.
     pub max_log_entries: usize,
+    /// Bytes of log entries kept per user: each entry is charged its message body plus its
+    /// response's body (entries of one message share one body, so this over-counts, never
+    /// under-counts); past the budget the oldest entries are dropped first, but the newest is
+    /// always kept, even when it alone is over. The hosted service has no such bound (it keeps
+    /// logs on disk); the dev server keeps them in memory, so it bounds their bytes as well as
+    /// their count. Only entries over 26 KB (payg) or 10 KB (pro) on average reach it before
+    /// the count bound.
+    pub max_log_body_bytes: usize,
     pub dedup_window: Duration,
     /// Messages waiting or in delivery per user (callbacks included); a publish that would go
     /// past it is refused with 412. Not a hosted-service limit: it keeps memory bounded.
     pub max_pending_messages: usize,
-    /// Sum of the bodies of those messages, in bytes; same refusal.
+    /// Sum of the bodies of those messages, in bytes; same refusal. With the log and DLQ byte
+    /// budgets, bodies take at most about 2.75 GB per user (payg) or 5 GB (pro), whatever a
+    /// client does; less in practice, as the three stores share a message's body.
     pub max_pending_body_bytes: usize,
 }
 
@@ -93,7 +110,9 @@ pub const PAYG: Limits = Limits {
     global_parallelism: 100,
     dlq_retention: Duration::from_secs(7 * DAY),
     max_dlq_entries: 100_000,
+    max_dlq_body_bytes: 512 * MB,
     max_log_entries: 10_000,
+    max_log_body_bytes: 256 * MB,
     dedup_window: Duration::from_secs(10 * 60),
     max_pending_messages: 2_000_000,
     max_pending_body_bytes: 2 * GB,
@@ -114,7 +133,9 @@ pub const PRO: Limits = Limits {
     global_parallelism: 1_000,
     dlq_retention: Duration::from_secs(30 * DAY),
     max_dlq_entries: 1_000_000,
+    max_dlq_body_bytes: 2 * GB,
     max_log_entries: 100_000,
+    max_log_body_bytes: GB,
     dedup_window: Duration::from_secs(10 * 60),
     max_pending_messages: 2_000_000,
     max_pending_body_bytes: 2 * GB,

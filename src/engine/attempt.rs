@@ -9,7 +9,7 @@ use bytes::Bytes;
 
 use super::backoff::next_delay_scaled;
 use super::callback;
-use super::dlq::DlqEntry;
+use super::dlq::{DlqBounds, DlqEntry};
 use super::headers::Headers;
 use super::logs::Response;
 use super::message::{Kind, Message, MessageSpec};
@@ -278,7 +278,11 @@ impl Engine {
             response: response.clone(),
             error: error.clone(),
         };
-        let dlq_id = st.dlq.insert(entry, now, self.limits().max_dlq_entries);
+        let bounds = DlqBounds {
+            max_entries: self.limits().max_dlq_entries,
+            max_bytes: self.limits().max_dlq_body_bytes,
+        };
+        let dlq_id = st.dlq.insert(entry, now, bounds);
         self.workflow_failed(t, st, msg, Some(dlq_id.clone()), error.clone(), now);
         if let Some(cb) = msg.spec.failure_callback.clone() {
             let mut body =

@@ -1,6 +1,8 @@
 //! The event log of one tenant: every state transition of every message, newest first,
-//! bounded (the oldest entries drop off when the quota's count is reached). Cursors are
-//! `<time>-<seq>` strings; a bare integer is read as a Unix-ms time ("older than this").
+//! bounded by count and by body bytes (the oldest entries drop off when the quota's
+//! `max_log_entries` or `max_log_body_bytes` is reached; the newest entry is always kept).
+//! Cursors are `<time>-<seq>` strings; a bare integer is read as a Unix-ms time ("older than
+//! this").
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -65,6 +67,17 @@ pub struct Response {
     pub body: Bytes,
 }
 
+/// The bytes an entry holding `spec` and `response` is charged against a byte budget (log or
+/// DLQ): the message body plus the response body. Entries of one message share the same
+/// `Arc`'d body, so summing this per entry over-counts; that is deliberate and conservative
+/// (the real footprint is at most the charged total), and cheaper than tracking which bodies
+/// are shared.
+pub fn charged_bytes(spec: &MessageSpec, response: Option<&Response>) -> usize {
+    spec.body
+        .len()
+        .saturating_add(response.map_or(0, |r| r.body.len()))
+}
+
 /// One state transition.
 #[derive(Debug, Clone)]
 pub struct LogEntry {
@@ -76,6 +89,13 @@ pub struct LogEntry {
     pub error: Option<String>,
     pub next_delivery_time: Option<u64>,
     pub response: Option<Arc<Response>>,
+}
+
+impl LogEntry {
+    /// What this entry is charged against the log's byte budget ([`charged_bytes`]).
+    pub fn charged_bytes(&self) -> usize {
+        charged_bytes(&self.spec, self.response.as_deref())
+    }
 }
 
 /// A position in a listing: strictly older than an entry, or than a time.
@@ -107,26 +127,46 @@ impl Cursor {
 pub struct LogRing {
     entries: VecDeque<LogEntry>,
     cap: usize,
+    /// Budget for the sum of the entries' [`LogEntry::charged_bytes`].
+    max_bytes: usize,
+    /// That sum over `entries`, kept up to date by `push` (the only path that adds or drops).
+    bytes: usize,
     next_seq: u64,
 }
 
 impl LogRing {
-    pub fn new(cap: usize) -> Self {
+    /// A log of at most `cap` entries (at least 1) charged at most `max_bytes` in all, except
+    /// that the newest entry is kept even when it alone is over the budget.
+    pub fn new(cap: usize, max_bytes: usize) -> Self {
         Self {
             entries: VecDeque::new(),
             cap: cap.max(1),
+            max_bytes,
+            bytes: 0,
             next_seq: 1,
         }
     }
 
-    /// Appends an entry, giving it the next sequence number; drops the oldest past the cap.
+    /// Appends an entry, giving it the next sequence number; first drops the oldest entries
+    /// until the new one fits both the count and the byte budget (or nothing else is left).
     pub fn push(&mut self, mut entry: LogEntry) {
         entry.seq = self.next_seq;
         self.next_seq += 1;
-        if self.entries.len() == self.cap {
-            self.entries.pop_front();
+        let size = entry.charged_bytes();
+        while self.entries.len() >= self.cap || self.bytes.saturating_add(size) > self.max_bytes {
+            let Some(old) = self.entries.pop_front() else {
+                break;
+            };
+            self.bytes = self.bytes.saturating_sub(old.charged_bytes());
         }
+        self.bytes = self.bytes.saturating_add(size);
         self.entries.push_back(entry);
+    }
+
+    /// The sum the running total must equal, recomputed (tests check the two agree).
+    #[cfg(test)]
+    fn recount(&self) -> usize {
+        self.entries.iter().map(LogEntry::charged_bytes).sum()
     }
 
     pub fn len(&self) -> usize {
@@ -180,28 +220,46 @@ mod tests {
     use crate::engine::publish::build_spec;
 
     fn entry(time: u64) -> LogEntry {
-        let spec = build_spec(
+        sized(time, Arc::new(spec(0)), None)
+    }
+
+    fn spec(body: usize) -> MessageSpec {
+        build_spec(
             "http://example.com".into(),
             PublishOptions::default(),
-            Default::default(),
+            vec![b'x'; body].into(),
             String::new(),
             &PAYG,
-        );
+        )
+    }
+
+    /// An entry of the message `spec`, with a response of `response` bytes if given.
+    fn sized(time: u64, spec: Arc<MessageSpec>, response: Option<usize>) -> LogEntry {
         LogEntry {
             seq: 0,
             time,
             state: State::Created,
             message_id: format!("msg_{time}").into(),
-            spec: Arc::new(spec),
+            spec,
             error: None,
             next_delivery_time: None,
-            response: None,
+            response: response.map(|n| {
+                Arc::new(Response {
+                    status: 200,
+                    headers: Vec::new(),
+                    body: vec![b'r'; n].into(),
+                })
+            }),
         }
+    }
+
+    fn times(ring: &LogRing) -> Vec<u64> {
+        ring.iter().map(|e| e.time).collect()
     }
 
     #[test]
     fn the_ring_keeps_only_the_newest_entries_up_to_its_cap() {
-        let mut ring = LogRing::new(3);
+        let mut ring = LogRing::new(3, usize::MAX);
         for t in 1..=5 {
             ring.push(entry(t));
         }
@@ -214,5 +272,61 @@ mod tests {
             "newest first, oldest dropped"
         );
         assert_eq!(next, None);
+    }
+
+    #[test]
+    fn past_the_byte_budget_the_oldest_entries_are_dropped_first() {
+        let mut ring = LogRing::new(100, 1000);
+        for t in 1..=4 {
+            ring.push(sized(t, Arc::new(spec(300)), None));
+        }
+        assert_eq!(times(&ring), [2, 3, 4], "1200 > 1000: the oldest went");
+        assert_eq!((ring.bytes, ring.recount()), (900, 900));
+        // The response body counts too: 50 + 50 more fills the budget exactly.
+        ring.push(sized(5, Arc::new(spec(50)), Some(50)));
+        assert_eq!(times(&ring), [2, 3, 4, 5]);
+        assert_eq!(ring.bytes, 1000);
+        ring.push(sized(6, Arc::new(spec(650)), None));
+        assert_eq!(times(&ring), [5, 6], "as many dropped as needed");
+        assert_eq!((ring.bytes, ring.recount()), (750, 750));
+        let seqs: Vec<u64> = ring.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [5, 6], "sequence numbers go on across evictions");
+        // Both bounds at once: the count bound still applies.
+        let mut ring = LogRing::new(2, 1000);
+        for t in 1..=3 {
+            ring.push(sized(t, Arc::new(spec(1)), None));
+        }
+        assert_eq!((times(&ring), ring.bytes), (vec![2, 3], 2));
+    }
+
+    #[test]
+    fn the_newest_entry_is_kept_even_when_it_alone_is_over_the_budget() {
+        let mut ring = LogRing::new(100, 100);
+        ring.push(sized(1, Arc::new(spec(10)), None));
+        ring.push(sized(2, Arc::new(spec(500)), Some(500)));
+        assert_eq!(times(&ring), [2]);
+        assert_eq!((ring.bytes, ring.recount()), (1000, 1000));
+        ring.push(sized(3, Arc::new(spec(0)), None));
+        assert_eq!(
+            times(&ring),
+            [3],
+            "the big one goes as soon as it is not the newest"
+        );
+        assert_eq!(ring.bytes, 0);
+        let mut ring = LogRing::new(0, 0);
+        ring.push(sized(1, Arc::new(spec(1)), None));
+        ring.push(sized(2, Arc::new(spec(1)), None));
+        assert_eq!(times(&ring), [2], "zero bounds keep the newest");
+    }
+
+    #[test]
+    fn entries_sharing_a_body_are_each_charged_for_it() {
+        let mut ring = LogRing::new(100, 250);
+        let shared = Arc::new(spec(100));
+        for t in 1..=3 {
+            ring.push(sized(t, shared.clone(), None));
+        }
+        assert_eq!(times(&ring), [2, 3], "conservative: 300 charged, not 100");
+        assert_eq!((ring.bytes, ring.recount()), (200, 200));
     }
 }

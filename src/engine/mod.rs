@@ -126,13 +126,13 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(config: Arc<Config>, timer: Arc<Timer<Job>>) -> Self {
-        let cap = config.limits().max_log_entries;
+        let limits = config.limits();
         let tenants = TEST_USERS
             .iter()
             .map(|u| Tenant {
                 user: u.clone(),
                 quotas: Default::default(),
-                state: Mutex::new(TenantState::new(u, cap)),
+                state: Mutex::new(TenantState::new(u, limits)),
             })
             .collect();
         Self {
@@ -145,10 +145,10 @@ impl Engine {
     /// Forgets everything of a tenant (`/dev/reset`): messages, logs, DLQ, resources, runs,
     /// and rotated keys. Timer jobs of the old state find nothing and do nothing.
     pub fn reset(&self, t: TenantId) {
-        let cap = self.limits().max_log_entries;
+        let limits = self.limits();
         let user = self.tenants[t.0].user.clone();
         self.with(t, |st| {
-            let mut fresh = TenantState::new(&user, cap);
+            let mut fresh = TenantState::new(&user, limits);
             fresh.schedules = std::mem::take(&mut st.schedules);
             fresh.schedules.clear();
             fresh.waits = std::mem::take(&mut st.waits);
@@ -215,11 +215,11 @@ impl Engine {
 }
 
 impl TenantState {
-    fn new(u: &TestUser, cap: usize) -> Self {
+    fn new(u: &TestUser, limits: &Limits) -> Self {
         Self {
             messages: HashMap::new(),
             pending_body_bytes: 0,
-            logs: LogRing::new(cap),
+            logs: LogRing::new(limits.max_log_entries, limits.max_log_body_bytes),
             dlq: Dlq::default(),
             dedup: Dedup::default(),
             keys: SigningKeys {
@@ -337,7 +337,7 @@ mod tests {
             max_pending_body_bytes: 10,
             ..PAYG
         };
-        let mut st = TenantState::new(&TEST_USERS[0], 10);
+        let mut st = TenantState::new(&TEST_USERS[0], &limits);
         assert!(st.check_pending(&limits, 2, 2, 5).is_ok());
         let refused = |r: Result<()>| matches!(r, Err(Error::QuotaExceeded(_)));
         assert!(refused(st.check_pending(&limits, 2, 3, 0)), "count");
