@@ -68,14 +68,16 @@ pub struct Response {
 }
 
 /// The bytes an entry holding `spec` and `response` is charged against a byte budget (log or
-/// DLQ): the message body plus the response body. Entries of one message share the same
-/// `Arc`'d body, so summing this per entry over-counts; that is deliberate and conservative
-/// (the real footprint is at most the charged total), and cheaper than tracking which bodies
-/// are shared.
+/// DLQ): the message body and headers plus the response body and headers (headers may reach
+/// 64 KiB a message). Entries of one message share the same `Arc`'d spec, so summing this per
+/// entry over-counts; that is deliberate and conservative (the real footprint is at most the
+/// charged total), and cheaper than tracking which specs are shared.
 pub fn charged_bytes(spec: &MessageSpec, response: Option<&Response>) -> usize {
+    let headers = |h: &Headers| h.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
     spec.body
         .len()
-        .saturating_add(response.map_or(0, |r| r.body.len()))
+        .saturating_add(headers(&spec.header))
+        .saturating_add(response.map_or(0, |r| r.body.len() + headers(&r.headers)))
 }
 
 /// One state transition.
