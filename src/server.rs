@@ -51,15 +51,12 @@ impl Server {
     /// Serves until `shutdown` fires; returns within about two seconds after that.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
         let (tx, rx) = mpsc::unbounded_channel();
-        let tx_direct = tx.clone();
         let timer = self.timer.clone();
         let timer_task = tokio::spawn({
             let cancel = shutdown.clone();
             async move { timer.run(tx, cancel).await }
         });
         let dispatcher = Dispatcher::new(self.engine.clone())?;
-        self.timer
-            .set_sink(dispatcher.sink(tx_direct, shutdown.clone()));
         let drain = self.config.shutdown_drain;
         let dispatch_task = tokio::spawn(dispatcher.run(rx, shutdown.clone(), drain));
 

@@ -2,12 +2,9 @@
 //! cron fires and timeouts. A sorted map of `(deadline ms, sequence) -> job`, a `Notify`
 //! that wakes the runner when an earlier deadline arrives, and `sleep` until exactly the next
 //! deadline: it never polls. Scheduling is synchronous so the engine can call it under no
-//! runtime. A job that is already due when it is scheduled (an immediate publish, a slot freed
-//! for a waiting message) skips the map and goes straight to the sink, when one is set (the
-//! dispatcher sets one while it runs). Imports only `clock` from the crate.
+//! runtime. Imports only `clock` from the crate.
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -19,12 +16,7 @@ use crate::clock::now_ms;
 pub struct Timer<J> {
     inner: Mutex<Inner<J>>,
     notify: Notify,
-    /// Takes jobs that are due when scheduled; gives back the ones it cannot take.
-    sink: OnceLock<Sink<J>>,
 }
-
-/// See `Timer::set_sink`.
-pub type Sink<J> = Box<dyn Fn(J) -> Result<(), J> + Send + Sync>;
 
 struct Inner<J> {
     queue: BTreeMap<(u64, u64), J>,
@@ -39,7 +31,6 @@ impl<J: Send + 'static> Default for Timer<J> {
                 seq: 0,
             }),
             notify: Notify::new(),
-            sink: OnceLock::new(),
         }
     }
 }
@@ -47,13 +38,6 @@ impl<J: Send + 'static> Default for Timer<J> {
 impl<J: Send + 'static> Timer<J> {
     /// Runs `job` at `at_ms` (Unix ms); a deadline in the past runs at once.
     pub fn schedule(&self, at_ms: u64, job: J) {
-        let job = match self.sink.get() {
-            Some(sink) if at_ms <= now_ms() => match sink(job) {
-                Ok(()) => return,
-                Err(job) => job,
-            },
-            _ => job,
-        };
         let earliest = {
             let mut inner = self.inner.lock();
             inner.seq += 1;
@@ -65,12 +49,6 @@ impl<J: Send + 'static> Timer<J> {
         if earliest {
             self.notify.notify_one();
         }
-    }
-
-    /// From now on, jobs due when scheduled go to `sink` instead of waiting for the runner;
-    /// a job the sink gives back waits in the map as usual. Set once.
-    pub fn set_sink(&self, sink: Sink<J>) {
-        let _ = self.sink.set(sink);
     }
 
     /// Number of jobs waiting.

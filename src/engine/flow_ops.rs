@@ -2,11 +2,9 @@
 //! the flow-control API (info, list, pause, resume, pin, unpin, reset) and of global
 //! parallelism. The limits themselves are in `flow`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::flow::{FlowKey, FlowSpec};
-use super::message::Message;
 use super::{Engine, Error, Job, Result, TenantId, TenantState};
 use crate::clock::now_ms;
 
@@ -66,6 +64,11 @@ impl TenantState {
         false
     }
 
+    /// Whether a message due now would have to wait in the global line.
+    pub(crate) fn global_line_busy(&self, max: usize) -> bool {
+        !self.global_waitlist.is_empty() || self.global_in_flight >= max
+    }
+
     /// Takes `id` out of the global line; false if it was not in it.
     fn global_unwait(&mut self, id: &Arc<str>) -> bool {
         self.global_waitlist.remove(id)
@@ -78,7 +81,7 @@ impl TenantState {
 fn wake(
     timer: &crate::timer::Timer<Job>,
     t: TenantId,
-    messages: &mut HashMap<Arc<str>, Message>,
+    messages: &mut super::Messages,
     id: &Arc<str>,
     now: u64,
 ) {
@@ -124,6 +127,15 @@ impl Engine {
         }
         st.global_unwait(id);
         st.global_in_flight += 1;
+        // Slots may still be free for the ones behind it: they must not wait for a release.
+        if let Some(key) =
+            flow.filter(|key| st.flows.get(*key).is_some_and(|k| !k.waitlist.is_empty()))
+        {
+            self.wake_flow(t, st, key, now);
+        }
+        if !st.global_waitlist.is_empty() {
+            self.wake_global(t, st, now);
+        }
         true
     }
 

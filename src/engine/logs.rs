@@ -128,6 +128,9 @@ impl Cursor {
 #[derive(Debug)]
 pub struct LogRing {
     entries: VecDeque<LogEntry>,
+    /// Each entry's charge, in step with `entries`: evicting an old entry then needs no look
+    /// at its (long cold) message.
+    charges: VecDeque<usize>,
     cap: usize,
     /// Budget for the sum of the entries' [`LogEntry::charged_bytes`].
     max_bytes: usize,
@@ -142,6 +145,7 @@ impl LogRing {
     pub fn new(cap: usize, max_bytes: usize) -> Self {
         Self {
             entries: VecDeque::new(),
+            charges: VecDeque::new(),
             cap: cap.max(1),
             max_bytes,
             bytes: 0,
@@ -156,13 +160,15 @@ impl LogRing {
         self.next_seq += 1;
         let size = entry.charged_bytes();
         while self.entries.len() >= self.cap || self.bytes.saturating_add(size) > self.max_bytes {
-            let Some(old) = self.entries.pop_front() else {
+            if self.entries.pop_front().is_none() {
                 break;
-            };
-            self.bytes = self.bytes.saturating_sub(old.charged_bytes());
+            }
+            let old = self.charges.pop_front().unwrap_or(0);
+            self.bytes = self.bytes.saturating_sub(old);
         }
         self.bytes = self.bytes.saturating_add(size);
         self.entries.push_back(entry);
+        self.charges.push_back(size);
     }
 
     /// The sum the running total must equal, recomputed (tests check the two agree).

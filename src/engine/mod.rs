@@ -56,6 +56,9 @@ use message::Message;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TenantId(pub usize);
 
+/// The pending messages of a tenant by id.
+pub(crate) type Messages = rustc_hash::FxHashMap<Arc<str>, Message>;
+
 /// Work the timer hands to the dispatcher when it is due.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Job {
@@ -93,7 +96,8 @@ pub struct SigningKeys {
 #[derive(Debug)]
 pub(crate) struct TenantState {
     /// Only `store_message` and `take_message` change it, so `pending_body_bytes` stays true.
-    messages: HashMap<Arc<str>, Message>,
+    /// Keyed by server-generated ids, so the fast non-keyed hasher is safe here.
+    messages: Messages,
     /// Sum of the bodies of `messages`, checked against `max_pending_body_bytes`.
     pending_body_bytes: usize,
     logs: LogRing,
@@ -217,7 +221,7 @@ impl Engine {
 impl TenantState {
     fn new(u: &TestUser, limits: &Limits) -> Self {
         Self {
-            messages: HashMap::new(),
+            messages: Messages::default(),
             pending_body_bytes: 0,
             logs: LogRing::new(limits.max_log_entries, limits.max_log_body_bytes),
             dlq: Dlq::default(),

@@ -324,7 +324,17 @@ impl Engine {
         if let Some(f) = &msg.spec.flow {
             st.flow_register(f, now);
         }
+        let plain =
+            msg.slot_key().is_none() && msg.spec.flow.is_none() && msg.spec.workflow.is_none();
         st.store_message(msg);
+        // Due now while others wait for the tenant's global parallelism: its first attempt
+        // would only find the line and join it, so it joins at once (one job less per message
+        // under load); its turn wakes it like any other in line.
+        let max = self.limits().global_parallelism as usize;
+        if plain && not_before <= now && st.global_line_busy(max) {
+            st.global_waitlist.push(&id);
+            return id;
+        }
         self.timer.schedule(
             not_before,
             Job::Deliver {

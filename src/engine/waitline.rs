@@ -7,7 +7,7 @@
 //! stale (its sequence no longer matches) until it reaches the front or the line is compacted.
 //! The front entry is always live.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Default)]
@@ -15,7 +15,7 @@ pub struct WaitLine {
     /// Arrival order: `(sequence, id)`; entries whose sequence is not in `members` are stale.
     order: VecDeque<(u64, Arc<str>)>,
     /// The ids waiting, with the sequence of their live entry.
-    members: HashMap<Arc<str>, u64>,
+    members: rustc_hash::FxHashMap<Arc<str>, u64>,
     seq: u64,
 }
 
