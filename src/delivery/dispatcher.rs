@@ -50,7 +50,7 @@ impl Dispatcher {
         loop {
             tokio::select! {
                 job = jobs.recv() => match job {
-                    Some(job) => self.dispatch(job),
+                    Some(job) => self.dispatch(job, &cancel),
                     None => break,
                 },
                 _ = cancel.cancelled() => break,
@@ -60,7 +60,7 @@ impl Dispatcher {
         let _ = tokio::time::timeout(drain, self.tracker.wait()).await;
     }
 
-    fn dispatch(&self, job: Job) {
+    fn dispatch(&self, job: Job, cancel: &CancellationToken) {
         match job {
             Job::Fire {
                 tenant,
@@ -74,16 +74,35 @@ impl Dispatcher {
                     return;
                 };
                 let (engine, client) = (self.engine.clone(), self.client.clone());
-                self.tracker.spawn(deliver(engine, client, attempt));
+                self.tracker
+                    .spawn(deliver(engine, client, attempt, cancel.clone()));
             }
         }
     }
 }
 
-/// Sends an attempt and hands its result back to the engine.
-async fn deliver(engine: Arc<Engine>, client: reqwest::Client, attempt: Attempt) {
-    let result = send(&client, &attempt, engine.limits().max_body_bytes).await;
-    engine.finish_attempt(attempt.tenant, &attempt.id, result);
+/// Sends an attempt and hands its result back to the engine; then, while the engine hands
+/// the freed slot to a waiting message, sends that one too (not once shutdown has begun).
+async fn deliver(
+    engine: Arc<Engine>,
+    client: reqwest::Client,
+    mut attempt: Attempt,
+    cancel: CancellationToken,
+) {
+    loop {
+        let result = send(&client, &attempt, engine.limits().max_body_bytes).await;
+        let t = attempt.tenant;
+        let Some(next) = engine.finish_attempt(t, &attempt.id, result) else {
+            return;
+        };
+        if cancel.is_cancelled() {
+            return;
+        }
+        match engine.start_attempt(t, &next) {
+            Some(a) => attempt = a,
+            None => return engine.wake_line(t),
+        }
+    }
 }
 
 /// Sends one attempt and judges it. Never fails: errors become a failed attempt.

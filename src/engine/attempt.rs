@@ -149,9 +149,17 @@ impl Engine {
         })
     }
 
-    /// Applies the result of an attempt started by `start_attempt`.
-    pub fn finish_attempt(&self, t: TenantId, id: &str, mut result: AttemptResult) {
+    /// Applies the result of an attempt started by `start_attempt`. Returns the id of a
+    /// waiting message its slot was handed to, for the caller to start next (see
+    /// `release_limits`).
+    pub fn finish_attempt(
+        &self,
+        t: TenantId,
+        id: &str,
+        mut result: AttemptResult,
+    ) -> Option<Arc<str>> {
         let now = now_ms();
+        let mut next = None;
         self.with(t, |st| {
             let Some(mut msg) = st.take_message(id) else {
                 return;
@@ -159,7 +167,7 @@ impl Engine {
             msg.active = false;
             workflow_run::detect_trigger(&msg, &mut result);
             let flow = msg.spec.flow.as_ref().map(|f| f.key.clone());
-            self.release_limits(t, st, flow.as_deref(), now);
+            next = self.release_limits(t, st, flow.as_deref(), now);
             let response = result.response.map(Arc::new);
             if result.verdict == Verdict::Delivered {
                 st.log(
@@ -244,7 +252,8 @@ impl Engine {
                     self.on_terminal(t, st, &msg, now, Some(false));
                 }
             }
-        })
+        });
+        next
     }
 
     /// FAILED: into the DLQ (normal messages only), then the failure callback.
