@@ -291,8 +291,9 @@ struct WaveRss {
 
 /// Memory must come back down, from wave to wave. Every wave starts from an empty engine
 /// (`/dev/reset` after the previous one), so a wave needs as much memory as the one before.
-/// glibc keeps most freed memory for reuse instead of returning it (RSS after a reset stays
-/// near the peak), so RSS cannot fall to the cold baseline; but retained memory is reused and a
+/// The allocator keeps much of the freed memory for reuse instead of returning it at once (RSS
+/// after a reset stays well above the cold start), so RSS cannot fall to the cold baseline
+/// within a wave; but retained memory is reused and a
 /// leak is not: leaking L bytes per message raises each later wave's peak and post-reset RSS
 /// by about waves x wave size x L. The first half of the waves warms up what stays by design
 /// (the dispatcher's keep-alive connections, up to the global parallelism, with their buffers;
