@@ -17,6 +17,8 @@ pub mod filter;
 pub mod flow;
 pub mod flow_ops;
 pub mod headers;
+#[cfg(test)]
+mod line_tests;
 pub mod logs;
 pub mod manage;
 pub mod message;
