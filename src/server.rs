@@ -5,11 +5,9 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::ServiceExt as _;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::api;
@@ -50,15 +48,11 @@ impl Server {
 
     /// Serves until `shutdown` fires; returns within about two seconds after that.
     pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let timer = self.timer.clone();
-        let timer_task = tokio::spawn({
-            let cancel = shutdown.clone();
-            async move { timer.run(tx, cancel).await }
-        });
         let dispatcher = Dispatcher::new(self.engine.clone())?;
         let drain = self.config.shutdown_drain;
-        let dispatch_task = tokio::spawn(dispatcher.run(rx, shutdown.clone(), drain));
+        let (timer, cancel) = (self.timer.clone(), shutdown.clone());
+        let dispatch_task =
+            tokio::spawn(async move { dispatcher.run(&timer, cancel, drain).await });
 
         let app = tower::Layer::layer(
             &tower::util::MapRequestLayer::new(api::normalize as fn(_) -> _),
@@ -71,7 +65,6 @@ impl Server {
         shutdown.cancelled().await;
         // Open connections get the same drain as deliveries, then are dropped.
         let _ = tokio::time::timeout(drain, serve).await;
-        let _ = tokio::time::timeout(Duration::from_millis(200), timer_task).await;
         let _ = tokio::time::timeout(drain, dispatch_task).await;
         Ok(())
     }

@@ -1,4 +1,5 @@
-//! The dispatcher: takes due jobs from the timer, asks the engine to start each attempt, signs
+//! The dispatcher: runs the timer and takes its due jobs on the timer's task (no channel hop
+//! between the two), asks the engine to start each attempt, signs
 //! and sends it on its own task (a slow or dead destination never holds up anything else),
 //! judges the response and hands the result back to the engine. Prints one line per attempt.
 
@@ -7,7 +8,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use tokio::sync::mpsc::UnboundedReceiver;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -17,6 +17,7 @@ use crate::engine::attempt::{Attempt, AttemptResult, Verdict};
 use crate::engine::headers::{canonical, Headers};
 use crate::engine::logs::Response;
 use crate::engine::{Engine, Job};
+use crate::timer::Timer;
 
 pub struct Dispatcher {
     engine: Arc<Engine>,
@@ -40,22 +41,12 @@ impl Dispatcher {
         })
     }
 
-    /// Runs until `cancel` fires, then gives in-flight attempts up to `drain` to finish.
-    pub async fn run(
-        self,
-        mut jobs: UnboundedReceiver<Job>,
-        cancel: CancellationToken,
-        drain: Duration,
-    ) {
-        loop {
-            tokio::select! {
-                job = jobs.recv() => match job {
-                    Some(job) => self.dispatch(job, &cancel),
-                    None => break,
-                },
-                _ = cancel.cancelled() => break,
-            }
-        }
+    /// Runs `timer` and every job it hands over until `cancel` fires, then gives in-flight
+    /// attempts up to `drain` to finish.
+    pub async fn run(self, timer: &Timer<Job>, cancel: CancellationToken, drain: Duration) {
+        timer
+            .run(|job| self.dispatch(job, &cancel), cancel.clone())
+            .await;
         self.tracker.close();
         let _ = tokio::time::timeout(drain, self.tracker.wait()).await;
     }
