@@ -2,6 +2,8 @@
 //! side by side, in the same run, with bare references built into this bench (see `refs`), and
 //! reported as ratios. Not part of the test suite. `BENCH_REPS` (default 3) sets how often each
 //! comparison repeats; the tables show the median (and the best where it says so).
+//! `BENCH_E2E_MESSAGES` (default 20000) sets the size of an end-to-end run: longer runs average
+//! out a noisy machine.
 
 mod child;
 mod load;
@@ -195,7 +197,10 @@ fn publish(rts: &Rts) {
 
 /// Publish -> delivered to a local receiver, vs publish -> sign -> deliver with no storage.
 fn e2e(rts: &Rts) {
-    const N: usize = 20_000;
+    let n: usize = std::env::var("BENCH_E2E_MESSAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
     let (recv, raddr) = rts.server.block_on(refs::Receiver::start());
     let dest = format!("http://{raddr}/hook");
     let mut m = [Vec::new(), Vec::new()];
@@ -212,12 +217,12 @@ fn e2e(rts: &Rts) {
                 recv.wait_for(1_000, Duration::from_secs(30)).await;
                 recv.reset();
                 let (start, cpu0) = (Instant::now(), child::cpu_seconds());
-                let r = closed(&t, 32, N).await;
-                if !recv.wait_for(N, Duration::from_secs(120)).await {
+                let r = closed(&t, 32, n).await;
+                if !recv.wait_for(n, Duration::from_secs(120)).await {
                     lost += 1;
                 }
-                m[k].push(N as f64 / start.elapsed().as_secs_f64());
-                cpu[k].push((child::cpu_seconds() - cpu0) / N as f64 * 1e6);
+                m[k].push(n as f64 / start.elapsed().as_secs_f64());
+                cpu[k].push((child::cpu_seconds() - cpu0) / n as f64 * 1e6);
                 pubrate[k].push(r.rate());
             });
             up.stop(rts);
@@ -225,7 +230,7 @@ fn e2e(rts: &Rts) {
     }
     let (q, b) = (median(m[0].clone()), median(m[1].clone()));
     println!(
-        "\n## End to end: {N} publishes (1 KB, 32 conns) -> delivered, median of {} runs\n",
+        "\n## End to end: {n} publishes (1 KB, 32 conns) -> delivered, median of {} runs\n",
         reps()
     );
     println!("| | qstash | bare pipeline | ratio |");

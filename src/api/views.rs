@@ -135,7 +135,7 @@ pub fn dlq_entry(e: &DlqEntry) -> Value {
     m.insert("dlqId".into(), json!(e.dlq_id));
     m.insert("responseStatus".into(), json!(e.response_status()));
     if let Some(r) = &e.response {
-        m.insert("responseHeader".into(), json!(to_map(&r.headers)));
+        m.insert("responseHeader".into(), json!(r.headers.to_map()));
         match std::str::from_utf8(&r.body) {
             Ok(s) if !s.is_empty() => m.insert("responseBody".into(), json!(s)),
             Ok(_) => None,
@@ -174,8 +174,8 @@ pub fn log_entry(e: &LogEntry) -> Value {
     }
     if let Some(r) = &e.response {
         m.insert("responseStatus".into(), json!(r.status));
-        m.insert("responseHeaders".into(), json!(to_map(&r.headers)));
-        m.insert("responseHeader".into(), json!(to_map(&r.headers)));
+        m.insert("responseHeaders".into(), json!(r.headers.to_map()));
+        m.insert("responseHeader".into(), json!(r.headers.to_map()));
         if !r.body.is_empty() {
             m.insert("responseBody".into(), json!(B64.encode(&r.body)));
         }

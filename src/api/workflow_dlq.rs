@@ -12,7 +12,6 @@ use super::error::ApiResult;
 use super::publish::options;
 use super::query::Query;
 use super::{views, AppState};
-use crate::engine::headers::to_map;
 use crate::engine::workflow_dlq::{
     Rerun, WorkflowDlqEntry, WorkflowDlqFilter, WorkflowDlqSelection,
 };
@@ -60,7 +59,7 @@ pub fn entry_json(w: &WorkflowDlqEntry) -> Value {
                     "responseBody".into(),
                     json!(String::from_utf8_lossy(&r.body)),
                 );
-                info.insert("responseHeaders".into(), json!(to_map(&r.headers)));
+                info.insert("responseHeaders".into(), json!(r.headers.to_map()));
             }
             m.insert("failureCallbackInfo".into(), Value::Object(info));
             m.insert("failureFunctionState".into(), json!(f.state));

@@ -14,7 +14,7 @@ use tokio_util::task::TaskTracker;
 use super::sign::sign;
 use super::verdict::verdict;
 use crate::engine::attempt::{Attempt, AttemptResult, Verdict};
-use crate::engine::headers::{canonical, Headers};
+use crate::engine::headers::ResponseHeaders;
 use crate::engine::logs::Response;
 use crate::engine::{Engine, Job};
 use crate::timer::Timer;
@@ -145,24 +145,16 @@ async fn try_send(
     if let Ok(v) = HeaderValue::from_str(&signature) {
         headers.insert(HeaderName::from_static("upstash-signature"), v);
     }
+    let url = crate::engine::urls::parse(a.url()).map_err(|e| format!("invalid url: {e}"))?;
     let mut resp = client
-        .request(method, a.url())
+        .request(method, url)
         .headers(headers)
         .body(a.body.clone())
         .send()
         .await
         .map_err(describe)?;
     let status = resp.status().as_u16();
-    let headers: Headers = resp
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                canonical(k.as_str()),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    let headers = ResponseHeaders::new(std::mem::take(resp.headers_mut()));
     let mut body = BytesMut::new();
     while let Some(chunk) = resp.chunk().await.map_err(describe)? {
         let room = max_body.saturating_sub(body.len());

@@ -6,8 +6,9 @@ use std::time::SystemTime;
 
 use super::hints::retry_after_hint;
 use crate::engine::attempt::Verdict;
+use crate::engine::headers::ResponseHeaders;
 
-pub fn verdict(status: u16, headers: &[(String, String)], now: SystemTime) -> Verdict {
+pub fn verdict(status: u16, headers: &ResponseHeaders, now: SystemTime) -> Verdict {
     if (200..300).contains(&status) {
         return Verdict::Delivered;
     }
@@ -18,7 +19,7 @@ pub fn verdict(status: u16, headers: &[(String, String)], now: SystemTime) -> Ve
     if status == 489 && non_retryable {
         return Verdict::Fail;
     }
-    let hint = retry_after_hint(headers.iter().map(|(k, v)| (k.as_str(), v.as_str())), now);
+    let hint = retry_after_hint(headers.iter(), now);
     Verdict::Retry { hint }
 }
 
@@ -27,22 +28,26 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn h(k: &str, v: &str) -> Vec<(String, String)> {
-        vec![(k.to_string(), v.to_string())]
+    fn h(k: &str, v: &str) -> ResponseHeaders {
+        ResponseHeaders::from_pairs([(k, v)])
+    }
+
+    fn none() -> ResponseHeaders {
+        ResponseHeaders::default()
     }
 
     #[test]
     fn statuses_map_to_verdicts() {
         let now = SystemTime::now();
-        assert_eq!(verdict(200, &[], now), Verdict::Delivered);
-        assert_eq!(verdict(204, &[], now), Verdict::Delivered);
-        assert_eq!(verdict(500, &[], now), Verdict::Retry { hint: None });
-        assert_eq!(verdict(302, &[], now), Verdict::Retry { hint: None });
+        assert_eq!(verdict(200, &none(), now), Verdict::Delivered);
+        assert_eq!(verdict(204, &none(), now), Verdict::Delivered);
+        assert_eq!(verdict(500, &none(), now), Verdict::Retry { hint: None });
+        assert_eq!(verdict(302, &none(), now), Verdict::Retry { hint: None });
         assert_eq!(
             verdict(489, &h("Upstash-NonRetryable-Error", "true"), now),
             Verdict::Fail
         );
-        assert_eq!(verdict(489, &[], now), Verdict::Retry { hint: None });
+        assert_eq!(verdict(489, &none(), now), Verdict::Retry { hint: None });
         assert_eq!(
             verdict(500, &h("upstash-nonretryable-error", "true"), now),
             Verdict::Retry { hint: None }

@@ -25,7 +25,7 @@ pub fn payload(
     let mut p = Map::new();
     p.insert("status".into(), json!(response.map_or(0, |r| r.status)));
     if let Some(r) = response {
-        p.insert("header".into(), json!(to_map(&r.headers)));
+        p.insert("header".into(), json!(r.headers.to_map()));
         p.insert("body".into(), json!(B64.encode(&r.body)));
     }
     if let Some(e) = error {

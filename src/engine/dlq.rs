@@ -168,7 +168,7 @@ mod tests {
         let response = response.map(|n| {
             Arc::new(Response {
                 status: 500,
-                headers: Vec::new(),
+                headers: Default::default(),
                 body: vec![b'r'; n].into(),
             })
         });

@@ -1,6 +1,7 @@
 //! Header lists as the engine stores them: ordered `(name, value)` pairs with names in Go's
 //! canonical form (`Content-Type`, `Test-Header`), which is how the hosted service echoes them.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Ordered header pairs; a name may repeat.
@@ -40,6 +41,71 @@ pub fn get<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// A destination's response headers as the HTTP client returned them (lower-case names, raw
+/// values): kept as they are for the logs, callbacks and the DLQ, and turned into canonical
+/// pairs only when shown — most responses are never looked at.
+#[derive(Debug, Clone, Default)]
+pub struct ResponseHeaders(http::HeaderMap);
+
+impl ResponseHeaders {
+    pub fn new(map: http::HeaderMap) -> Self {
+        Self(map)
+    }
+
+    /// From pairs; a pair whose name or value is not valid in HTTP is left out.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        let mut map = http::HeaderMap::new();
+        for (k, v) in pairs {
+            if let (Ok(k), Ok(v)) = (
+                http::HeaderName::from_bytes(k.as_bytes()),
+                http::HeaderValue::from_str(v),
+            ) {
+                map.append(k, v);
+            }
+        }
+        Self(map)
+    }
+
+    /// Every (name, value) pair whose value is UTF-8, names in lower case, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0
+            .iter()
+            .filter_map(|(k, v)| std::str::from_utf8(v.as_bytes()).ok().map(|v| (k.as_str(), v)))
+    }
+
+    /// The first value of `name` (any case); bytes that are not UTF-8 replaced.
+    pub fn get(&self, name: &str) -> Option<Cow<'_, str>> {
+        self.0
+            .get(name.to_ascii_lowercase())
+            .map(|v| String::from_utf8_lossy(v.as_bytes()))
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.contains_key(name.to_ascii_lowercase())
+    }
+
+    /// Canonical pairs (`Content-Type`), as the engine stores request headers.
+    pub fn pairs(&self) -> Headers {
+        self.0
+            .iter()
+            .map(|(k, v)| {
+                let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+                (canonical(k.as_str()), v)
+            })
+            .collect()
+    }
+
+    /// The `{"Name": ["v1", "v2"]}` map of the JSON API.
+    pub fn to_map(&self) -> BTreeMap<String, Vec<String>> {
+        to_map(&self.pairs())
+    }
+
+    /// Bytes of all names and values (what a log or DLQ budget is charged for them).
+    pub fn byte_len(&self) -> usize {
+        self.0.iter().map(|(k, v)| k.as_str().len() + v.len()).sum()
+    }
+}
+
 /// Replaces every value of the names in `overrides` and keeps the rest in order.
 pub fn merge(base: &[(String, String)], overrides: &[(String, String)]) -> Headers {
     let mut out: Headers = base
@@ -54,6 +120,30 @@ pub fn merge(base: &[(String, String)], overrides: &[(String, String)]) -> Heade
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn response_headers_are_shown_canonical_and_found_in_any_case() {
+        let h = ResponseHeaders::from_pairs([
+            ("content-type", "text/plain"),
+            ("X-Multi", "a"),
+            ("x-multi", "b"),
+            ("bad name", "dropped"),
+        ]);
+        assert_eq!(h.get("Content-TYPE").as_deref(), Some("text/plain"));
+        assert!(h.contains("X-MULTI") && !h.contains("missing"));
+        let map = h.to_map();
+        assert_eq!(map["Content-Type"], ["text/plain"]);
+        assert_eq!(map["X-Multi"], ["a", "b"]);
+        assert_eq!(map.len(), 2);
+        assert_eq!(h.byte_len(), "content-type".len() + 10 + 2 * ("x-multi".len() + 1));
+        let pairs: Vec<(&str, &str)> = h.iter().collect();
+        assert_eq!(pairs[0], ("content-type", "text/plain"));
+        let mut raw = http::HeaderMap::new();
+        raw.insert("x-bin", http::HeaderValue::from_bytes(b"a\xffb").unwrap());
+        let h = ResponseHeaders::new(raw);
+        assert_eq!(h.get("x-bin").as_deref(), Some("a\u{fffd}b"), "shown lossily");
+        assert_eq!(h.iter().count(), 0, "skipped where text is needed");
+    }
 
     #[test]
     fn canonical_names_follow_go() {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::filter::Filter;
-use super::headers::Headers;
+use super::headers::{Headers, ResponseHeaders};
 use super::message::MessageSpec;
 
 /// A message state as the log and its filters name it.
@@ -63,7 +63,7 @@ impl State {
 #[derive(Debug, Clone)]
 pub struct Response {
     pub status: u16,
-    pub headers: Headers,
+    pub headers: ResponseHeaders,
     pub body: Bytes,
 }
 
@@ -77,7 +77,7 @@ pub fn charged_bytes(spec: &MessageSpec, response: Option<&Response>) -> usize {
     spec.body
         .len()
         .saturating_add(headers(&spec.header))
-        .saturating_add(response.map_or(0, |r| r.body.len() + headers(&r.headers)))
+        .saturating_add(response.map_or(0, |r| r.body.len() + r.headers.byte_len()))
 }
 
 /// One state transition.
@@ -254,7 +254,7 @@ mod tests {
             response: response.map(|n| {
                 Arc::new(Response {
                     status: 200,
-                    headers: Vec::new(),
+                    headers: ResponseHeaders::default(),
                     body: vec![b'r'; n].into(),
                 })
             }),

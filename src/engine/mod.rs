@@ -29,6 +29,7 @@ pub mod queues;
 pub mod quota;
 pub mod schedules;
 pub mod topics;
+pub mod urls;
 mod waitline;
 pub mod workflow;
 pub mod workflow_admin;

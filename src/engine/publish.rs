@@ -38,9 +38,11 @@ pub struct Published {
 
 /// Checks that `s` is an absolute http(s) URL with a host; `what` names it in the error.
 pub fn check_url(s: &str, what: &str) -> Result<()> {
-    let parsed =
-        url::Url::parse(s).map_err(|e| Error::bad(format!("invalid {what} url {s:?}: {e}")))?;
-    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none_or(str::is_empty) {
+    let web = super::urls::with_parsed(s, |u| {
+        matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
+    })
+    .map_err(|e| Error::bad(format!("invalid {what} url {s:?}: {e}")))?;
+    if !web {
         return Err(Error::bad(format!(
             "invalid {what} url {s:?}: it must be an absolute http:// or https:// URL"
         )));

@@ -11,7 +11,6 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
-use super::headers::{get, to_map};
 use super::logs::{LogEntry, Response, State};
 use super::message::MessageSpec;
 use super::workflow::{CallType, Run, RunState, WorkflowLink};
@@ -134,7 +133,7 @@ pub(crate) fn error_json(e: &LogEntry) -> Value {
         Some(r) => (
             r.status,
             String::from_utf8_lossy(&r.body).into_owned(),
-            json!(to_map(&r.headers)),
+            json!(r.headers.to_map()),
         ),
         None => (0, String::new(), json!({})),
     };
@@ -285,7 +284,7 @@ fn failure_function(run: &Run, infos: &Infos) -> Option<Value> {
     m.insert("maxRetries".into(), json!(spec.max_retries));
     if let Some(r) = info.response {
         m.insert("responseStatus".into(), json!(r.status));
-        m.insert("responseHeaders".into(), json!(to_map(&r.headers)));
+        m.insert("responseHeaders".into(), json!(r.headers.to_map()));
         m.insert(
             "responseBody".into(),
             json!(String::from_utf8_lossy(&r.body)),
@@ -307,7 +306,7 @@ pub(crate) fn error_step_name(info: &MsgInfo) -> Option<String> {
         .iter()
         .rev()
         .find_map(|e| e.response.as_ref())
-        .and_then(|r| get(&r.headers, "Upstash-Error-Step-Name"))
+        .and_then(|r| r.headers.get("Upstash-Error-Step-Name"))
         .map(String::from)
 }
 

@@ -67,10 +67,7 @@ pub fn detect_trigger(msg: &Message, result: &mut AttemptResult) {
         return;
     };
     let Some(resp) = &result.response else { return };
-    let from_sdk = resp
-        .headers
-        .iter()
-        .any(|(k, _)| k.eq_ignore_ascii_case("upstash-workflow-sdk-version"));
+    let from_sdk = resp.headers.contains("upstash-workflow-sdk-version");
     if !from_sdk && link.call_type == CallType::Step {
         result.verdict = Verdict::Fail;
         result.error = Some(NON_WORKFLOW_ERROR.to_string());
@@ -221,7 +218,7 @@ pub fn is_workflow_call(msg: &Message) -> bool {
 pub fn no_response() -> Response {
     Response {
         status: 0,
-        headers: Vec::new(),
+        headers: Default::default(),
         body: Bytes::new(),
     }
 }
