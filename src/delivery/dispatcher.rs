@@ -3,7 +3,7 @@
 //! and sends it on its own task (a slow or dead destination never holds up anything else),
 //! judges the response and hands the result back to the engine. Prints one line per attempt.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Bytes, BytesMut};
@@ -16,7 +16,7 @@ use super::verdict::verdict;
 use crate::engine::attempt::{Attempt, AttemptResult, Verdict};
 use crate::engine::headers::ResponseHeaders;
 use crate::engine::logs::Response;
-use crate::engine::{Engine, Job};
+use crate::engine::{Engine, Job, Starter};
 use crate::timer::Timer;
 
 pub struct Dispatcher {
@@ -44,6 +44,13 @@ impl Dispatcher {
     /// Runs `timer` and every job it hands over until `cancel` fires, then gives in-flight
     /// attempts up to `drain` to finish.
     pub async fn run(self, timer: &Timer<Job>, cancel: CancellationToken, drain: Duration) {
+        self.engine.set_starter(Box::new(Immediate {
+            engine: Arc::downgrade(&self.engine),
+            client: self.client.clone(),
+            tracker: self.tracker.clone(),
+            cancel: cancel.clone(),
+            runtime: tokio::runtime::Handle::current(),
+        }));
         timer
             .run(|job| self.dispatch(job, &cancel), cancel.clone())
             .await;
@@ -68,6 +75,30 @@ impl Dispatcher {
                 self.tracker
                     .spawn(deliver(engine, client, attempt, cancel.clone()));
             }
+        }
+    }
+}
+
+/// Sends the attempts the engine starts itself (a plain message due when published) the way
+/// `dispatch` sends those of timer jobs, on tasks the shutdown drain waits for.
+struct Immediate {
+    /// Weak: the engine owns this starter.
+    engine: Weak<Engine>,
+    client: reqwest::Client,
+    tracker: TaskTracker,
+    cancel: CancellationToken,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Starter for Immediate {
+    fn open(&self) -> bool {
+        !self.cancel.is_cancelled()
+    }
+
+    fn start(&self, attempt: Attempt) {
+        if let Some(engine) = self.engine.upgrade() {
+            let task = deliver(engine, self.client.clone(), attempt, self.cancel.clone());
+            self.tracker.spawn_on(task, &self.runtime);
         }
     }
 }

@@ -104,8 +104,19 @@ impl Engine {
     /// delivered) or already in flight.
     pub fn start_attempt(&self, t: TenantId, id: &str) -> Option<Attempt> {
         let now = now_ms();
+        self.with(t, |st| self.start_locked(t, st, id, now))
+    }
+
+    /// [`Engine::start_attempt`] under the tenant's lock.
+    pub(crate) fn start_locked(
+        &self,
+        t: TenantId,
+        st: &mut TenantState,
+        id: &str,
+        now: u64,
+    ) -> Option<Attempt> {
         let default_timeout = self.limits().max_timeout;
-        self.with(t, |st| {
+        {
             st.messages.get_mut(id)?.woken = false;
             let msg = st.messages.get(id)?;
             if msg.active || msg.not_before > now {
@@ -146,7 +157,7 @@ impl Engine {
                 signing_key: st.keys.current.clone(),
                 retried: msg.retried,
             })
-        })
+        }
     }
 
     /// Applies the result of an attempt started by `start_attempt`. Returns the id of a

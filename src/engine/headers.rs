@@ -68,9 +68,11 @@ impl ResponseHeaders {
 
     /// Every (name, value) pair whose value is UTF-8, names in lower case, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0
-            .iter()
-            .filter_map(|(k, v)| std::str::from_utf8(v.as_bytes()).ok().map(|v| (k.as_str(), v)))
+        self.0.iter().filter_map(|(k, v)| {
+            std::str::from_utf8(v.as_bytes())
+                .ok()
+                .map(|v| (k.as_str(), v))
+        })
     }
 
     /// The first value of `name` (any case); bytes that are not UTF-8 replaced.
@@ -135,13 +137,20 @@ mod tests {
         assert_eq!(map["Content-Type"], ["text/plain"]);
         assert_eq!(map["X-Multi"], ["a", "b"]);
         assert_eq!(map.len(), 2);
-        assert_eq!(h.byte_len(), "content-type".len() + 10 + 2 * ("x-multi".len() + 1));
+        assert_eq!(
+            h.byte_len(),
+            "content-type".len() + 10 + 2 * ("x-multi".len() + 1)
+        );
         let pairs: Vec<(&str, &str)> = h.iter().collect();
         assert_eq!(pairs[0], ("content-type", "text/plain"));
         let mut raw = http::HeaderMap::new();
         raw.insert("x-bin", http::HeaderValue::from_bytes(b"a\xffb").unwrap());
         let h = ResponseHeaders::new(raw);
-        assert_eq!(h.get("x-bin").as_deref(), Some("a\u{fffd}b"), "shown lossily");
+        assert_eq!(
+            h.get("x-bin").as_deref(),
+            Some("a\u{fffd}b"),
+            "shown lossily"
+        );
         assert_eq!(h.iter().count(), 0, "skipped where text is needed");
     }
 

@@ -28,6 +28,8 @@ pub mod publish;
 pub mod queues;
 pub mod quota;
 pub mod schedules;
+#[cfg(test)]
+mod starter_tests;
 pub mod topics;
 pub mod urls;
 mod waitline;
@@ -40,7 +42,7 @@ pub mod workflow_steps;
 pub mod workflow_wait;
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::Mutex;
 use subtle::ConstantTimeEq;
@@ -129,6 +131,19 @@ pub struct Engine {
     config: Arc<Config>,
     tenants: Vec<Tenant>,
     timer: Arc<Timer<Job>>,
+    /// Sends attempts the engine starts itself (see [`Starter`]); none under tests that
+    /// drive the engine alone, and then every attempt waits for its timer job.
+    starter: OnceLock<Box<dyn Starter>>,
+}
+
+/// Takes an attempt the engine has just started (marked ACTIVE and logged) and sends it on
+/// its own task, as the dispatcher does with the attempts of timer jobs. The engine starts a
+/// plain message's first attempt this way in the same lock as its publish: no timer job, no
+/// second lookup, and the delivery task starts on the worker that holds the body in cache.
+pub trait Starter: Send + Sync {
+    /// False once shutdown has begun: the engine then leaves new attempts to the timer.
+    fn open(&self) -> bool;
+    fn start(&self, attempt: attempt::Attempt);
 }
 
 impl Engine {
@@ -146,7 +161,14 @@ impl Engine {
             config,
             tenants,
             timer,
+            starter: OnceLock::new(),
         }
+    }
+
+    /// From now on, plain messages due when published start at once through `starter`.
+    /// Set once; later calls are ignored.
+    pub fn set_starter(&self, starter: Box<dyn Starter>) {
+        let _ = self.starter.set(starter);
     }
 
     /// Forgets everything of a tenant (`/dev/reset`): messages, logs, DLQ, resources, runs,

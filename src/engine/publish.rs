@@ -337,6 +337,19 @@ impl Engine {
             st.global_waitlist.push(&id);
             return id;
         }
+        // Due now and nothing in the way: the first attempt starts here, exactly as its
+        // timer job would start it a moment later. Only plain messages: a queue slot, a flow
+        // key or a workflow step is set up by the caller after this returns.
+        if let Some(starter) = self
+            .starter
+            .get()
+            .filter(|s| plain && not_before <= now && s.open())
+        {
+            if let Some(attempt) = self.start_locked(t, st, &id, now) {
+                starter.start(attempt);
+            }
+            return id;
+        }
         self.timer.schedule(
             not_before,
             Job::Deliver {

@@ -1,0 +1,106 @@
+//! The engine starting a plain message's first attempt in its publish (see `Starter`),
+//! driven without a runtime: which messages start at once, and which wait for the timer.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+
+use super::attempt::Attempt;
+use super::filter::Filter;
+use super::logs::State;
+use super::options::PublishOptions;
+use super::publish::{PublishOutcome, PublishRequest};
+use super::{Engine, Starter, TenantId};
+use crate::config::Config;
+use crate::timer::Timer;
+
+const T: TenantId = TenantId(0);
+
+#[derive(Default)]
+struct Recorder {
+    closed: AtomicBool,
+    started: Mutex<Vec<Attempt>>,
+}
+
+impl Starter for Arc<Recorder> {
+    fn open(&self) -> bool {
+        !self.closed.load(Ordering::Relaxed)
+    }
+
+    fn start(&self, attempt: Attempt) {
+        self.started.lock().push(attempt);
+    }
+}
+
+fn engine() -> (Engine, Arc<Recorder>) {
+    let e = Engine::new(Arc::new(Config::default()), Arc::new(Timer::default()));
+    let r = Arc::new(Recorder::default());
+    e.set_starter(Box::new(r.clone()));
+    (e, r)
+}
+
+fn publish(e: &Engine, options: PublishOptions, queue: Option<&str>) -> Arc<str> {
+    let req = PublishRequest {
+        destination: "http://127.0.0.1:9/hook".into(),
+        options,
+        body: Bytes::from_static(b"x"),
+        caller_ip: String::new(),
+        queue: queue.map(str::to_string),
+        schedule_id: None,
+    };
+    match e.publish(T, req) {
+        Ok(PublishOutcome::One(p)) => p.message_id,
+        other => panic!("publish: {other:?}"),
+    }
+}
+
+fn states(e: &Engine, id: &str) -> Vec<State> {
+    let (page, _) = e.logs(T, &Filter::default(), None, 100);
+    let mut s: Vec<State> = page
+        .iter()
+        .filter(|l| &*l.message_id == id)
+        .map(|l| l.state)
+        .collect();
+    s.reverse();
+    s
+}
+
+#[test]
+fn a_plain_message_due_now_starts_in_its_publish_without_a_timer_job() {
+    let (e, r) = engine();
+    let id = publish(&e, PublishOptions::default(), None);
+    let started = r.started.lock();
+    assert_eq!(started.len(), 1);
+    assert_eq!(started[0].id, id);
+    assert_eq!(started[0].retried, 0);
+    assert_eq!(states(&e, &id), [State::Created, State::Active]);
+    assert!(e.timer().is_empty(), "no job left for the timer");
+    assert!(e.start_attempt(T, &id).is_none(), "already in flight");
+}
+
+#[test]
+fn delayed_queued_or_closed_messages_wait_for_their_timer_job() {
+    let (e, r) = engine();
+    let delayed = PublishOptions {
+        delay: Some(Duration::from_secs(60)),
+        ..Default::default()
+    };
+    let late = publish(&e, delayed, None);
+    let queued = publish(&e, PublishOptions::default(), Some("q"));
+    assert!(r.started.lock().is_empty(), "neither started at once");
+    assert_eq!(states(&e, &late), [State::Created]);
+    assert_eq!(e.timer().len(), 2);
+    assert!(e.start_attempt(T, &queued).is_some(), "its job starts it");
+
+    r.closed.store(true, Ordering::Relaxed);
+    let after = publish(&e, PublishOptions::default(), None);
+    assert!(
+        r.started.lock().is_empty(),
+        "nothing starts once shutdown began"
+    );
+    assert_eq!(states(&e, &after), [State::Created]);
+    assert_eq!(e.timer().len(), 3);
+}
