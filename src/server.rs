@@ -54,10 +54,7 @@ impl Server {
         let dispatch_task =
             tokio::spawn(async move { dispatcher.run(&timer, cancel, drain).await });
 
-        let app = tower::Layer::layer(
-            &tower::util::MapRequestLayer::new(api::normalize as fn(_) -> _),
-            api::router(self.engine.clone()),
-        );
+        let app = api::app(self.engine.clone());
         let make = app.into_make_service_with_connect_info::<SocketAddr>();
         let serve = axum::serve(self.listener, make)
             .with_graceful_shutdown(shutdown.clone().cancelled_owned());

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, Uri};
 
 use super::error::ApiError;
 use super::AppState;
@@ -16,8 +17,12 @@ pub struct Auth(pub TenantId);
 
 /// The token of a request: the bearer token, else `?qstash_token=`.
 pub fn token_of(parts: &Parts) -> Option<Cow<'_, str>> {
-    if let Some(h) = parts
-        .headers
+    token_in(&parts.headers, &parts.uri)
+}
+
+/// [`token_of`] from a request's headers and URI.
+pub fn token_in<'a>(headers: &'a HeaderMap, uri: &'a Uri) -> Option<Cow<'a, str>> {
+    if let Some(h) = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
     {
@@ -26,7 +31,7 @@ pub fn token_of(parts: &Parts) -> Option<Cow<'_, str>> {
             return Some(Cow::Borrowed(h[7..].trim()));
         }
     }
-    url::form_urlencoded::parse(parts.uri.query()?.as_bytes())
+    url::form_urlencoded::parse(uri.query()?.as_bytes())
         .find(|(k, _)| k == "qstash_token")
         .map(|(_, v)| Cow::Owned(v.into_owned()))
 }

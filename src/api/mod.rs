@@ -166,11 +166,16 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::disable())
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            limits::edge,
-        ))
         .with_state(state)
+}
+
+/// The router behind its edge (header bound, burst limit) and path normalisation: the whole
+/// HTTP application.
+pub fn app(
+    engine: Arc<Engine>,
+) -> tower::util::MapRequest<limits::Edge<Router>, fn(Request) -> Request> {
+    let edge = limits::Edge::new(router(engine.clone()), AppState { engine });
+    tower::util::MapRequest::new(edge, normalize as fn(Request) -> Request)
 }
 
 async fn not_found(method: Method, uri: Uri) -> Response {
