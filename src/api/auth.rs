@@ -22,10 +22,7 @@ pub fn token_of(parts: &Parts) -> Option<Cow<'_, str>> {
 
 /// [`token_of`] from a request's headers and URI.
 pub fn token_in<'a>(headers: &'a HeaderMap, uri: &'a Uri) -> Option<Cow<'a, str>> {
-    if let Some(h) = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-    {
+    if let Some(h) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
         let h = h.trim();
         if h.len() > 7 && h[..7].eq_ignore_ascii_case("bearer ") {
             return Some(Cow::Borrowed(h[7..].trim()));

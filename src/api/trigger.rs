@@ -129,7 +129,7 @@ fn start(
         queue: None,
         schedule_id: None,
     };
-    s.engine.trigger(t, &req)
+    s.engine.trigger(t, req)
 }
 
 fn triggered_json(r: &Triggered) -> Value {
@@ -207,7 +207,7 @@ pub async fn batch(
         body::json(&bytes)?.ok_or_else(|| Error::bad("a JSON array of triggers is required"))?;
     let items = items.into_iter().map(item).collect::<Result<Vec<_>>>()?;
     let quota = super::limits::daily(&s, t, items.len() as u64)?;
-    let ip = peer.ip().to_string();
+    let ip = super::publish::caller_ip(peer);
     let results: Vec<Value> = items
         .into_iter()
         .map(

@@ -172,10 +172,7 @@ async fn try_send(
         .map_err(|e| format!("signing failed: {e}"))?;
     let method = reqwest::Method::from_bytes(a.method().as_bytes())
         .map_err(|e| format!("invalid method: {e}"))?;
-    let mut headers = header_map(a);
-    if let Ok(v) = HeaderValue::from_str(&signature) {
-        headers.insert(HeaderName::from_static("upstash-signature"), v);
-    }
+    let headers = header_map(a, &signature);
     let url = crate::engine::urls::parse(a.url()).map_err(|e| format!("invalid url: {e}"))?;
     let mut resp = client
         .request(method, url)
@@ -219,14 +216,27 @@ fn header_name(k: &str) -> Option<HeaderName> {
     }
 }
 
-/// Builds the outgoing header map; a repeated name keeps every value.
-fn header_map(a: &Attempt) -> HeaderMap {
+/// Builds the outgoing header map (a repeated name keeps every value), `Upstash-Signature`
+/// last. Every value is a slice of one shared buffer: reqwest copies the map of each request,
+/// and a value made on its own would then be moved into an allocation of its own as well.
+fn header_map(a: &Attempt, signature: &str) -> HeaderMap {
+    let mut buf = BytesMut::with_capacity(256 + signature.len());
+    a.headers(|_, v| buf.extend_from_slice(v.as_bytes()));
+    buf.extend_from_slice(signature.as_bytes());
+    let all = buf.freeze();
     let mut map = HeaderMap::with_capacity(8);
+    let mut at = 0;
+    // The same headers in the same order as above (`Attempt::headers` is deterministic).
     a.headers(|k, v| {
-        if let (Some(name), Ok(value)) = (header_name(k), HeaderValue::from_str(v)) {
+        let value = all.slice(at..at + v.len());
+        at += v.len();
+        if let (Some(name), Ok(value)) = (header_name(k), HeaderValue::from_maybe_shared(value)) {
             map.append(name, value);
         }
     });
+    if let Ok(v) = HeaderValue::from_maybe_shared(all.slice(at..)) {
+        map.insert(HeaderName::from_static("upstash-signature"), v);
+    }
     map
 }
 
@@ -246,4 +256,56 @@ fn describe(e: reqwest::Error) -> String {
         source = s.source();
     }
     msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::PAYG;
+    use crate::engine::publish::build_spec;
+    use crate::engine::TenantId;
+
+    #[test]
+    fn the_header_map_carries_every_header_once_each_and_the_signature_last() {
+        let mut spec = build_spec(
+            "http://127.0.0.1:9/x".into(),
+            Default::default(),
+            Bytes::from_static(b"{}"),
+            "10.0.0.1".into(),
+            &PAYG,
+        );
+        spec.header = vec![
+            ("Content-Type".into(), "application/json".into()),
+            ("X-Multi".into(), "a".into()),
+            ("X-Multi".into(), "b".into()),
+            ("User-Agent".into(), "mine".into()),
+            ("Bad".into(), "line\nbreak".into()),
+        ];
+        let a = Attempt {
+            tenant: TenantId(0),
+            id: "msg_1".into(),
+            spec: Arc::new(spec),
+            run_headers: Vec::new(),
+            body: Bytes::new(),
+            timeout: Duration::from_secs(1),
+            signing_key: "k".into(),
+            retried: 12,
+        };
+        let map = header_map(&a, "sig.nat.ure");
+        let get =
+            |k: &str| -> Vec<&str> { map.get_all(k).iter().map(|v| v.to_str().unwrap()).collect() };
+        assert_eq!(get("upstash-message-id"), ["msg_1"]);
+        assert_eq!(get("upstash-retried"), ["12"]);
+        assert_eq!(get("upstash-caller-ip"), ["10.0.0.1"]);
+        assert_eq!(get("content-type"), ["application/json"]);
+        assert_eq!(get("x-multi"), ["a", "b"]);
+        assert_eq!(
+            get("user-agent"),
+            ["mine"],
+            "the message's own replaces ours"
+        );
+        assert_eq!(get("upstash-signature"), ["sig.nat.ure"]);
+        assert!(get("bad").is_empty(), "an invalid value is left out");
+        assert_eq!(map.len(), 8);
+    }
 }

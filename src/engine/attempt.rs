@@ -47,11 +47,11 @@ impl Attempt {
     /// `User-Agent`), then the workflow run's (which replace both). Copies nothing.
     pub fn headers(&self, mut f: impl FnMut(&str, &str)) {
         let s = &self.spec;
-        let retried = self.retried.to_string();
+        let mut digits = itoa::Buffer::new();
         let ours = [
             ("User-Agent", Some("Upstash-QStash")),
             ("Upstash-Message-Id", Some(&*self.id)),
-            ("Upstash-Retried", Some(retried.as_str())),
+            ("Upstash-Retried", Some(digits.format(self.retried))),
             (
                 "Upstash-Caller-Ip",
                 Some(s.caller_ip.as_str()).filter(|ip| !ip.is_empty()),

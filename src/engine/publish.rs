@@ -205,36 +205,45 @@ impl Engine {
     /// Publishes to a URL or fans out to a URL group, into a queue when `req.queue` is set.
     pub fn publish(&self, t: TenantId, req: PublishRequest) -> Result<PublishOutcome> {
         let now = now_ms();
-        self.with(t, |st| self.publish_locked(t, st, &req, now))
+        self.with(t, |st| self.publish_locked(t, st, req, now))
     }
 
-    /// `publish` with the tenant's state already locked (schedules fire through this).
+    /// `publish` with the tenant's state already locked (schedules fire through this). Takes
+    /// the request by value: its options, body and caller IP move into the last (usually
+    /// the only) message instead of being copied.
     pub(crate) fn publish_locked(
         &self,
         t: TenantId,
         st: &mut TenantState,
-        req: &PublishRequest,
+        req: PublishRequest,
         now: u64,
     ) -> Result<PublishOutcome> {
         let limits = self.limits();
-        let dest = req.destination.trim();
+        let PublishRequest {
+            destination,
+            mut options,
+            mut body,
+            mut caller_ip,
+            queue,
+            schedule_id,
+        } = req;
+        let dest = destination.trim();
         if dest.is_empty() {
             return Err(Error::bad("a non-empty destination must be provided"));
         }
-        check_options(&req.options, limits, now)?;
-        let key = dedup_key(&req.options);
-        let not_before = first_delivery(&req.options, now);
+        check_options(&options, limits, now)?;
+        let key = dedup_key(&options);
+        let not_before = first_delivery(&options, now);
         let window = limits.dedup_window.as_millis() as u64;
         let (targets, is_group) = st.targets(dest)?;
         let max_pending = self.config().max_pending_messages();
-        st.check_pending(limits, max_pending, targets.len(), req.body.len())?;
-        if let Some(q) = &req.queue {
+        st.check_pending(limits, max_pending, targets.len(), body.len())?;
+        if let Some(q) = &queue {
             st.ensure_queue(q, Some(limits), now)?;
         }
-        let (mut options, mut body) = (req.options.clone(), req.body.clone());
         let mut link = None;
-        if let (Some(wf), false) = (req.options.workflow.clone(), is_group) {
-            match st.workflow_prepare(&wf, &mut options, &mut body, dest, &req.caller_ip, now)? {
+        if let (Some(wf), false) = (options.workflow.clone(), is_group) {
+            match st.workflow_prepare(&wf, &mut options, &mut body, dest, &caller_ip, now)? {
                 Prepared::Duplicate(id) => {
                     let p = Published {
                         message_id: id,
@@ -246,20 +255,28 @@ impl Engine {
                 Prepared::Message(l) => link = Some(l),
             }
         }
-        let mut out = Vec::with_capacity(targets.len());
-        for target in targets {
-            let mut spec = build_spec(
-                target.url,
-                options.clone(),
-                body.clone(),
-                req.caller_ip.clone(),
-                limits,
-            );
+        let n = targets.len();
+        let mut out = Vec::with_capacity(n);
+        for (i, target) in targets.into_iter().enumerate() {
+            // The last message takes the request's parts; the others copy them. A workflow
+            // step's body is still needed below.
+            let (o, b, ip) = match i + 1 == n {
+                true => (
+                    std::mem::take(&mut options),
+                    match link {
+                        None => std::mem::take(&mut body),
+                        Some(_) => body.clone(),
+                    },
+                    std::mem::take(&mut caller_ip),
+                ),
+                false => (options.clone(), body.clone(), caller_ip.clone()),
+            };
+            let mut spec = build_spec(target.url, o, b, ip, limits);
             spec.set_origin(Origin {
                 topic_name: target.topic,
                 endpoint_name: target.endpoint,
-                queue_name: req.queue.clone(),
-                schedule_id: req.schedule_id.clone(),
+                queue_name: queue.clone(),
+                schedule_id: schedule_id.clone(),
             });
             spec.workflow = link.clone().map(Box::new);
             let key = key.as_ref().map(|k| match (k.is_empty(), is_group) {

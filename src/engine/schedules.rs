@@ -285,7 +285,7 @@ impl Engine {
             queue: s.queue.clone(),
             schedule_id: Some(s.id.clone()),
         };
-        let result = self.publish_locked(t, st, &req, now);
+        let result = self.publish_locked(t, st, req, now);
         let Some(s) = st.schedules.by_id.get_mut(id) else {
             return Vec::new();
         };

@@ -19,7 +19,7 @@ pub struct Triggered {
 
 impl Engine {
     /// Publishes the first message of a run (`req.options.workflow` with `init`).
-    pub fn trigger(&self, t: TenantId, req: &PublishRequest) -> Result<Triggered> {
+    pub fn trigger(&self, t: TenantId, req: PublishRequest) -> Result<Triggered> {
         let run_id = req
             .options
             .workflow

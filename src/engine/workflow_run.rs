@@ -282,7 +282,7 @@ impl Engine {
             queue: None,
             schedule_id: None,
         };
-        let outcome = self.publish_locked(t, st, &req, now)?;
+        let outcome = self.publish_locked(t, st, req, now)?;
         outcome
             .messages()
             .first()
