@@ -4,6 +4,7 @@
 //! Cursors are `<time>-<seq>` strings; a bare integer is read as a Unix-ms time ("older than
 //! this").
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -124,10 +125,18 @@ impl Cursor {
     }
 }
 
+thread_local! {
+    /// A per-thread spare for [`LogRing::swap_evicted`]: evicted entries are dropped from it
+    /// outside the tenant's lock, and it keeps its capacity for the next time.
+    pub(crate) static EVICTED: RefCell<Vec<LogEntry>> = const { RefCell::new(Vec::new()) };
+}
+
 /// The bounded log of one tenant.
 #[derive(Debug)]
 pub struct LogRing {
     entries: VecDeque<LogEntry>,
+    /// Entries evicted since the last `swap_evicted`, to be dropped by the caller.
+    evicted: Vec<LogEntry>,
     /// Each entry's charge, in step with `entries`: evicting an old entry then needs no look
     /// at its (long cold) message.
     charges: VecDeque<usize>,
@@ -145,6 +154,7 @@ impl LogRing {
     pub fn new(cap: usize, max_bytes: usize) -> Self {
         Self {
             entries: VecDeque::new(),
+            evicted: Vec::new(),
             charges: VecDeque::new(),
             cap: cap.max(1),
             max_bytes,
@@ -160,15 +170,24 @@ impl LogRing {
         self.next_seq += 1;
         let size = entry.charged_bytes();
         while self.entries.len() >= self.cap || self.bytes.saturating_add(size) > self.max_bytes {
-            if self.entries.pop_front().is_none() {
+            let Some(old) = self.entries.pop_front() else {
                 break;
-            }
+            };
+            self.evicted.push(old);
             let old = self.charges.pop_front().unwrap_or(0);
             self.bytes = self.bytes.saturating_sub(old);
         }
         self.bytes = self.bytes.saturating_add(size);
         self.entries.push_back(entry);
         self.charges.push_back(size);
+    }
+
+    /// Hands the entries evicted so far to `spare` (which must be empty) in exchange for its
+    /// storage: the caller drops them where it likes, and neither side allocates again.
+    pub fn swap_evicted(&mut self, spare: &mut Vec<LogEntry>) {
+        if !self.evicted.is_empty() {
+            std::mem::swap(&mut self.evicted, spare);
+        }
     }
 
     /// The sum the running total must equal, recomputed (tests check the two agree).

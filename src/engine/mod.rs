@@ -119,6 +119,29 @@ pub(crate) struct TenantState {
     runs: workflow::Runs,
     /// Workflow waiters and stored run-scoped notifications.
     waits: workflow_wait::Waits,
+    /// Attempts started under the lock, handed to the starter once it is released.
+    started: Started,
+}
+
+/// Attempts started under a tenant's lock (see [`Engine::with`]); nearly always one, so the
+/// first needs no allocation.
+#[derive(Debug, Default)]
+struct Started {
+    first: Option<attempt::Attempt>,
+    rest: Vec<attempt::Attempt>,
+}
+
+impl Started {
+    fn push(&mut self, a: attempt::Attempt) {
+        match self.first {
+            None => self.first = Some(a),
+            Some(_) => self.rest.push(a),
+        }
+    }
+
+    fn take(&mut self) -> Option<Self> {
+        self.first.is_some().then(|| std::mem::take(self))
+    }
 }
 
 pub struct Tenant {
@@ -217,9 +240,26 @@ impl Engine {
         (0..self.tenants.len()).map(TenantId)
     }
 
+    /// Runs `f` under the tenant's lock. What `f` leaves for later is done once the lock is
+    /// released, so that the lock is held as briefly as possible: attempts it started are
+    /// handed to the starter (spawning may wake a parked worker thread), and log entries it
+    /// evicted are dropped (freeing old message bodies, long out of cache).
     fn with<R>(&self, t: TenantId, f: impl FnOnce(&mut TenantState) -> R) -> R {
         let mut guard = self.tenants[t.0].state.lock();
-        f(&mut guard)
+        let r = f(&mut guard);
+        let started = guard.started.take();
+        logs::EVICTED.with(|spare| {
+            let mut spare = spare.borrow_mut();
+            guard.logs.swap_evicted(&mut spare);
+            drop(guard);
+            spare.clear();
+        });
+        if let (Some(s), Some(starter)) = (started, self.starter.get()) {
+            for a in s.first.into_iter().chain(s.rest) {
+                starter.start(a);
+            }
+        }
+        r
     }
 
     pub fn keys(&self, t: TenantId) -> SigningKeys {
@@ -263,6 +303,7 @@ impl TenantState {
             global_waitlist: Default::default(),
             runs: Default::default(),
             waits: Default::default(),
+            started: Started::default(),
         }
     }
 

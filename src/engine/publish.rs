@@ -357,13 +357,14 @@ impl Engine {
         // Due now and nothing in the way: the first attempt starts here, exactly as its
         // timer job would start it a moment later. Only plain messages: a queue slot, a flow
         // key or a workflow step is set up by the caller after this returns.
-        if let Some(starter) = self
+        if self
             .starter
             .get()
-            .filter(|s| plain && not_before <= now && s.open())
+            .is_some_and(|s| plain && not_before <= now && s.open())
         {
             if let Some(attempt) = self.start_locked(t, st, &id, now) {
-                starter.start(attempt);
+                // Sent once the tenant's lock is released (`Engine::with`).
+                st.started.push(attempt);
             }
             return id;
         }
