@@ -32,7 +32,7 @@ pub mod workflows;
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::Request;
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{any, delete, get, post};
@@ -165,7 +165,6 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/v2/rotate", post(keys::rotate))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::disable())
         .with_state(state)
 }
 
