@@ -347,6 +347,26 @@ mod tests {
     }
 
     #[test]
+    fn evicted_entries_are_handed_over_for_dropping_elsewhere() {
+        let mut ring = LogRing::new(2, usize::MAX);
+        for t in 1..=5 {
+            ring.push(entry(t));
+        }
+        let mut spare = Vec::with_capacity(8);
+        ring.swap_evicted(&mut spare);
+        let gone: Vec<u64> = spare.iter().map(|e| e.time).collect();
+        assert_eq!(gone, [1, 2, 3], "oldest first, none kept back");
+        assert_eq!(times(&ring), [4, 5]);
+        assert!(
+            ring.evicted.is_empty() && ring.evicted.capacity() >= 8,
+            "the spare's storage"
+        );
+        spare.clear();
+        ring.swap_evicted(&mut spare);
+        assert!(spare.is_empty(), "nothing evicted since");
+    }
+
+    #[test]
     fn entries_sharing_a_body_are_each_charged_for_it() {
         let mut ring = LogRing::new(100, 250);
         let shared = Arc::new(spec(100));

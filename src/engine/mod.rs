@@ -28,6 +28,7 @@ pub mod publish;
 pub mod queues;
 pub mod quota;
 pub mod schedules;
+mod starter;
 #[cfg(test)]
 mod starter_tests;
 pub mod topics;
@@ -51,11 +52,13 @@ use crate::config::{Config, Limits, TestUser, TEST_USERS};
 use crate::timer::Timer;
 
 pub use error::{Error, Result};
+pub use starter::Starter;
 
 use dedup::Dedup;
 use dlq::Dlq;
 use logs::{LogEntry, LogRing, Response, State};
 use message::Message;
+use starter::Started;
 
 /// Index of a tenant (one per test user).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -123,27 +126,6 @@ pub(crate) struct TenantState {
     started: Started,
 }
 
-/// Attempts started under a tenant's lock (see [`Engine::with`]); nearly always one, so the
-/// first needs no allocation.
-#[derive(Debug, Default)]
-struct Started {
-    first: Option<attempt::Attempt>,
-    rest: Vec<attempt::Attempt>,
-}
-
-impl Started {
-    fn push(&mut self, a: attempt::Attempt) {
-        match self.first {
-            None => self.first = Some(a),
-            Some(_) => self.rest.push(a),
-        }
-    }
-
-    fn take(&mut self) -> Option<Self> {
-        self.first.is_some().then(|| std::mem::take(self))
-    }
-}
-
 pub struct Tenant {
     pub user: TestUser,
     state: Mutex<TenantState>,
@@ -157,16 +139,6 @@ pub struct Engine {
     /// Sends attempts the engine starts itself (see [`Starter`]); none under tests that
     /// drive the engine alone, and then every attempt waits for its timer job.
     starter: OnceLock<Box<dyn Starter>>,
-}
-
-/// Takes an attempt the engine has just started (marked ACTIVE and logged) and sends it on
-/// its own task, as the dispatcher does with the attempts of timer jobs. The engine starts a
-/// plain message's first attempt this way in the same lock as its publish: no timer job, no
-/// second lookup, and the delivery task starts on the worker that holds the body in cache.
-pub trait Starter: Send + Sync {
-    /// False once shutdown has begun: the engine then leaves new attempts to the timer.
-    fn open(&self) -> bool;
-    fn start(&self, attempt: attempt::Attempt);
 }
 
 impl Engine {
@@ -255,9 +227,7 @@ impl Engine {
             spare.clear();
         });
         if let (Some(s), Some(starter)) = (started, self.starter.get()) {
-            for a in s.first.into_iter().chain(s.rest) {
-                starter.start(a);
-            }
+            s.send(starter.as_ref());
         }
         r
     }
