@@ -1,7 +1,8 @@
 //! The dispatcher: runs the timer and takes its due jobs on the timer's task (no channel hop
-//! between the two), asks the engine to start each attempt, signs
-//! and sends it on its own task (a slow or dead destination never holds up anything else),
-//! judges the response and hands the result back to the engine. Prints one line per attempt.
+//! between the two), asks the engine to start each attempt, signs and sends it on its own task
+//! (a slow or dead destination never holds up anything else), judges the response and hands
+//! the result back to the engine. It also sends the attempts the engine starts itself (the
+//! engine's `Starter`). Prints one line per attempt.
 
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant, SystemTime};
