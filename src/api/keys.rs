@@ -10,7 +10,7 @@ use super::AppState;
 use crate::engine::SigningKeys;
 
 fn view(k: SigningKeys) -> Json<Value> {
-    Json(json!({ "current": k.current, "next": k.next }))
+    Json(json!({ "current": &*k.current, "next": &*k.next }))
 }
 
 pub async fn get(State(s): State<AppState>, Auth(t): Auth) -> Json<Value> {

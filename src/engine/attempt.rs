@@ -28,7 +28,7 @@ pub struct Attempt {
     pub run_headers: Headers,
     pub body: Bytes,
     pub timeout: Duration,
-    pub signing_key: String,
+    pub signing_key: Arc<str>,
     /// Retries done before this attempt.
     pub retried: u32,
 }

@@ -95,8 +95,9 @@ pub enum Job {
 /// A tenant's signing keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigningKeys {
-    pub current: String,
-    pub next: String,
+    /// Shared with every attempt signed with it (no copy per attempt).
+    pub current: Arc<str>,
+    pub next: Arc<str>,
 }
 
 /// All state of one tenant, behind one lock: a transition takes the guard, changes the
@@ -240,8 +241,8 @@ impl Engine {
     pub fn rotate_keys(&self, t: TenantId) -> SigningKeys {
         self.with(t, |st| {
             st.keys = SigningKeys {
-                current: std::mem::take(&mut st.keys.next),
-                next: crate::ids::signing_key(),
+                current: st.keys.next.clone(),
+                next: crate::ids::signing_key().into(),
             };
             st.keys.clone()
         })
@@ -262,8 +263,8 @@ impl TenantState {
             dlq: Dlq::default(),
             dedup: Dedup::default(),
             keys: SigningKeys {
-                current: u.current_signing_key.to_string(),
-                next: u.next_signing_key.to_string(),
+                current: u.current_signing_key.into(),
+                next: u.next_signing_key.into(),
             },
             topics: Default::default(),
             queues: Default::default(),
