@@ -45,21 +45,22 @@ impl Dispatcher {
     /// Runs `timer` and every job it hands over until `cancel` fires, then gives in-flight
     /// attempts up to `drain` to finish.
     pub async fn run(self, timer: &Timer<Job>, cancel: CancellationToken, drain: Duration) {
-        self.engine.set_starter(Box::new(Immediate {
+        let sender = Sender {
             engine: Arc::downgrade(&self.engine),
             client: self.client.clone(),
             tracker: self.tracker.clone(),
             cancel: cancel.clone(),
             runtime: tokio::runtime::Handle::current(),
-        }));
+        };
+        self.engine.set_starter(Box::new(sender.clone()));
         timer
-            .run(|job| self.dispatch(job, &cancel), cancel.clone())
+            .run(|job| self.dispatch(job, &sender), cancel.clone())
             .await;
         self.tracker.close();
         let _ = tokio::time::timeout(drain, self.tracker.wait()).await;
     }
 
-    fn dispatch(&self, job: Job, cancel: &CancellationToken) {
+    fn dispatch(&self, job: Job, sender: &Sender) {
         match job {
             Job::Fire {
                 tenant,
@@ -69,20 +70,18 @@ impl Dispatcher {
             Job::FlowWake { tenant, key } => self.engine.wake_flow_key(tenant, &key),
             Job::WaitTimeout { tenant, id } => self.engine.wait_timeout(tenant, id),
             Job::Deliver { tenant, id } => {
-                let Some(attempt) = self.engine.start_attempt(tenant, &id) else {
-                    return;
-                };
-                let (engine, client) = (self.engine.clone(), self.client.clone());
-                self.tracker
-                    .spawn(deliver(engine, client, attempt, cancel.clone()));
+                if let Some(attempt) = self.engine.start_attempt(tenant, &id) {
+                    sender.start(attempt);
+                }
             }
         }
     }
 }
 
-/// Sends the attempts the engine starts itself (a plain message due when published) the way
-/// `dispatch` sends those of timer jobs, on tasks the shutdown drain waits for.
-struct Immediate {
+/// Sends started attempts, each on a task of its own that the shutdown drain waits for: those
+/// of timer jobs (`dispatch`) and those the engine starts itself (as its `Starter`).
+#[derive(Clone)]
+struct Sender {
     /// Weak: the engine owns this starter.
     engine: Weak<Engine>,
     client: reqwest::Client,
@@ -91,7 +90,7 @@ struct Immediate {
     runtime: tokio::runtime::Handle,
 }
 
-impl Starter for Immediate {
+impl Starter for Sender {
     fn open(&self) -> bool {
         !self.cancel.is_cancelled()
     }

@@ -116,48 +116,46 @@ impl Engine {
         now: u64,
     ) -> Option<Attempt> {
         let default_timeout = self.limits().max_timeout;
-        {
-            st.messages.get_mut(id)?.woken = false;
-            let msg = st.messages.get(id)?;
-            if msg.active || msg.not_before > now {
-                return None;
-            }
-            if st.workflow_delivery(msg).is_none() {
-                self.drop_ended(t, st, id, now);
-                return None;
-            }
-            let (key, slot) = (msg.id.clone(), msg.slot_key());
-            if let Some((q, owner)) = slot.filter(|(_, owner)| *owner == key) {
-                if !st.queue_admits(&q, &owner, now) {
-                    return None;
-                }
-            }
-            let flow = st
-                .messages
-                .get(id)?
-                .spec
-                .flow
-                .as_ref()
-                .map(|f| f.key.clone());
-            if !self.admit_limits(t, st, &key, flow.as_deref(), now) {
-                return None;
-            }
-            let msg = st.messages.get_mut(id)?;
-            msg.active = true;
-            let msg = msg.clone();
-            st.log(now, State::Active, &msg, LogExtra::default());
-            let (body, run_headers) = st.workflow_delivery(&msg)?;
-            Some(Attempt {
-                tenant: t,
-                timeout: msg.spec.timeout.unwrap_or(default_timeout),
-                id: msg.id,
-                spec: msg.spec,
-                run_headers,
-                body,
-                signing_key: st.keys.current.clone(),
-                retried: msg.retried,
-            })
+        st.messages.get_mut(id)?.woken = false;
+        let msg = st.messages.get(id)?;
+        if msg.active || msg.not_before > now {
+            return None;
         }
+        if st.workflow_delivery(msg).is_none() {
+            self.drop_ended(t, st, id, now);
+            return None;
+        }
+        let (key, slot) = (msg.id.clone(), msg.slot_key());
+        if let Some((q, owner)) = slot.filter(|(_, owner)| *owner == key) {
+            if !st.queue_admits(&q, &owner, now) {
+                return None;
+            }
+        }
+        let flow = st
+            .messages
+            .get(id)?
+            .spec
+            .flow
+            .as_ref()
+            .map(|f| f.key.clone());
+        if !self.admit_limits(t, st, &key, flow.as_deref(), now) {
+            return None;
+        }
+        let msg = st.messages.get_mut(id)?;
+        msg.active = true;
+        let msg = msg.clone();
+        st.log(now, State::Active, &msg, LogExtra::default());
+        let (body, run_headers) = st.workflow_delivery(&msg)?;
+        Some(Attempt {
+            tenant: t,
+            timeout: msg.spec.timeout.unwrap_or(default_timeout),
+            id: msg.id,
+            spec: msg.spec,
+            run_headers,
+            body,
+            signing_key: st.keys.current.clone(),
+            retried: msg.retried,
+        })
     }
 
     /// Applies the result of an attempt started by `start_attempt`. Returns the id of a

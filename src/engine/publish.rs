@@ -355,8 +355,10 @@ impl Engine {
             return id;
         }
         // Due now and nothing in the way: the first attempt starts here, exactly as its
-        // timer job would start it a moment later. Only plain messages: a queue slot, a flow
-        // key or a workflow step is set up by the caller after this returns.
+        // timer job would start it a moment later. Only plain messages: a workflow step is set
+        // up by the caller after this returns, and queued or flow-controlled messages keep
+        // their single admission path, the timer job. (A callback's queue slot, also set by
+        // the caller, plays no part in the callback's own admission.)
         if self
             .starter
             .get()
