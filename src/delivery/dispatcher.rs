@@ -182,7 +182,7 @@ async fn try_send(
         .await
         .map_err(describe)?;
     let status = resp.status().as_u16();
-    let headers = ResponseHeaders::new(std::mem::take(resp.headers_mut()));
+    let headers = ResponseHeaders::new(resp.headers());
     let mut body = BytesMut::new();
     while let Some(chunk) = resp.chunk().await.map_err(describe)? {
         let room = max_body.saturating_sub(body.len());

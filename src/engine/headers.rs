@@ -41,15 +41,31 @@ pub fn get<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
-/// A destination's response headers as the HTTP client returned them (lower-case names, raw
-/// values): kept as they are for the logs, callbacks and the DLQ, and turned into canonical
-/// pairs only when shown — most responses are never looked at.
-#[derive(Debug, Clone, Default)]
-pub struct ResponseHeaders(http::HeaderMap);
+/// A destination's response headers (lower-case names, raw values), kept for the logs,
+/// callbacks and the DLQ and turned into canonical pairs only when shown — most responses are
+/// never looked at.
+///
+/// Stored as one owned buffer of `name:value\n` lines (a name has no `:`, a value no `\n`).
+/// The client's own `HeaderMap` is not kept: its values are slices of the connection's read
+/// buffer, so a logged response would pin that whole buffer (8 KB and more) for as long as
+/// the log keeps the entry, and the connection would need a fresh buffer for every response.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ResponseHeaders(Box<[u8]>);
 
 impl ResponseHeaders {
-    pub fn new(map: http::HeaderMap) -> Self {
-        Self(map)
+    pub fn new(map: &http::HeaderMap) -> Self {
+        let len = map
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len() + 2)
+            .sum();
+        let mut buf = Vec::with_capacity(len);
+        for (k, v) in map {
+            buf.extend_from_slice(k.as_str().as_bytes());
+            buf.push(b':');
+            buf.extend_from_slice(v.as_bytes());
+            buf.push(b'\n');
+        }
+        Self(buf.into_boxed_slice())
     }
 
     /// From pairs; a pair whose name or value is not valid in HTTP is left out.
@@ -63,37 +79,39 @@ impl ResponseHeaders {
                 map.append(k, v);
             }
         }
-        Self(map)
+        Self::new(&map)
+    }
+
+    /// Every (name, raw value) pair, in order.
+    fn raw(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.0.split(|b| *b == b'\n').filter_map(|line| {
+            let colon = line.iter().position(|b| *b == b':')?;
+            let name = std::str::from_utf8(&line[..colon]).ok()?;
+            Some((name, &line[colon + 1..]))
+        })
     }
 
     /// Every (name, value) pair whose value is UTF-8, names in lower case, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().filter_map(|(k, v)| {
-            std::str::from_utf8(v.as_bytes())
-                .ok()
-                .map(|v| (k.as_str(), v))
-        })
+        self.raw()
+            .filter_map(|(k, v)| std::str::from_utf8(v).ok().map(|v| (k, v)))
     }
 
     /// The first value of `name` (any case); bytes that are not UTF-8 replaced.
     pub fn get(&self, name: &str) -> Option<Cow<'_, str>> {
-        self.0
-            .get(name.to_ascii_lowercase())
-            .map(|v| String::from_utf8_lossy(v.as_bytes()))
+        self.raw()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| String::from_utf8_lossy(v))
     }
 
     pub fn contains(&self, name: &str) -> bool {
-        self.0.contains_key(name.to_ascii_lowercase())
+        self.raw().any(|(k, _)| k.eq_ignore_ascii_case(name))
     }
 
     /// Canonical pairs (`Content-Type`), as the engine stores request headers.
     pub fn pairs(&self) -> Headers {
-        self.0
-            .iter()
-            .map(|(k, v)| {
-                let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
-                (canonical(k.as_str()), v)
-            })
+        self.raw()
+            .map(|(k, v)| (canonical(k), String::from_utf8_lossy(v).into_owned()))
             .collect()
     }
 
@@ -104,7 +122,13 @@ impl ResponseHeaders {
 
     /// Bytes of all names and values (what a log or DLQ budget is charged for them).
     pub fn byte_len(&self) -> usize {
-        self.0.iter().map(|(k, v)| k.as_str().len() + v.len()).sum()
+        self.raw().map(|(k, v)| k.len() + v.len()).sum()
+    }
+}
+
+impl std::fmt::Debug for ResponseHeaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.pairs()).finish()
     }
 }
 
@@ -145,13 +169,26 @@ mod tests {
         assert_eq!(pairs[0], ("content-type", "text/plain"));
         let mut raw = http::HeaderMap::new();
         raw.insert("x-bin", http::HeaderValue::from_bytes(b"a\xffb").unwrap());
-        let h = ResponseHeaders::new(raw);
+        let h = ResponseHeaders::new(&raw);
         assert_eq!(
             h.get("x-bin").as_deref(),
             Some("a\u{fffd}b"),
             "shown lossily"
         );
         assert_eq!(h.iter().count(), 0, "skipped where text is needed");
+    }
+
+    #[test]
+    fn response_headers_own_their_bytes() {
+        // The client's header values are slices of the connection's read buffer.
+        let read_buf = bytes::Bytes::from(b"text/plain; charset=utf-8".to_vec());
+        let mut map = http::HeaderMap::new();
+        let value = http::HeaderValue::from_maybe_shared(read_buf.slice(..10)).unwrap();
+        map.insert("content-type", value);
+        let h = ResponseHeaders::new(&map);
+        drop(map);
+        assert!(read_buf.is_unique(), "the read buffer is not pinned");
+        assert_eq!(h.get("content-type").as_deref(), Some("text/plain"));
     }
 
     #[test]
