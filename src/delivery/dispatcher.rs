@@ -4,6 +4,7 @@
 //! the result back to the engine. It also sends the attempts the engine starts itself (the
 //! engine's `Starter`). Prints one line per attempt.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -45,17 +46,18 @@ impl Dispatcher {
     /// Runs `timer` and every job it hands over until `cancel` fires, then gives in-flight
     /// attempts up to `drain` to finish.
     pub async fn run(self, timer: &Timer<Job>, cancel: CancellationToken, drain: Duration) {
-        let sender = Sender {
+        let sender = Sender(Arc::new(Shared {
             engine: Arc::downgrade(&self.engine),
             client: self.client.clone(),
             tracker: self.tracker.clone(),
-            cancel: cancel.clone(),
+            closed: AtomicBool::new(false),
             runtime: tokio::runtime::Handle::current(),
-        };
+        }));
         self.engine.set_starter(Box::new(sender.clone()));
         timer
             .run(|job| self.dispatch(job, &sender), cancel.clone())
             .await;
+        sender.0.closed.store(true, Ordering::Release);
         self.tracker.close();
         let _ = tokio::time::timeout(drain, self.tracker.wait()).await;
     }
@@ -81,43 +83,50 @@ impl Dispatcher {
 /// Sends started attempts, each on a task of its own that the shutdown drain waits for: those
 /// of timer jobs (`dispatch`) and those the engine starts itself (as its `Starter`).
 #[derive(Clone)]
-struct Sender {
+struct Sender(Arc<Shared>);
+
+/// What every delivery task shares: one reference count per task. Shutdown is an atomic flag
+/// rather than the server's `CancellationToken`, whose clone, drop and `is_cancelled` each
+/// take a mutex shared by every thread.
+struct Shared {
     /// Weak: the engine owns this starter.
     engine: Weak<Engine>,
     client: reqwest::Client,
     tracker: TaskTracker,
-    cancel: CancellationToken,
+    /// Set once the dispatcher stops taking jobs: no new attempt starts after that.
+    closed: AtomicBool,
     runtime: tokio::runtime::Handle,
+}
+
+impl Shared {
+    fn open(&self) -> bool {
+        !self.closed.load(Ordering::Acquire)
+    }
 }
 
 impl Starter for Sender {
     fn open(&self) -> bool {
-        !self.cancel.is_cancelled()
+        self.0.open()
     }
 
     fn start(&self, attempt: Attempt) {
-        if let Some(engine) = self.engine.upgrade() {
-            let task = deliver(engine, self.client.clone(), attempt, self.cancel.clone());
-            self.tracker.spawn_on(task, &self.runtime);
+        if let Some(engine) = self.0.engine.upgrade() {
+            let task = deliver(engine, self.0.clone(), attempt);
+            self.0.tracker.spawn_on(task, &self.0.runtime);
         }
     }
 }
 
 /// Sends an attempt and hands its result back to the engine; then, while the engine hands
 /// the freed slot to a waiting message, sends that one too (not once shutdown has begun).
-async fn deliver(
-    engine: Arc<Engine>,
-    client: reqwest::Client,
-    mut attempt: Attempt,
-    cancel: CancellationToken,
-) {
+async fn deliver(engine: Arc<Engine>, shared: Arc<Shared>, mut attempt: Attempt) {
     loop {
-        let result = send(&client, &attempt, engine.limits().max_body_bytes).await;
+        let result = send(&shared.client, &attempt, engine.limits().max_body_bytes).await;
         let t = attempt.tenant;
         let Some(next) = engine.finish_attempt(t, &attempt.id, result) else {
             return;
         };
-        if cancel.is_cancelled() {
+        if !shared.open() {
             return;
         }
         match engine.start_attempt(t, &next) {
