@@ -2,16 +2,44 @@
 //! `<unixms>-<seq>` DLQ ids. Random parts are base58 (no 0, O, I, l), like the hosted service.
 //! Imports nothing from the rest of the crate.
 
-use rand::Rng;
+use rand::RngCore;
 
 const BASE58: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 
+/// Random bytes below this (4 × 58) map to the alphabet by their remainder, each character
+/// equally likely; higher bytes are skipped.
+const UNIFORM_BELOW: u8 = 4 * BASE58.len() as u8;
+
+/// Fills `out` with random base58 characters, from random bytes drawn 64 at a time (one
+/// draw almost always covers a message id: a byte is skipped with probability 24/256).
+fn fill_base58(out: &mut [u8]) {
+    let mut rng = rand::thread_rng();
+    let mut pool = [0u8; 64];
+    let mut i = 0;
+    while i < out.len() {
+        rng.fill_bytes(&mut pool);
+        for b in pool.iter().filter(|b| **b < UNIFORM_BELOW) {
+            if i == out.len() {
+                break;
+            }
+            out[i] = BASE58[usize::from(b % BASE58.len() as u8)];
+            i += 1;
+        }
+    }
+}
+
 /// `prefix` and `len` random base58 characters, in one allocation.
 fn prefixed(prefix: &str, len: usize) -> String {
-    let mut rng = rand::thread_rng();
     let mut s = String::with_capacity(prefix.len() + len);
     s.push_str(prefix);
-    s.extend((0..len).map(|_| BASE58[rng.gen_range(0..BASE58.len())] as char));
+    let mut chars = [0u8; 64];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(chars.len());
+        fill_base58(&mut chars[..n]);
+        s.extend(chars[..n].iter().map(|&b| char::from(b)));
+        left -= n;
+    }
     s
 }
 
@@ -23,6 +51,13 @@ pub fn base58(len: usize) -> String {
 /// A new message id: `msg_` and 40 base58 characters (about 234 bits of randomness).
 pub fn message_id() -> String {
     prefixed("msg_", 40)
+}
+
+/// [`message_id`] as shared text, made in place: one allocation.
+pub fn shared_message_id() -> std::sync::Arc<str> {
+    let mut id = *b"msg_0000000000000000000000000000000000000000";
+    fill_base58(&mut id[4..]);
+    std::str::from_utf8(&id).map_or_else(|_| message_id().into(), std::sync::Arc::from)
 }
 
 /// A new JWT id for the `jti` claim.
@@ -56,7 +91,32 @@ mod tests {
         assert!(id.starts_with("msg_") && id.len() == 44);
         assert!(id[4..].bytes().all(|b| BASE58.contains(&b)));
         assert!(signing_key().starts_with("sig_"));
+        let shared = shared_message_id();
+        assert!(shared.starts_with("msg_") && shared.len() == 44);
+        assert!(shared[4..].bytes().all(|b| BASE58.contains(&b)));
+        assert_ne!(&*shared, &*shared_message_id());
         assert!(jwt_id().starts_with("jwt_"));
+        let long = base58(150);
+        assert!(long.len() == 150 && long.bytes().all(|b| BASE58.contains(&b)));
+    }
+
+    #[test]
+    fn every_base58_character_is_about_equally_likely() {
+        let mut counts = [0u32; 58];
+        let mut buf = [0u8; 58 * 200];
+        fill_base58(&mut buf);
+        for b in buf {
+            let at = BASE58
+                .iter()
+                .position(|c| *c == b)
+                .expect("in the alphabet");
+            counts[at] += 1;
+        }
+        // 200 expected per character; a uniform draw stays far inside these bounds.
+        assert!(
+            counts.iter().all(|&n| (100..300).contains(&n)),
+            "{counts:?}"
+        );
     }
 
     #[test]

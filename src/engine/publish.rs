@@ -324,7 +324,7 @@ impl Engine {
         now: u64,
         not_before: u64,
     ) -> Arc<str> {
-        let id: Arc<str> = crate::ids::message_id().into();
+        let id = crate::ids::shared_message_id();
         let msg = Message {
             id: id.clone(),
             spec,
