@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::net::SocketAddr;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -247,16 +247,16 @@ async fn handle(
     Ok((outcome_status(&o), quota, Json(OutcomeView::from(&o))).into_response())
 }
 
-/// `POST /v2/publish/{destination}`.
+/// `POST /v2/publish/{destination}`. Takes the request whole: its URI and headers move into
+/// the handler (the `Uri` and `HeaderMap` extractors would copy them).
 pub async fn publish(
     State(state): State<AppState>,
     Auth(tenant): Auth,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    uri: Uri,
-    headers: HeaderMap,
-    raw: Body,
+    req: Request,
 ) -> ApiResult<Response> {
-    handle(state, tenant, peer, uri, headers, raw).await
+    let (parts, raw) = req.into_parts();
+    handle(state, tenant, peer, parts.uri, parts.headers, raw).await
 }
 
 /// `POST /v2/enqueue/{queue}/{destination}`: like publish, into a queue (created if missing).

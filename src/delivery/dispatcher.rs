@@ -183,13 +183,12 @@ async fn try_send(
         .map_err(|e| format!("invalid method: {e}"))?;
     let headers = header_map(a, &signature);
     let url = crate::engine::urls::parse(a.url()).map_err(|e| format!("invalid url: {e}"))?;
-    let mut resp = client
-        .request(method, url)
-        .headers(headers)
-        .body(a.body.clone())
-        .send()
-        .await
-        .map_err(describe)?;
+    // Built whole rather than through `RequestBuilder::headers`, which would copy the map
+    // entry by entry into the request's own.
+    let mut req = reqwest::Request::new(method, url);
+    *req.headers_mut() = headers;
+    *req.body_mut() = Some(reqwest::Body::from(a.body.clone()));
+    let mut resp = client.execute(req).await.map_err(describe)?;
     let status = resp.status().as_u16();
     let headers = ResponseHeaders::new(resp.headers());
     let mut body = BytesMut::new();
