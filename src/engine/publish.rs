@@ -370,8 +370,17 @@ impl Engine {
             }
             return id;
         }
+        // A delay counts from the publish's instant, which lies somewhere within the
+        // millisecond `now` (and `not_before` = `now` + delay): the first attempt waits until
+        // that millisecond of `not_before` is over, so it never comes early, not even by a
+        // fraction of a millisecond. `notBefore` as shown stays `createdAt` + delay.
+        let at = if not_before > now {
+            not_before.saturating_add(1)
+        } else {
+            not_before
+        };
         self.timer.schedule(
-            not_before,
+            at,
             Job::Deliver {
                 tenant: t,
                 id: id.clone(),

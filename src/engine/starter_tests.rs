@@ -104,3 +104,23 @@ fn delayed_queued_or_closed_messages_wait_for_their_timer_job() {
     assert_eq!(states(&e, &after), [State::Created]);
     assert_eq!(e.timer().len(), 3);
 }
+
+#[test]
+fn a_delayed_message_is_due_once_its_not_before_millisecond_is_over() {
+    let (e, _r) = engine();
+    let delayed = PublishOptions {
+        delay: Some(Duration::from_secs(60)),
+        ..Default::default()
+    };
+    let id = publish(&e, delayed, None);
+    let m = e.message(T, &id).expect("stored");
+    assert_eq!(
+        m.not_before,
+        m.created_at + 60_000,
+        "shown as createdAt + delay"
+    );
+    // The publish happened within the millisecond `created_at`: at `not_before` itself the
+    // delay may not have passed yet.
+    assert!(e.timer().take_due(m.not_before).is_empty());
+    assert_eq!(e.timer().take_due(m.not_before + 1).len(), 1);
+}
