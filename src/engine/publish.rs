@@ -373,7 +373,8 @@ impl Engine {
         // A delay counts from the publish's instant, which lies somewhere within the
         // millisecond `now` (and `not_before` = `now` + delay): the first attempt waits until
         // that millisecond of `not_before` is over, so it never comes early, not even by a
-        // fraction of a millisecond. `notBefore` as shown stays `createdAt` + delay.
+        // fraction of a millisecond. `notBefore` as shown stays `createdAt` + delay. (An
+        // absolute `Upstash-Not-Before`, whole seconds, waits that one millisecond too.)
         let at = if not_before > now {
             not_before.saturating_add(1)
         } else {
