@@ -159,3 +159,16 @@ pub fn median(mut v: Vec<f64>) -> f64 {
 pub fn best(v: &[f64]) -> f64 {
     v.iter().copied().fold(f64::NAN, f64::max)
 }
+
+/// Mean and standard error of the ratios `a[i] / b[i]` of paired runs (each pair run back to
+/// back, so a slow spell of the machine hits both sides of it); NaN without two pairs.
+pub fn paired(a: &[f64], b: &[f64]) -> (f64, f64) {
+    let r: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
+    if r.len() < 2 {
+        return (f64::NAN, f64::NAN);
+    }
+    let n = r.len() as f64;
+    let mean = r.iter().sum::<f64>() / n;
+    let var = r.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, (var / n).sqrt())
+}
