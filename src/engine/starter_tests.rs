@@ -57,6 +57,13 @@ fn publish(e: &Engine, options: PublishOptions, queue: Option<&str>) -> Arc<str>
     }
 }
 
+fn delayed_a_minute() -> PublishOptions {
+    PublishOptions {
+        delay: Some(Duration::from_secs(60)),
+        ..Default::default()
+    }
+}
+
 fn states(e: &Engine, id: &str) -> Vec<State> {
     let (page, _) = e.logs(T, &Filter::default(), None, 100);
     let mut s: Vec<State> = page
@@ -84,10 +91,7 @@ fn a_plain_message_due_now_starts_in_its_publish_without_a_timer_job() {
 #[test]
 fn delayed_queued_or_closed_messages_wait_for_their_timer_job() {
     let (e, r) = engine();
-    let delayed = PublishOptions {
-        delay: Some(Duration::from_secs(60)),
-        ..Default::default()
-    };
+    let delayed = delayed_a_minute();
     let late = publish(&e, delayed, None);
     let queued = publish(&e, PublishOptions::default(), Some("q"));
     assert!(r.started.lock().is_empty(), "neither started at once");
@@ -108,10 +112,7 @@ fn delayed_queued_or_closed_messages_wait_for_their_timer_job() {
 #[test]
 fn a_delayed_message_is_due_once_its_not_before_millisecond_is_over() {
     let (e, _r) = engine();
-    let delayed = PublishOptions {
-        delay: Some(Duration::from_secs(60)),
-        ..Default::default()
-    };
+    let delayed = delayed_a_minute();
     let id = publish(&e, delayed, None);
     let m = e.message(T, &id).expect("stored");
     assert_eq!(
