@@ -3,10 +3,7 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-
 use super::attempt::{AttemptResult, Verdict};
-use super::publish::{PublishOutcome, PublishRequest};
 use super::{Engine, TenantId};
 use crate::config::Config;
 use crate::timer::Timer;
@@ -18,18 +15,7 @@ fn engine() -> Engine {
 }
 
 fn publish(e: &Engine) -> Arc<str> {
-    let req = PublishRequest {
-        destination: "http://127.0.0.1:9/hook".into(),
-        options: Default::default(),
-        body: Bytes::from_static(b"x"),
-        caller_ip: String::new(),
-        queue: None,
-        schedule_id: None,
-    };
-    match e.publish(T, req) {
-        Ok(PublishOutcome::One(p)) => p.message_id,
-        other => panic!("publish: {other:?}"),
-    }
+    super::test_publish::publish(e, T, Default::default(), None)
 }
 
 fn delivered() -> AttemptResult {

@@ -31,6 +31,8 @@ pub mod schedules;
 mod starter;
 #[cfg(test)]
 mod starter_tests;
+#[cfg(test)]
+mod test_publish;
 pub mod topics;
 pub mod urls;
 mod waitline;

@@ -5,14 +5,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use parking_lot::Mutex;
 
 use super::attempt::Attempt;
 use super::filter::Filter;
 use super::logs::State;
 use super::options::PublishOptions;
-use super::publish::{PublishOutcome, PublishRequest};
 use super::{Engine, Starter, TenantId};
 use crate::config::Config;
 use crate::timer::Timer;
@@ -43,18 +41,7 @@ fn engine() -> (Engine, Arc<Recorder>) {
 }
 
 fn publish(e: &Engine, options: PublishOptions, queue: Option<&str>) -> Arc<str> {
-    let req = PublishRequest {
-        destination: "http://127.0.0.1:9/hook".into(),
-        options,
-        body: Bytes::from_static(b"x"),
-        caller_ip: String::new(),
-        queue: queue.map(str::to_string),
-        schedule_id: None,
-    };
-    match e.publish(T, req) {
-        Ok(PublishOutcome::One(p)) => p.message_id,
-        other => panic!("publish: {other:?}"),
-    }
+    super::test_publish::publish(e, T, options, queue)
 }
 
 fn delayed_a_minute() -> PublishOptions {
