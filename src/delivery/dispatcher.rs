@@ -21,6 +21,16 @@ use crate::engine::logs::Response;
 use crate::engine::{Engine, Job, Starter};
 use crate::timer::Timer;
 
+/// How long a connection to a destination may stay idle and still be reused. A server closes
+/// an idle keep-alive connection after its own timeout (Node: `keepAliveTimeout`, 5 s by
+/// default, closed a second later; gunicorn 2 s; uvicorn 5 s), and a request sent just as it
+/// does is lost: reset, or closed unanswered, a failed attempt retried only after its backoff.
+/// That moment is exactly when deliveries come after a pause as long as the timeout (a
+/// workflow `sleep(5)` against a Node app). Below a second, no common server's timeout is
+/// met; under load connections are never idle that long, and a new one to a local
+/// destination costs a fraction of a millisecond.
+const POOL_IDLE: Duration = Duration::from_millis(900);
+
 pub struct Dispatcher {
     engine: Arc<Engine>,
     client: reqwest::Client,
@@ -34,6 +44,7 @@ impl Dispatcher {
         let client = reqwest::Client::builder()
             .user_agent("Upstash-QStash")
             .connect_timeout(Duration::from_secs(10))
+            .pool_idle_timeout(POOL_IDLE)
             .retry(reqwest::retry::never().max_retries_per_request(0))
             .build()?;
         Ok(Self {

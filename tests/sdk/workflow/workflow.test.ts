@@ -44,7 +44,7 @@ async function poll<T>(
       if (show) {
         try {
           last = `; last seen: ${JSON.stringify(await show())}`;
-          if (last.length > 2_000) last = `${last.slice(0, 2_000)}…`;
+          if (last.length > 6_000) last = `${last.slice(0, 6_000)}…`;
         } catch (e) {
           last = `; last seen: <${String(e)}>`;
         }
@@ -80,8 +80,21 @@ async function waitRecords(kind: string, runId: string | undefined, n = 1, timeo
       const r = app.find(kind, runId);
       return r.length >= n ? r : undefined;
     },
-    { timeoutMs, intervalMs: 25, show: () => app.find(kind, runId) },
+    { timeoutMs, intervalMs: 25, show: () => ({ records: app.find(kind, runId), ...trail(runId) }) },
   );
+}
+
+/**
+ * What a stuck run went through, for timeout messages: the requests the app answered for it (ms since the
+ * first one, path, status, the start of the answer) and the server's last lines about the app.
+ */
+function trail(runId: string | undefined) {
+  const got = app.requests.filter((r) => runId === undefined || headerOf(r.headers, "upstash-workflow-runid") === runId);
+  const t0 = got[0]?.at ?? 0;
+  return {
+    requests: got.map((r) => `+${r.at - t0}ms ${r.method} ${r.path} -> ${r.status} ${r.responseBody.slice(0, 80)}`),
+    server: server.stdout.filter((l) => l.includes(app.base)).slice(-20),
+  };
 }
 
 async function runLog(runId: string): Promise<WorkflowRunLog | undefined> {
