@@ -103,11 +103,12 @@ async fn pipeline(
 }
 
 /// publish -> sign -> deliver with no storage, on the same HTTP client settings as the
-/// dispatcher.
+/// dispatcher (connect timeout, pool idle timeout).
 pub async fn bare_pipeline() -> SocketAddr {
     let client = reqwest::Client::builder()
         .user_agent("Upstash-QStash")
         .connect_timeout(Duration::from_secs(10))
+        .pool_idle_timeout(Duration::from_millis(900))
         .build()
         .expect("client");
     let key = qstash_dev::config::TEST_USERS[0].current_signing_key;
