@@ -153,8 +153,12 @@ pub fn log_entry(e: &LogEntry) -> Value {
     m.insert("time".into(), json!(e.time));
     m.insert("messageId".into(), json!(&*e.message_id));
     m.insert("state".into(), json!(e.state.as_str()));
-    put(&mut m, "error", e.error.clone());
-    put(&mut m, "nextDeliveryTime", e.next_delivery_time);
+    put(&mut m, "error", e.error.as_deref());
+    put(
+        &mut m,
+        "nextDeliveryTime",
+        e.next_delivery_time.map(std::num::NonZeroU64::get),
+    );
     spec_fields(&mut m, spec);
     if let Some(expr) = &spec.retry_delay {
         m.insert("retryDelayExpr".into(), json!(expr.as_str()));

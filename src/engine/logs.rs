@@ -6,6 +6,7 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::num::NonZeroU64;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -81,7 +82,9 @@ pub fn charged_bytes(spec: &MessageSpec, response: Option<&Response>) -> usize {
         .saturating_add(response.map_or(0, |r| r.body.len() + r.headers.byte_len()))
 }
 
-/// One state transition.
+/// One state transition. Ten thousand of these per user are kept, and each push writes over
+/// the oldest: kept compact (80 bytes, a unit test pins it), because every byte of it is a
+/// cold write per state change.
 #[derive(Debug, Clone)]
 pub struct LogEntry {
     pub seq: u64,
@@ -89,8 +92,8 @@ pub struct LogEntry {
     pub state: State,
     pub message_id: Arc<str>,
     pub spec: Arc<MessageSpec>,
-    pub error: Option<String>,
-    pub next_delivery_time: Option<u64>,
+    pub error: Option<Box<str>>,
+    pub next_delivery_time: Option<NonZeroU64>,
     pub response: Option<Arc<Response>>,
 }
 
@@ -139,7 +142,7 @@ pub struct LogRing {
     evicted: Vec<LogEntry>,
     /// Each entry's charge, in step with `entries`: evicting an old entry then needs no look
     /// at its (long cold) message.
-    charges: VecDeque<usize>,
+    charges: VecDeque<u32>,
     cap: usize,
     /// Budget for the sum of the entries' [`LogEntry::charged_bytes`].
     max_bytes: usize,
@@ -168,18 +171,20 @@ impl LogRing {
     pub fn push(&mut self, mut entry: LogEntry) {
         entry.seq = self.next_seq;
         self.next_seq += 1;
-        let size = entry.charged_bytes();
+        // Charges are bounded far below 4 GiB (the quota presets' body and header limits).
+        let charge = u32::try_from(entry.charged_bytes()).unwrap_or(u32::MAX);
+        let size = charge as usize;
         while self.entries.len() >= self.cap || self.bytes.saturating_add(size) > self.max_bytes {
             let Some(old) = self.entries.pop_front() else {
                 break;
             };
             self.evicted.push(old);
             let old = self.charges.pop_front().unwrap_or(0);
-            self.bytes = self.bytes.saturating_sub(old);
+            self.bytes = self.bytes.saturating_sub(old as usize);
         }
         self.bytes = self.bytes.saturating_add(size);
         self.entries.push_back(entry);
-        self.charges.push_back(size);
+        self.charges.push_back(charge);
     }
 
     /// Hands the entries evicted so far to `spare` (which must be empty) in exchange for its
@@ -245,6 +250,11 @@ mod tests {
     use crate::config::PAYG;
     use crate::engine::options::PublishOptions;
     use crate::engine::publish::build_spec;
+
+    #[test]
+    fn an_entry_is_80_bytes() {
+        assert_eq!(std::mem::size_of::<LogEntry>(), 80);
+    }
 
     fn entry(time: u64) -> LogEntry {
         sized(time, Arc::new(spec(0)), None)

@@ -342,8 +342,8 @@ impl TenantState {
             state,
             message_id: msg.id.clone(),
             spec: msg.spec.clone(),
-            error: extra.error,
-            next_delivery_time: extra.next_delivery_time,
+            error: extra.error.map(String::into_boxed_str),
+            next_delivery_time: extra.next_delivery_time.and_then(std::num::NonZeroU64::new),
             response: extra.response,
         });
     }

@@ -75,7 +75,7 @@ pub(crate) fn collect<'a>(
         match e.state {
             State::Retry => {
                 i.retries += 1;
-                i.next_delivery = e.next_delivery_time;
+                i.next_delivery = e.next_delivery_time.map(std::num::NonZeroU64::get);
             }
             State::Error => i.errors.push(e),
             _ => {}
