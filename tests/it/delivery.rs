@@ -76,8 +76,8 @@ async fn a_delayed_message_waits_for_its_not_before_and_is_delivered_soon_after(
         "createdAt is ms: {created}"
     );
 
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    assert!(rx.received().is_empty(), "delivered early");
+    // The receipt time proves it was not early (a sleep-then-nothing-yet check would fail
+    // whenever this thread is stalled past the delay).
     let got = rx.wait_for(1).await;
     let at = clock.wall_ms(got[0].at);
     assert!(
@@ -86,7 +86,7 @@ async fn a_delayed_message_waits_for_its_not_before_and_is_delivered_soon_after(
         not_before - at
     );
     assert!(
-        at < not_before + 600,
+        at < not_before + 1_500,
         "delivered {} ms late",
         at - not_before
     );
@@ -113,16 +113,10 @@ async fn not_before_wins_over_delay() {
     let m = message(&app, &id).await;
     assert_eq!(m["notBefore"], json!(nb_s * 1000), "{m}");
 
-    let early = (nb_s * 1000).saturating_sub(now_ms() + 200);
-    tokio::time::sleep(Duration::from_millis(early)).await;
-    assert!(
-        rx.received().is_empty(),
-        "delivered before Upstash-Not-Before"
-    );
     let got = rx.wait_for(1).await;
     let at = clock.wall_ms(got[0].at);
     assert!(
-        at + 5 >= nb_s * 1000 && at < nb_s * 1000 + 600,
+        at + 5 >= nb_s * 1000 && at < nb_s * 1000 + 1_500,
         "delivered at {at}, not-before {}",
         nb_s * 1000
     );
@@ -309,9 +303,10 @@ async fn an_attempt_past_upstash_timeout_is_an_error_and_is_retried() {
     let got = rx.received();
     assert_eq!(retried(&got), ["0", "1"]);
     let gap = got[1].at.duration_since(got[0].at);
+    // The timeout runs from before the connection is made, the gap from the first arrival.
     assert!(
-        gap >= Duration::from_millis(990),
-        "the first attempt gave up after {gap:?}"
+        gap >= Duration::from_millis(900) && gap < Duration::from_millis(2_500),
+        "the first attempt gave up after {gap:?}, not at its 1 s timeout"
     );
     let err = &events(&app, &id, "ERROR").await[0];
     assert!(
@@ -364,20 +359,21 @@ async fn a_slow_destination_does_not_hold_up_a_fast_one_or_the_api() {
         );
     }
     // All five are in flight at once.
-    tokio::time::timeout(Duration::from_secs(1), slow.wait_for(5))
+    tokio::time::timeout(Duration::from_millis(1_800), slow.wait_for(5))
         .await
         .expect("slow deliveries run in parallel");
 
     let started = Instant::now();
     let id = app.publish_ok(&fast.url("/fast"), &[], "f").await;
-    let got = tokio::time::timeout(Duration::from_millis(500), fast.wait_for(1))
+    // Well before the slow ones end (2 s after they started).
+    let got = tokio::time::timeout(Duration::from_millis(1_500), fast.wait_for(1))
         .await
         .expect("fast delivery not held up");
-    assert!(got[0].at.duration_since(started) < Duration::from_millis(500));
+    assert!(got[0].at.duration_since(started) < Duration::from_millis(1_500));
     app.wait_for_state(&id, "DELIVERED").await;
 
     let m = tokio::time::timeout(
-        Duration::from_millis(500),
+        Duration::from_millis(1_500),
         app.get(&format!("/v2/messages/{}", slow_ids[0])),
     )
     .await

@@ -119,7 +119,7 @@ async fn publishing_past_the_pending_bound_is_a_412_until_messages_leave() {
 }
 
 #[tokio::test]
-async fn stopping_with_a_slow_delivery_in_flight_returns_within_two_seconds() {
+async fn stopping_with_a_slow_delivery_in_flight_returns_after_the_drain_not_the_answer() {
     let app = spawn_app().await;
     let rx = Receiver::start().await;
     rx.always(Answer::status(200).slow(Duration::from_secs(5)));
@@ -129,11 +129,12 @@ async fn stopping_with_a_slow_delivery_in_flight_returns_within_two_seconds() {
     let t = engine.authenticate(TOKEN).expect("token");
     let started = Instant::now();
     app.server.shutdown.cancel();
-    let joined = tokio::time::timeout(Duration::from_secs(3), app.server.task).await;
+    let joined = tokio::time::timeout(Duration::from_millis(4_500), app.server.task).await;
     let took = started.elapsed();
     let result = joined.expect("the server task ends").expect("no panic");
     assert!(result.is_ok(), "{result:?}");
-    assert!(took < Duration::from_millis(2500), "took {took:?}");
+    // The drain (1.5 s) and a margin for a busy machine, well short of the 5 s answer.
+    assert!(took < Duration::from_secs(4), "took {took:?}");
     assert!(
         engine.message(t, &id).is_ok(),
         "the in-flight message is kept"

@@ -5,7 +5,7 @@ use axum::http::Method;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde_json::{json, Value};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::support::*;
 
@@ -72,6 +72,7 @@ async fn lower_case_config_query_params_are_applied_and_stripped_from_the_delive
     let rx = Receiver::start().await;
     rx.always(Answer::status(500));
     let dest = rx.url("/hook?a=1&upstash-retries=0&b=2&upstash-delay=1s");
+    let sent = Instant::now();
     let r = app.publish(&dest, &[], "cfg").await;
     assert_eq!(r.status, 200, "{}", r.text);
     let id = r.body["messageId"].as_str().unwrap().to_string();
@@ -87,9 +88,13 @@ async fn lower_case_config_query_params_are_applied_and_stripped_from_the_delive
     );
     assert_eq!(not_before, created + 1000, "upstash-delay=1s applies");
 
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    assert!(rx.received().is_empty(), "delivered before its delay");
     let states = app.wait_for_state(&id, "FAILED").await;
+    let at = rx.received()[0].at;
+    assert!(
+        at.duration_since(sent) >= Duration::from_millis(990),
+        "delivered {:?} after the publish, before its delay",
+        at.duration_since(sent)
+    );
     assert_eq!(
         rx.received().len(),
         1,

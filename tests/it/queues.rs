@@ -190,14 +190,29 @@ async fn parallelism_two_never_has_three_in_flight_and_starts_in_fifo_order() {
     let delay = Duration::from_millis(200);
     rx.always(Answer::status(200).slow(delay));
     upsert_ok(&app, "par2", 2, false).await;
+    let mut ids = Vec::new();
     for i in 0..6 {
-        enqueue_ok(&app, "par2", &rx.url("/p"), &[], &i.to_string()).await;
-        // Spaced so that the start order is visible at the receiver.
-        tokio::time::sleep(Duration::from_millis(25)).await;
+        ids.push(enqueue_ok(&app, "par2", &rx.url("/p"), &[], &i.to_string()).await);
     }
     let got = rx.wait_for(6).await;
-    assert_eq!(bodies(&got), ["0", "1", "2", "3", "4", "5"]);
+    let mut b = bodies(&got);
+    b.sort();
+    assert_eq!(b, ["0", "1", "2", "3", "4", "5"]);
     assert_eq!(max_in_flight(&got, delay), 2);
+    // The start order is the server's (two started together may reach the receiver in either
+    // order): its ACTIVE entries, oldest first.
+    let r = app
+        .get("/v2/logs?queueName=par2&state=ACTIVE&count=1000")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let mut started: Vec<String> = r.body["logs"]
+        .as_array()
+        .expect("logs")
+        .iter()
+        .map(|e| e["messageId"].as_str().expect("messageId").to_string())
+        .collect();
+    started.reverse();
+    assert_eq!(started, ids, "started in FIFO order");
     app.wait_idle().await;
     assert_eq!(rx.received().len(), 6);
 }

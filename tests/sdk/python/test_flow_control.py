@@ -5,6 +5,7 @@ quota (`DailyMessageLimitExceededError`, `RateLimit-*`) and the burst limit on m
 `-messages-per-day=2`."""
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 import random
 import string
 import time
@@ -269,12 +270,20 @@ def test_burst_of_management_calls_raises_rate_limit_exceeded_error(limited_serv
     # testUser1 has limits of its own, untouched by the daily test above.
     user1 = QStash(TEST_USER_1_TOKEN, base_url=limited_server.url, retry=False)
 
+    def call(_: int) -> RateLimitExceededError | None:
+        try:
+            user1.queue.list()
+        except RateLimitExceededError as e:
+            return e
+        return None
+
     def exhaust() -> RateLimitExceededError:
-        for _ in range(1_000):
-            try:
-                user1.queue.list()
-            except RateLimitExceededError as e:
-                return e
+        # Eight at a time: one by one, a busy machine may not reach 100 calls in a second.
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            for _ in range(5):
+                refused = [e for e in pool.map(call, range(200)) if e is not None]
+                if refused:
+                    return refused[0]
         raise AssertionError("1000 quick management calls never hit the 100/s burst limit")
 
     exempt = False
