@@ -49,20 +49,7 @@ async fn wait_info(app: &App, key: &str, ok: impl Fn(&Value) -> bool) -> Value {
 
 /// Message ids in the order their attempts started, as the server logged them (ACTIVE).
 async fn started(app: &App, key: &str) -> Vec<String> {
-    let r = app
-        .get(&format!(
-            "/v2/logs?flowControlKey={key}&state=ACTIVE&count=1000"
-        ))
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let mut ids: Vec<String> = r.body["logs"]
-        .as_array()
-        .expect("logs")
-        .iter()
-        .map(|e| e["messageId"].as_str().expect("messageId").to_string())
-        .collect();
-    ids.reverse();
-    ids
+    app.started(&format!("flowControlKey={key}")).await
 }
 
 async fn message(app: &App, id: &str) -> Value {

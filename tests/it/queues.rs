@@ -201,18 +201,11 @@ async fn parallelism_two_never_has_three_in_flight_and_starts_in_fifo_order() {
     assert_eq!(max_in_flight(&got, delay), 2);
     // The start order is the server's (two started together may reach the receiver in either
     // order): its ACTIVE entries, oldest first.
-    let r = app
-        .get("/v2/logs?queueName=par2&state=ACTIVE&count=1000")
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    let mut started: Vec<String> = r.body["logs"]
-        .as_array()
-        .expect("logs")
-        .iter()
-        .map(|e| e["messageId"].as_str().expect("messageId").to_string())
-        .collect();
-    started.reverse();
-    assert_eq!(started, ids, "started in FIFO order");
+    assert_eq!(
+        app.started("queueName=par2").await,
+        ids,
+        "started in FIFO order"
+    );
     app.wait_idle().await;
     assert_eq!(rx.received().len(), 6);
 }

@@ -125,19 +125,30 @@ impl App {
         r.body["messageId"].as_str().expect("messageId").to_string()
     }
 
-    /// All log entries of a message, oldest first.
-    pub async fn states(&self, id: &str) -> Vec<String> {
-        let r = self
-            .get(&format!("/v2/events?messageId={id}&count=1000"))
-            .await;
-        let mut states: Vec<String> = r.body["events"]
+    /// One field of every log entry matching `filter` (query parameters), oldest first.
+    async fn log_field(&self, filter: &str, field: &str) -> Vec<String> {
+        let r = self.get(&format!("/v2/events?{filter}&count=1000")).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let mut out: Vec<String> = r.body["events"]
             .as_array()
             .expect("events")
             .iter()
-            .map(|e| e["state"].as_str().unwrap_or("").to_string())
+            .map(|e| e[field].as_str().unwrap_or("").to_string())
             .collect();
-        states.reverse();
-        states
+        out.reverse();
+        out
+    }
+
+    /// All log entries of a message, oldest first.
+    pub async fn states(&self, id: &str) -> Vec<String> {
+        self.log_field(&format!("messageId={id}"), "state").await
+    }
+
+    /// Message ids in the order their attempts started (ACTIVE entries matching `filter`, e.g.
+    /// `queueName=q`), as the server logged them.
+    pub async fn started(&self, filter: &str) -> Vec<String> {
+        self.log_field(&format!("{filter}&state=ACTIVE"), "messageId")
+            .await
     }
 
     /// Waits until the message's log contains `state`.
