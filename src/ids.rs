@@ -30,17 +30,11 @@ fn fill_base58(out: &mut [u8]) {
 
 /// `prefix` and `len` random base58 characters, in one allocation.
 fn prefixed(prefix: &str, len: usize) -> String {
-    let mut s = String::with_capacity(prefix.len() + len);
-    s.push_str(prefix);
-    let mut chars = [0u8; 64];
-    let mut left = len;
-    while left > 0 {
-        let n = left.min(chars.len());
-        fill_base58(&mut chars[..n]);
-        s.extend(chars[..n].iter().map(|&b| char::from(b)));
-        left -= n;
-    }
-    s
+    let mut s = Vec::with_capacity(prefix.len() + len);
+    s.extend_from_slice(prefix.as_bytes());
+    s.resize(prefix.len() + len, 0);
+    fill_base58(&mut s[prefix.len()..]);
+    String::from_utf8(s).expect("the prefix and base58 characters are text")
 }
 
 /// A random base58 string of `len` characters.

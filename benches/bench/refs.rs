@@ -108,7 +108,7 @@ pub async fn bare_pipeline() -> SocketAddr {
     let client = reqwest::Client::builder()
         .user_agent("Upstash-QStash")
         .connect_timeout(Duration::from_secs(10))
-        .pool_idle_timeout(Duration::from_millis(900))
+        .pool_idle_timeout(qstash_dev::delivery::dispatcher::POOL_IDLE)
         .build()
         .expect("client");
     let key = qstash_dev::config::TEST_USERS[0].current_signing_key;
@@ -130,9 +130,9 @@ pub struct Receiver {
 /// delivery (an allocation per custom header name), a cost of the receiver, not of the side
 /// under test, that grows with the headers a delivery carries.
 async fn receive(State(r): State<Arc<Receiver>>, req: axum::extract::Request) -> StatusCode {
-    let now = now_us() as i64;
     let (parts, body) = req.into_parts();
     let _ = axum::body::to_bytes(body, usize::MAX).await;
+    let now = now_us() as i64;
     if let Some(due) = parts
         .headers
         .get("bench-due")

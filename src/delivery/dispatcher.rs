@@ -29,7 +29,7 @@ use crate::timer::Timer;
 /// workflow `sleep(5)` against a Node app). Below a second, no common server's timeout is
 /// met; under load connections are never idle that long, and a new one to a local
 /// destination costs a fraction of a millisecond.
-const POOL_IDLE: Duration = Duration::from_millis(900);
+pub const POOL_IDLE: Duration = Duration::from_millis(900);
 
 pub struct Dispatcher {
     engine: Arc<Engine>,
