@@ -209,6 +209,7 @@ fn e2e(rts: &Rts) {
     let mut pubrate = [Vec::new(), Vec::new()];
     let mut cpu = [Vec::new(), Vec::new()];
     let mut lost = 0;
+    let mut documented = [0, 0];
     for _ in 0..reps() {
         for (k, which) in sides() {
             let up = Up::start(rts, which, true);
@@ -223,6 +224,7 @@ fn e2e(rts: &Rts) {
                 if !recv.wait_for(n, Duration::from_secs(120)).await {
                     lost += 1;
                 }
+                documented[k] += recv.documented.load(std::sync::atomic::Ordering::Relaxed);
                 m[k].push(n as f64 / start.elapsed().as_secs_f64());
                 cpu[k].push((child::cpu_seconds() - cpu0) / n as f64 * 1e6);
                 pubrate[k].push(r.rate());
@@ -265,6 +267,12 @@ fn e2e(rts: &Rts) {
         100.0 * rse,
         100.0 * cm,
         100.0 * cse
+    );
+    println!(
+        "| deliveries carrying the documented header set ({}) | {} | {} | |",
+        refs::DOCUMENTED.join(", "),
+        documented[0],
+        documented[1]
     );
     println!("\nruns that timed out before every delivery arrived: {lost}");
 }
