@@ -307,3 +307,27 @@ async fn after_rotation_deliveries_are_signed_with_the_new_current_key() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_token_matches_only_itself_whole() {
+    let app = spawn_app().await;
+    let engine = &app.server.engine;
+    for (i, user) in TEST_USERS.iter().enumerate() {
+        let t = engine
+            .authenticate(user.token)
+            .expect("a test user's token");
+        assert_eq!(t.0, i, "{}", user.token);
+        let mut last_changed = user.token.as_bytes().to_vec();
+        *last_changed.last_mut().expect("not empty") ^= 1;
+        let near_misses = [
+            String::from_utf8(last_changed).expect("ascii"),
+            user.token[..user.token.len() - 1].to_string(),
+            format!("{}x", user.token),
+            format!("x{}", &user.token[1..]),
+            String::new(),
+        ];
+        for wrong in near_misses {
+            assert!(engine.authenticate(&wrong).is_none(), "{wrong:?}");
+        }
+    }
+}
