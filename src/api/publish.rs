@@ -34,7 +34,7 @@ pub fn destination(uri: &Uri, prefix: &str) -> (String, Vec<(String, String)>) {
         raw.to_string()
     };
     for scheme in ["http:/", "https:/"] {
-        if dest.starts_with(scheme) && !dest.starts_with(&format!("{scheme}/")) {
+        if dest.starts_with(scheme) && !dest[scheme.len()..].starts_with('/') {
             dest.insert(scheme.len(), '/');
         }
     }
@@ -77,10 +77,12 @@ pub fn header_pairs(headers: &HeaderMap) -> Vec<Pair<'_>> {
     headers
         .iter()
         .map(|(k, v)| {
-            (
-                Cow::Borrowed(k.as_str()),
-                String::from_utf8_lossy(v.as_bytes()),
-            )
+            // `from_utf8` checks ASCII a word at a time; the lossy decoder goes byte by byte.
+            let v = match std::str::from_utf8(v.as_bytes()) {
+                Ok(v) => Cow::Borrowed(v),
+                Err(_) => String::from_utf8_lossy(v.as_bytes()),
+            };
+            (Cow::Borrowed(k.as_str()), v)
         })
         .collect()
 }
@@ -289,6 +291,22 @@ mod tests {
             dest("/v2/publish/http%3A%2F%2F127.0.0.1%3A3000%2Fhook").0,
             "http://127.0.0.1:3000/hook"
         );
+        assert_eq!(dest("/v2/publish/http:/h/x").0, "http://h/x");
+        assert_eq!(dest("/v2/publish/http://h/x").0, "http://h/x");
         assert_eq!(dest("/v2/publish/my-group").0, "my-group");
+    }
+
+    #[test]
+    fn header_values_are_borrowed_when_text_and_decoded_lossily_when_not() {
+        let mut h = HeaderMap::new();
+        h.insert("x-text", "caf\u{e9}".parse().unwrap());
+        h.insert(
+            "x-bytes",
+            axum::http::HeaderValue::from_bytes(b"a\xffb").unwrap(),
+        );
+        let pairs = header_pairs(&h);
+        let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        assert!(matches!(get("x-text"), Some(Cow::Borrowed("caf\u{e9}"))));
+        assert_eq!(get("x-bytes").as_deref(), Some("a\u{fffd}b"));
     }
 }
