@@ -119,11 +119,17 @@ impl Up {
 
 /// Both sides of a comparison, or only one with `BENCH_ONLY=qstash|bare` (for profiling one
 /// side with `perf`; the ratios are then meaningless).
-fn sides() -> impl Iterator<Item = (usize, Impl)> {
+/// The order alternates from one repetition to the next (qstash first, then the bare side
+/// first), so whatever a run leaves behind for the next one in the same process (warm caches,
+/// the allocator's pages, a busier machine) falls on both sides alike.
+fn sides(rep: usize) -> impl Iterator<Item = (usize, Impl)> {
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
-    [Impl::Qstash, Impl::Bare]
+    let mut order = [(0, Impl::Qstash), (1, Impl::Bare)];
+    if rep % 2 == 1 {
+        order.reverse();
+    }
+    order
         .into_iter()
-        .enumerate()
         .filter(move |(_, which)| match only.as_str() {
             "qstash" => *which == Impl::Qstash,
             "bare" => *which == Impl::Bare,
@@ -149,8 +155,8 @@ fn publish(rts: &Rts) {
     // [load][impl] -> (rate, p50, p99) per rep
     let mut m = vec![[Vec::new(), Vec::new()]; loads.len()];
     let mut errs = 0;
-    for _ in 0..reps() {
-        for (k, which) in sides() {
+    for rep in 0..reps() {
+        for (k, which) in sides(rep) {
             let up = Up::start(rts, which, false);
             let t = Target::new(
                 up.publish_url("http://127.0.0.1:9/hook"),
@@ -210,8 +216,8 @@ fn e2e(rts: &Rts) {
     let mut cpu = [Vec::new(), Vec::new()];
     let mut lost = 0;
     let mut documented = [0, 0];
-    for _ in 0..reps() {
-        for (k, which) in sides() {
+    for rep in 0..reps() {
+        for (k, which) in sides(rep) {
             let up = Up::start(rts, which, true);
             let t = Target::new(up.publish_url(&dest), headers(None), body_1kb());
             rts.client.block_on(async {
@@ -268,6 +274,16 @@ fn e2e(rts: &Rts) {
         100.0 * cm,
         100.0 * cse
     );
+    let half = |v: &[f64], first: usize| -> Vec<f64> {
+        v.iter().skip(first).step_by(2).copied().collect()
+    };
+    let (qf, _) = paired(&half(&m[0], 0), &half(&m[1], 0));
+    let (bf, _) = paired(&half(&m[0], 1), &half(&m[1], 1));
+    println!(
+        "| paired throughput ratio of the repetitions with qstash first / with the bare side first | | | {:.1}% / {:.1}% |",
+        100.0 * qf,
+        100.0 * bf
+    );
     println!(
         "| deliveries carrying the documented header set ({}) | {} | {} | |",
         refs::DOCUMENTED.join(", "),
@@ -283,8 +299,8 @@ fn lateness(rts: &Rts) {
     let (recv, raddr) = rts.server.block_on(refs::Receiver::start());
     let dest = format!("http://{raddr}/hook");
     let mut m = [Vec::new(), Vec::new()];
-    for _ in 0..reps() {
-        for (k, which) in sides() {
+    for rep in 0..reps() {
+        for (k, which) in sides(rep) {
             let up = Up::start(rts, which, true);
             let url = up.publish_url(&dest);
             let late = rts.client.block_on(async {
