@@ -274,6 +274,15 @@ fn e2e(rts: &Rts) {
         100.0 * cm,
         100.0 * cse
     );
+    let (tg, tm) = load::paired_geo_median(&m[0], &m[1]);
+    let (cg, cmed) = load::paired_geo_median(&cpu[1], &cpu[0]);
+    println!(
+        "| paired: geometric mean / median of the per-run ratios (throughput; CPU) | | | {:.1}% / {:.1}%; {:.1}% / {:.1}% |",
+        100.0 * tg,
+        100.0 * tm,
+        100.0 * cg,
+        100.0 * cmed
+    );
     let half = |v: &[f64], first: usize| -> Vec<f64> {
         v.iter().skip(first).step_by(2).copied().collect()
     };
