@@ -160,11 +160,16 @@ pub fn best(v: &[f64]) -> f64 {
     v.iter().copied().fold(f64::NAN, f64::max)
 }
 
+/// The ratios `a[i] / b[i]` of paired runs.
+fn ratios(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter().zip(b).map(|(x, y)| x / y).collect()
+}
+
 /// Geometric mean and median of the ratios `a[i] / b[i]` of paired runs. The arithmetic mean
 /// of ratios of two noisy rates reads high (by about half the variance of the log-ratio); the
 /// geometric mean does not, and gives the same answer whichever side is the numerator.
 pub fn paired_geo_median(a: &[f64], b: &[f64]) -> (f64, f64) {
-    let r: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
+    let r = ratios(a, b);
     if r.is_empty() {
         return (f64::NAN, f64::NAN);
     }
@@ -175,7 +180,7 @@ pub fn paired_geo_median(a: &[f64], b: &[f64]) -> (f64, f64) {
 /// Mean and standard error of the ratios `a[i] / b[i]` of paired runs (each pair run back to
 /// back, so a slow spell of the machine hits both sides of it); NaN without two pairs.
 pub fn paired(a: &[f64], b: &[f64]) -> (f64, f64) {
-    let r: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
+    let r = ratios(a, b);
     if r.len() < 2 {
         return (f64::NAN, f64::NAN);
     }
