@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use clap::{Parser, Subcommand};
 use owo_colors::{OwoColorize, Stream};
 
+use crate::api::guard::Guard;
 use crate::config::{Config, Limits, QuotaPreset, TEST_USERS};
 
 #[derive(Debug, Parser)]
@@ -41,12 +42,13 @@ pub struct DevArgs {
     /// Address to bind (the Docker image uses 0.0.0.0).
     #[arg(long, env = "QSTASH_DEV_HOST", default_value = "127.0.0.1")]
     pub host: IpAddr,
-    /// Emulate the throughput limits (burst requests per second, daily message quota);
-    /// `-throughput-limits=false` turns them off for load tests.
-    #[arg(long = "throughput-limits", env = "QSTASH_DEV_THROUGHPUT_LIMITS", default_value_t = true, action = clap::ArgAction::Set)]
+    /// Emulate the throughput limits: the burst limit on management requests, and the daily
+    /// quota of -messages-per-day. Off by default, so no test suite meets a 429 it did not ask
+    /// for; `-throughput-limits=true` turns them on to test 429 handling.
+    #[arg(long = "throughput-limits", env = "QSTASH_DEV_THROUGHPUT_LIMITS", default_value_t = false, action = clap::ArgAction::Set)]
     pub throughput_limits: bool,
-    /// Daily message quota to emulate (publish, enqueue and batch items); both presets are
-    /// unlimited by default.
+    /// Daily message quota to emulate with -throughput-limits=true (publish, enqueue and batch
+    /// items); both presets are unlimited by default.
     #[arg(long = "messages-per-day", env = "QSTASH_DEV_MESSAGES_PER_DAY")]
     pub messages_per_day: Option<u64>,
     /// Multiplies the default retry backoff (12 s, 2.5 min, …); `0.001` turns seconds into
@@ -56,6 +58,23 @@ pub struct DevArgs {
     /// Serve the local dashboard at `/`; `-dashboard=false` turns it off.
     #[arg(long = "dashboard", env = "QSTASH_DEV_DASHBOARD", default_value_t = true, action = clap::ArgAction::Set)]
     pub dashboard: bool,
+    /// Host names to accept besides localhost, IP addresses, single-label names and
+    /// host.docker.internal, comma-separated (`.example.com` also accepts its subdomains);
+    /// `*` accepts any host. Requests for other hosts get 403 (DNS rebinding protection).
+    #[arg(
+        long = "allowed-hosts",
+        env = "QSTASH_DEV_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+    /// Browser origins (`scheme://host[:port]`) allowed to call the server cross-site,
+    /// comma-separated; `*` allows every origin. Other web pages get 403.
+    #[arg(
+        long = "allowed-origins",
+        env = "QSTASH_DEV_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub allowed_origins: Vec<String>,
 }
 
 fn parse_scale(s: &str) -> Result<f64, String> {
@@ -76,6 +95,8 @@ impl DevArgs {
             messages_per_day: self.messages_per_day,
             backoff_scale: self.backoff_scale,
             dashboard: self.dashboard,
+            allowed_hosts: self.allowed_hosts.clone(),
+            allowed_origins: self.allowed_origins.clone(),
             ..Config::default()
         }
     }
@@ -148,7 +169,13 @@ fn limit_rows(l: &Limits) -> Vec<(&'static str, String)> {
 /// Which throughput limits are on, for the banner.
 pub fn throughput_line(config: &Config) -> String {
     if !config.throughput_limits {
-        return "Throughput limits: off (-throughput-limits=false)".to_string();
+        let daily = match config.messages_per_day {
+            Some(_) => "; -messages-per-day takes effect only with it",
+            None => "",
+        };
+        return format!(
+            "Throughput limits: off (-throughput-limits=true emulates the burst limit{daily})"
+        );
     }
     let burst = config.burst_limit().map_or_else(String::new, |b| {
         format!("{b} requests/s on management endpoints")
@@ -189,10 +216,11 @@ pub fn banner(config: &Config, url: &str) -> String {
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
     out.push_str(&format!(
-        "Quota preset {}: {}\n{}\n\n",
+        "Quota preset {}: {}\n{}\n{}\n\n",
         config.quota.name(),
         quota.join(", "),
-        throughput_line(config)
+        throughput_line(config),
+        Guard::new(config).describe()
     ));
     if config.dashboard {
         out.push_str(&format!(
@@ -258,6 +286,29 @@ mod tests {
         assert_eq!(d.config().quota, QuotaPreset::Pro);
         assert_eq!(d.log_port, Some(9000));
         assert!(d.host.is_unspecified());
+    }
+
+    #[test]
+    fn throughput_limits_are_off_by_default_and_host_lists_split_on_commas() {
+        let d = parse(&["qstash", "dev"]);
+        assert!(!d.config().throughput_limits);
+        assert!(parse(&["qstash", "dev", "-throughput-limits=true"])
+            .config()
+            .throughput_limits);
+        let d = parse(&[
+            "qstash",
+            "dev",
+            "-allowed-hosts=a.test,.b.test",
+            "-allowed-origins",
+            "http://localhost:3000",
+        ]);
+        assert_eq!(d.config().allowed_hosts, ["a.test", ".b.test"]);
+        assert_eq!(d.config().allowed_origins, ["http://localhost:3000"]);
+        let b = banner(&d.config(), "http://127.0.0.1:8080");
+        assert!(b.contains("Throughput limits: off (-throughput-limits=true"));
+        assert!(b.contains("Accepted hosts: localhost, IP addresses"));
+        assert!(b.contains(".b.test (-allowed-hosts adds more)"));
+        assert!(b.contains("browser origins: its own, http://localhost:3000"));
     }
 
     #[test]

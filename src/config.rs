@@ -198,7 +198,9 @@ pub struct Config {
     pub quota: QuotaPreset,
     /// How long in-flight deliveries may finish after a shutdown request.
     pub shutdown_drain: Duration,
-    /// Emulate the throughput limits (daily message quota, burst requests per second).
+    /// Emulate the throughput limits (daily message quota, burst requests per second). Off by
+    /// default: a development server must not fail a test suite that creates and deletes
+    /// resources quickly; on, 429 handling can be tested.
     pub throughput_limits: bool,
     /// Overrides the preset's messages per day (`None` keeps the preset's value).
     pub messages_per_day: Option<u64>,
@@ -210,6 +212,10 @@ pub struct Config {
     pub dashboard: bool,
     /// Overrides the preset's `max_pending_messages` (tests use a small bound).
     pub max_pending_override: Option<usize>,
+    /// Host names accepted besides the built-in local ones (`-allowed-hosts`); `*` accepts any.
+    pub allowed_hosts: Vec<String>,
+    /// Browser origins accepted besides the server's own (`-allowed-origins`); `*` accepts any.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Config {
@@ -245,11 +251,13 @@ impl Default for Config {
             log_port: None,
             quota: QuotaPreset::Payg,
             shutdown_drain: Duration::from_millis(1500),
-            throughput_limits: true,
+            throughput_limits: false,
             messages_per_day: None,
             backoff_scale: 1.0,
             dashboard: true,
             max_pending_override: None,
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
         }
     }
 }

@@ -9,8 +9,10 @@ pub mod body;
 pub mod dashboard;
 pub mod dev;
 pub mod dlq;
+pub mod edge;
 pub mod error;
 pub mod flow;
+pub mod guard;
 pub mod head;
 pub mod keys;
 pub mod limits;
@@ -168,12 +170,12 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .with_state(state)
 }
 
-/// The router behind its edge (header bound, burst limit) and path normalisation: the whole
-/// HTTP application.
+/// The router behind its edge (host and origin guard, header bound, burst limit) and path
+/// normalisation: the whole HTTP application.
 pub fn app(
     engine: Arc<Engine>,
-) -> tower::util::MapRequest<limits::Edge<Router>, fn(Request) -> Request> {
-    let edge = limits::Edge::new(router(engine.clone()), AppState { engine });
+) -> tower::util::MapRequest<edge::Edge<Router>, fn(Request) -> Request> {
+    let edge = edge::Edge::new(router(engine.clone()), AppState { engine });
     tower::util::MapRequest::new(edge, normalize as fn(Request) -> Request)
 }
 

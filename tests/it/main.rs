@@ -20,6 +20,7 @@ mod publish;
 mod queues;
 mod quotas;
 mod schedules;
+mod security;
 mod signature;
 mod support;
 mod url_groups;
