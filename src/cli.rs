@@ -292,9 +292,11 @@ mod tests {
     fn throughput_limits_are_off_by_default_and_host_lists_split_on_commas() {
         let d = parse(&["qstash", "dev"]);
         assert!(!d.config().throughput_limits);
-        assert!(parse(&["qstash", "dev", "-throughput-limits=true"])
-            .config()
-            .throughput_limits);
+        assert!(
+            parse(&["qstash", "dev", "-throughput-limits=true"])
+                .config()
+                .throughput_limits
+        );
         let d = parse(&[
             "qstash",
             "dev",

@@ -204,6 +204,13 @@ fn grant(origin: &HeaderValue, headers: &HeaderMap) -> Response {
     if let Some(asked) = headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
         h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, asked.clone());
     }
+    // Chromium asks before a public page may reach a local address (Private Network Access).
+    if headers.contains_key("access-control-request-private-network") {
+        h.insert(
+            "access-control-allow-private-network",
+            HeaderValue::from_static("true"),
+        );
+    }
     h.insert(
         header::ACCESS_CONTROL_MAX_AGE,
         HeaderValue::from_static(PREFLIGHT_MAX_AGE),
@@ -346,6 +353,7 @@ mod tests {
                 .header("origin", origin)
                 .header("access-control-request-method", "POST")
                 .header("access-control-request-headers", "authorization")
+                .header("access-control-request-private-network", "true")
                 .body(axum::body::Body::empty())
                 .unwrap();
             match g.check(&r) {
@@ -363,6 +371,7 @@ mod tests {
             ok.headers()[header::ACCESS_CONTROL_ALLOW_HEADERS],
             "authorization"
         );
+        assert_eq!(ok.headers()["access-control-allow-private-network"], "true");
         let refused = ask("http://localhost:4000");
         assert_eq!(refused.status(), StatusCode::FORBIDDEN);
         assert!(!refused
