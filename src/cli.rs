@@ -51,8 +51,8 @@ pub struct DevArgs {
     /// items); both presets are unlimited by default.
     #[arg(long = "messages-per-day", env = "QSTASH_DEV_MESSAGES_PER_DAY")]
     pub messages_per_day: Option<u64>,
-    /// Multiplies the default retry backoff (12 s, 2.5 min, …); `0.001` turns seconds into
-    /// milliseconds so retry paths can be tested quickly.
+    /// Multiplies the default retry backoff (12 s, 2.5 min, …, still capped at one day);
+    /// `0.001` turns seconds into milliseconds so retry paths can be tested quickly.
     #[arg(long = "backoff-scale", env = "QSTASH_DEV_BACKOFF_SCALE", default_value_t = 1.0, value_parser = parse_scale)]
     pub backoff_scale: f64,
     /// Serve the local dashboard at `/`; `-dashboard=false` turns it off.

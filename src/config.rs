@@ -205,8 +205,8 @@ pub struct Config {
     /// Overrides the preset's messages per day (`None` keeps the preset's value).
     pub messages_per_day: Option<u64>,
     /// Multiplies the default retry backoff (e.g. 0.001 turns seconds into milliseconds), so
-    /// retry paths can be tested quickly. `Upstash-Retry-Delay` and retry-after hints keep
-    /// their values.
+    /// retry paths can be tested quickly; the scaled wait is still capped at one day.
+    /// `Upstash-Retry-Delay` and retry-after hints keep their values.
     pub backoff_scale: f64,
     /// Serve the dashboard at `/`.
     pub dashboard: bool,

@@ -9,6 +9,7 @@ use crate::engine::expr::RetryDelayExpr;
 use crate::engine::flow::{self, FlowSpec};
 use crate::engine::headers::canonical;
 use crate::engine::options::{CallbackOptions, PublishOptions, Redact, WorkflowHeaders};
+use crate::engine::urls;
 use crate::engine::{Error, Result};
 
 /// Methods a message may be delivered with.
@@ -71,8 +72,17 @@ fn parse_expr(header: &str, v: &str) -> Result<RetryDelayExpr> {
 
 fn parse_url(header: &str, v: &str) -> Result<String> {
     let v = v.trim();
-    crate::engine::publish::check_url(v, "callback")
+    urls::check_not_link_local(v, &canonical(header))?;
+    urls::check_url(v, "callback")
         .map_err(|_| bad(header, v, "expected an absolute http(s) URL"))?;
+    Ok(v.to_string())
+}
+
+/// The run's own URL: the SDK's business, but never a link-local host, since a restarted run
+/// is delivered to it.
+fn parse_workflow_url(header: &str, v: &str) -> Result<String> {
+    let v = v.trim();
+    urls::check_not_link_local(v, &canonical(header))?;
     Ok(v.to_string())
 }
 
@@ -211,7 +221,7 @@ pub fn parse<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> Result<PublishOp
             "upstash-failure-callback" => fcb.url = parse_url(n, v)?,
             "upstash-workflow-runid" => wf.run_id = v.trim().to_string(),
             "upstash-workflow-init" => wf.init = parse_bool(n, v)?,
-            "upstash-workflow-url" => wf.url = Some(v.trim().to_string()),
+            "upstash-workflow-url" => wf.url = Some(parse_workflow_url(n, v)?),
             "upstash-workflow-calltype" => wf.call_type = Some(v.trim().to_string()),
             "upstash-feature-set" => wf.feature_set = v.trim().to_string(),
             "upstash-workflow-invoke" => wf.invoke = parse_bool(n, v)?,

@@ -18,6 +18,7 @@ use super::auth::Auth;
 use super::error::ApiResult;
 use super::{body, AppState};
 use crate::engine::headers::{canonical, to_map, Headers};
+use crate::engine::urls::check_not_link_local;
 use crate::engine::workflow_wait::{Notified, RunNotify, WaitRequest, Waiter};
 use crate::engine::Error;
 
@@ -112,6 +113,11 @@ pub async fn wait(
         Some(Value::Number(n)) => Some(n.to_string()),
         _ => None,
     };
+    // Both URLs get a step later: refused now, not when a notify or the deadline comes.
+    check_not_link_local(&b.url, "wait")?;
+    if let Some(u) = &b.timeout_url {
+        check_not_link_local(u, "timeoutUrl")?;
+    }
     let req = WaitRequest {
         event_id,
         run_id: run_id.to_string(),

@@ -188,12 +188,16 @@ async fn try_send(
     let now_s = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let signature = sign(&a.signing_key, a.url(), &a.body, now_s)
+    let mut url = crate::engine::urls::parse(a.url()).map_err(|e| format!("invalid url: {e}"))?;
+    // `sub` is the URL as it goes on the wire, so a receiver that rebuilds it from the request
+    // it got verifies: serialised by the URL parser (percent-encoded; a bare origin gets its
+    // `/`), without a fragment.
+    url.set_fragment(None);
+    let signature = sign(&a.signing_key, url.as_str(), &a.body, now_s)
         .map_err(|e| format!("signing failed: {e}"))?;
     let method = reqwest::Method::from_bytes(a.method().as_bytes())
         .map_err(|e| format!("invalid method: {e}"))?;
     let headers = header_map(a, &signature);
-    let url = crate::engine::urls::parse(a.url()).map_err(|e| format!("invalid url: {e}"))?;
     // Built whole rather than through `RequestBuilder::headers`, which would copy the map
     // entry by entry into the request's own.
     let mut req = reqwest::Request::new(method, url);

@@ -1,7 +1,9 @@
 //! The `Upstash-Signature` JWT: HS256 over the signing key's UTF-8 bytes, with the claims the
 //! official receivers check (TypeScript `jose` and Python PyJWT alike): `iss`, `sub` (the exact
-//! URL the request goes to), `iat`, `nbf`, `exp` (5 minutes), a string `jti`, and `body`, the
-//! base64url SHA-256 of the raw body (padded, as the hosted service sends it).
+//! URL the request goes to, as sent: percent-encoded, a bare origin with its `/`, without a
+//! fragment; the hosted docs say only "the url of your endpoint"), `iat`, `nbf`, `exp`
+//! (5 minutes), a string `jti`, and `body`, the base64url SHA-256 of the raw body (padded, as
+//! the hosted service sends it).
 
 use base64::engine::general_purpose::URL_SAFE;
 use base64::Engine as _;
@@ -28,7 +30,8 @@ pub fn body_hash(body: &[u8]) -> String {
     URL_SAFE.encode(Sha256::digest(body))
 }
 
-/// Signs a delivery of `body` to `url` with `key` at `now_s` (Unix seconds).
+/// Signs a delivery of `body` to `url` (serialised as it is sent) with `key` at `now_s` (Unix
+/// seconds).
 pub fn sign(
     key: &str,
     url: &str,

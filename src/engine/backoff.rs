@@ -1,6 +1,7 @@
 //! When the next attempt of a failed message starts: a retry-after hint from the destination
 //! wins, then the message's `Upstash-Retry-Delay` expression, then the default exponential
-//! backoff `min(86400, e^(2.5 n))` seconds.
+//! backoff `min(86400, e^(2.5 n))` seconds. `-backoff-scale` multiplies that backoff and the
+//! one-day cap still holds after it: a scale above 1 never waits longer than a day.
 
 use std::time::Duration;
 
@@ -21,7 +22,8 @@ pub fn next_delay(hint: Option<Duration>, expr: Option<&RetryDelayExpr>, retried
     next_delay_scaled(hint, expr, retried, 1.0)
 }
 
-/// `next_delay` with the default backoff multiplied by `scale` (the `-backoff-scale` flag).
+/// `next_delay` with the default backoff multiplied by `scale` (the `-backoff-scale` flag), then
+/// capped at one day. A NaN or negative scale gives no wait; an infinite one, the cap.
 pub fn next_delay_scaled(
     hint: Option<Duration>,
     expr: Option<&RetryDelayExpr>,
@@ -38,8 +40,7 @@ pub fn next_delay_scaled(
             if secs.is_nan() {
                 return Duration::ZERO;
             }
-            Duration::try_from_secs_f64(secs.min(MAX_BACKOFF_SECS * 1000.0))
-                .unwrap_or(Duration::ZERO)
+            Duration::from_secs_f64(secs.clamp(0.0, MAX_BACKOFF_SECS))
         }
     }
 }
@@ -67,6 +68,39 @@ mod tests {
             Duration::from_millis(250)
         );
         assert_eq!(next_delay_scaled(None, None, 0, f64::NAN), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_scaled_backoff_never_passes_one_day() {
+        let day = Duration::from_secs(86_400);
+        // Retry n (1-based) is scheduled with `retried = n - 1`.
+        assert_eq!(next_delay_scaled(None, None, 2, 10.0).as_secs(), 18_080);
+        for retried in [3, 4, 5, 20, u32::MAX - 1] {
+            assert_eq!(
+                next_delay_scaled(None, None, retried, 10.0),
+                day,
+                "{retried}"
+            );
+        }
+        assert_eq!(next_delay_scaled(None, None, 4, 1.0), day);
+        assert_eq!(next_delay_scaled(None, None, 4, f64::INFINITY), day);
+        assert_eq!(next_delay_scaled(None, None, 0, f64::MAX), day);
+    }
+
+    #[test]
+    fn a_small_scale_still_scales_the_capped_backoff() {
+        assert_eq!(
+            next_delay_scaled(None, None, 4, 0.001),
+            Duration::from_millis(86_400)
+        );
+        assert_eq!(next_delay_scaled(None, None, 2, 0.001).as_millis(), 1_808);
+        assert_eq!(next_delay_scaled(None, None, 4, 0.0), Duration::ZERO);
+        assert_eq!(next_delay_scaled(None, None, 4, -1.0), Duration::ZERO);
+        assert_eq!(
+            next_delay_scaled(None, None, 4, f64::NEG_INFINITY),
+            Duration::ZERO
+        );
+        assert_eq!(next_delay_scaled(None, None, 4, f64::NAN), Duration::ZERO);
     }
 
     #[test]

@@ -36,19 +36,7 @@ pub struct Published {
     pub deduplicated: bool,
 }
 
-/// Checks that `s` is an absolute http(s) URL with a host; `what` names it in the error.
-pub fn check_url(s: &str, what: &str) -> Result<()> {
-    let web = super::urls::with_parsed(s, |u| {
-        matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
-    })
-    .map_err(|e| Error::bad(format!("invalid {what} url {s:?}: {e}")))?;
-    if !web {
-        return Err(Error::bad(format!(
-            "invalid {what} url {s:?}: it must be an absolute http:// or https:// URL"
-        )));
-    }
-    Ok(())
-}
+pub use super::urls::check_url;
 
 fn check_duration(d: Option<Duration>, max: Duration, header: &str) -> Result<()> {
     match d {

@@ -259,7 +259,8 @@ fn parse_invoke(body: &[u8]) -> Result<(Bytes, Invoker)> {
         headers,
         step: v.get("step").cloned().unwrap_or(Value::Null),
     };
-    Ok((initial, invoker))
+    super::urls::check_not_link_local(&invoker.url, "invoking workflow")
+        .map(|()| (initial, invoker))
 }
 
 impl TenantState {

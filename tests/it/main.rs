@@ -14,6 +14,7 @@ mod flow_control;
 mod hardening;
 mod isolation;
 mod keep_alive;
+mod link_local;
 mod logs;
 mod messages;
 mod publish;

@@ -1,12 +1,15 @@
 //! The `Upstash-Signature` JWT on deliveries, checked the way receivers check it: HS256 with
-//! the user's current signing key, `iss`, `sub` = the exact URL, `body` = base64url SHA-256.
+//! the user's current signing key, `iss`, `sub` = the exact URL as delivered (percent-encoded
+//! as it went on the wire), `body` = base64url SHA-256.
 
 use axum::http::Method;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jsonwebtoken::{decode, Algorithm, DecodingKey, TokenData, Validation};
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use qstash_dev::config::TEST_USERS;
 use serde::Deserialize;
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::support::*;
@@ -123,4 +126,57 @@ async fn another_user_s_deliveries_are_signed_with_that_user_s_key() {
         verify(&token, TEST_USERS[0].current_signing_key).is_err(),
         "not signed with the default user's key"
     );
+}
+
+/// The URL a receiver sees: its `Host` header and request target.
+fn as_received(r: &Received) -> String {
+    format!("http://{}{}", r.header("host").expect("Host"), r.path)
+}
+
+#[tokio::test]
+async fn sub_is_the_url_as_delivered_when_characters_go_percent_encoded() {
+    let app = spawn_app().await;
+    let rx = Receiver::start().await;
+    // Raw `"`, spaces and non-ASCII in path and query, as a JSON body or a header carries them.
+    let group = [
+        rx.url("/group/say \"hi\"/ä?q=\"a b\"&w=ä"),
+        rx.url("/frag/x?y=1#section"),
+    ];
+    let endpoints: Vec<Value> = group.iter().map(|u| json!({ "url": u })).collect();
+    let rb = app
+        .req(Method::POST, "/v2/topics/enc/endpoints")
+        .json(&json!({ "endpoints": endpoints }));
+    assert_eq!(app.send(rb).await.status, 200);
+    assert_eq!(app.publish("enc", &[], "to the group").await.status, 200);
+    let batch = json!([{ "destination": rx.url("/batch/ä b\"?x=ö \""), "body": "b" }]);
+    let r = app
+        .send(app.req(Method::POST, "/v2/batch").json(&batch))
+        .await;
+    assert!(r.body[0]["messageId"].is_string(), "{}", r.text);
+    let whole = rx.url("/encoded/ä \"x\"?k=ä \"v\"");
+    let encoded = utf8_percent_encode(&whole, NON_ALPHANUMERIC).to_string();
+    app.publish_ok(&encoded, &[], "encoded").await;
+    let cb = ("Upstash-Callback", &*rx.url("/cb/a \"b\"?c=d e"));
+    app.publish_ok(&rx.url("/main"), &[cb], "with a callback")
+        .await;
+    // A bare origin is requested as `/`, and signed so.
+    app.publish_ok(&format!("http://{}", rx.addr), &[], "root")
+        .await;
+
+    let got = rx.wait_for(7).await;
+    let mut seen: Vec<String> = got.iter().map(|r| r.path.clone()).collect();
+    seen.sort();
+    let expected = [
+        "/",
+        "/batch/%C3%A4%20b%22?x=%C3%B6%20%22",
+        "/cb/a%20%22b%22?c=d%20e",
+        "/encoded/%C3%A4%20%22x%22?k=%C3%A4%20%22v%22",
+        "/frag/x?y=1",
+        "/group/say%20%22hi%22/%C3%A4?q=%22a%20b%22&w=%C3%A4",
+        "/main",
+    ];
+    assert_eq!(seen, expected);
+    for r in &got {
+        check_signature(r, TEST_USERS[0].current_signing_key, &as_received(r));
+    }
 }
