@@ -13,6 +13,7 @@ mod errors;
 mod flow_control;
 mod hardening;
 mod isolation;
+mod json_errors;
 mod keep_alive;
 mod logs;
 mod messages;
