@@ -2,6 +2,7 @@
 
 mod auth;
 mod batch;
+mod bulk;
 mod callbacks;
 mod cli;
 mod dashboard;
