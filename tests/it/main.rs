@@ -25,6 +25,7 @@ mod schedules;
 mod signature;
 mod support;
 mod url_groups;
+mod workflow_end;
 mod workflow_runs;
 mod workflow_runs_dlq;
 mod workflow_wait;
