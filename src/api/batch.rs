@@ -1,11 +1,14 @@
 //! `POST /v2/batch`: many publishes and enqueues in one request. Items are
 //! `{destination, headers?, body?, queue?}`; header names in any case and values as strings or
-//! arrays of strings; `null` fields count as absent. The answer lists one result per item in
-//! request order (an array for a URL group); a bad item gets `{"error": …}` in its slot and the
-//! others still go out (an item that is not an object too). A body that is not a JSON array is
-//! a 400.
+//! arrays of strings; `null` fields count as absent. The body is read as one typed document, as
+//! the hosted service reads it: a value of the wrong type anywhere (an item that is not an
+//! object, a header that is an object) is a 400 naming its path (`[2].headers.Upstash-Delay`)
+//! and nothing is published. The answer lists one result per item in request order (an array
+//! for a URL group); an item the engine refuses (an unknown URL group, a bad header value) gets
+//! `{"error": …}` in its slot and the others still go out.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use axum::body::Body;
@@ -15,9 +18,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::auth::Auth;
+use super::body::Strings;
 use super::error::ApiResult;
 use super::publish::{outcome_json, publish_with, Pair};
 use super::{body, AppState};
@@ -27,10 +31,10 @@ use crate::engine::{Error, Result, TenantId};
 pub const MAX_BATCH_BYTES: usize = 100 * 1024 * 1024;
 
 #[derive(Debug, Deserialize)]
-struct Item {
+pub struct Item {
     destination: Option<String>,
     #[serde(default)]
-    headers: Option<Map<String, Value>>,
+    headers: Option<BTreeMap<String, Strings>>,
     /// A string is the raw body; any other JSON value (the workflow SDK sends `context.call`
     /// bodies as objects) is sent as its compact JSON text.
     body: Option<Value>,
@@ -38,29 +42,15 @@ struct Item {
 }
 
 /// Lower-cased header pairs from an item's `headers` object.
-fn item_pairs(headers: Option<Map<String, Value>>) -> Result<Vec<Pair<'static>>> {
+fn item_pairs(headers: Option<BTreeMap<String, Strings>>) -> Vec<Pair<'static>> {
     let mut pairs = Vec::new();
-    for (k, v) in headers.unwrap_or_default() {
+    for (k, Strings(values)) in headers.unwrap_or_default() {
         let k = k.to_ascii_lowercase();
-        match v {
-            Value::String(s) => pairs.push((Cow::Owned(k), Cow::Owned(s))),
-            Value::Array(items) => {
-                for item in items {
-                    match item {
-                        Value::String(s) => pairs.push((Cow::Owned(k.clone()), Cow::Owned(s))),
-                        other => {
-                            return Err(Error::bad(format!(
-                                "header {k:?}: expected strings, got {other}"
-                            )))
-                        }
-                    }
-                }
-            }
-            Value::Null => {}
-            other => pairs.push((Cow::Owned(k), Cow::Owned(other.to_string()))),
+        for v in values {
+            pairs.push((Cow::Owned(k.clone()), Cow::Owned(v)));
         }
     }
-    Ok(pairs)
+    pairs
 }
 
 /// A JSON `body` field as message bytes: a string is the raw body; any other value (the
@@ -83,27 +73,29 @@ pub struct ParsedItem {
     pub body: Bytes,
 }
 
-/// Reads one batch item (any JSON value; a bad one is a 400).
+/// Reads one batch item from any JSON value; a value of the wrong type is an error naming
+/// its field.
 pub fn parse_item(raw: Value) -> Result<ParsedItem> {
-    let item: Item =
-        serde_json::from_value(raw).map_err(|e| Error::bad(format!("invalid batch item: {e}")))?;
-    let pairs = item_pairs(item.headers)?;
-    let body = body_bytes(item.body);
-    Ok(ParsedItem {
-        destination: item.destination.unwrap_or_default(),
-        queue: item.queue.filter(|q| !q.is_empty()),
-        pairs,
-        body,
-    })
+    Ok(ready(body::from_value("", raw)?))
 }
 
-fn one(state: &AppState, t: TenantId, raw: Value, caller_ip: &str) -> Result<Value> {
+/// One batch item, ready to publish.
+fn ready(item: Item) -> ParsedItem {
+    ParsedItem {
+        destination: item.destination.unwrap_or_default(),
+        queue: item.queue.filter(|q| !q.is_empty()),
+        pairs: item_pairs(item.headers),
+        body: body_bytes(item.body),
+    }
+}
+
+fn one(state: &AppState, t: TenantId, item: Item, caller_ip: &str) -> Result<Value> {
     let ParsedItem {
         destination,
         queue,
         pairs,
         body,
-    } = parse_item(raw)?;
+    } = ready(item);
     let limit = state.engine.limits().max_body_bytes;
     if body.len() > limit {
         return Err(Error::PayloadTooLarge(format!(
@@ -131,7 +123,7 @@ pub async fn batch(
     raw: Body,
 ) -> ApiResult<Response> {
     let bytes = body::read(&headers, raw, MAX_BATCH_BYTES).await?;
-    let items: Vec<Value> =
+    let items: Vec<Item> =
         body::json(&bytes)?.ok_or_else(|| Error::bad("a JSON array of messages is required"))?;
     let quota = super::limits::daily(&state, t, items.len() as u64)?;
     let caller_ip = peer.ip().to_string();

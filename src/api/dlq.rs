@@ -1,58 +1,54 @@
 //! The dead-letter queue: list, get, delete one or many, retry one or many. Bulk routes take
-//! `dlqIds` or filters from the query (unknown parameters are refused, so a typo never
-//! deletes everything) or a legacy JSON body `{"dlqIds": [...]}`. Retries accept publish
-//! headers that override the original settings.
+//! `dlqIds` or filters from the query or a JSON body, checked by [`bulk`] so that they never
+//! select more than they name. Retries accept publish headers that override the original
+//! settings.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::auth::Auth;
+use super::bulk::{self, Fields};
 use super::error::ApiResult;
 use super::publish::{options, published_json};
 use super::query::Query;
-use super::{body, views, AppState};
+use super::{views, AppState};
 use crate::engine::manage::DlqSelection;
 use crate::engine::{Error, Result};
 
 /// DLQ pages hold at most 100 entries.
 const MAX_COUNT: usize = 100;
 
-/// Parameters the bulk routes understand.
-const BULK_PARAMS: [&str; 18] = [
-    "dlqIds",
-    "cursor",
-    "count",
-    "messageId",
-    "messageIds",
-    "url",
-    "topicName",
-    "scheduleId",
-    "queueName",
-    "fromDate",
-    "toDate",
-    "responseStatus",
-    "callerIp",
-    "callerIP",
-    "label",
-    "flowControlKey",
-    "qstash_token",
-    "all",
-];
+/// What the bulk routes read (see [`bulk`]); `host` and `path` are not DLQ filters.
+const BULK: Fields = Fields {
+    selectors: &[
+        "dlqIds",
+        "messageId",
+        "messageIds",
+        "url",
+        "topicName",
+        "scheduleId",
+        "queueName",
+        "fromDate",
+        "toDate",
+        "responseStatus",
+        "callerIp",
+        "callerIP",
+        "label",
+        "flowControlKey",
+    ],
+    modifiers: &["cursor", "count"],
+};
 
-fn selection(q: &Query, strict: bool) -> Result<DlqSelection> {
+fn selection(q: &Query) -> Result<DlqSelection> {
     for k in q.keys() {
         if k == "host" || k == "path" {
             return Err(Error::bad(format!(
                 "the {k} filter is not supported by the DLQ"
             )));
-        }
-        if strict && !BULK_PARAMS.contains(&k) && !k.starts_with("upstash-") {
-            return Err(Error::bad(format!("unknown parameter {k:?}")));
         }
     }
     Ok(DlqSelection {
@@ -67,31 +63,16 @@ fn selection(q: &Query, strict: bool) -> Result<DlqSelection> {
     })
 }
 
-/// Unknown fields are refused: a misspelt `dlqIds` must not fall through to "delete all".
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct IdsBody {
-    #[serde(default)]
-    dlq_ids: Vec<String>,
-}
-
-/// The selection of a bulk request: a JSON body's ids win over the query.
+/// The selection of a bulk request, from its query and JSON body.
 async fn bulk_selection(uri: &Uri, headers: &HeaderMap, raw: Body) -> Result<DlqSelection> {
-    let mut sel = selection(&Query::parse(uri.query()), true)?;
-    let bytes = body::read(headers, raw, 1024 * 1024).await?;
-    if let Some(b) = body::json::<IdsBody>(&bytes)? {
-        if !b.dlq_ids.is_empty() {
-            sel.dlq_ids = b.dlq_ids;
-        }
-    }
-    Ok(sel)
+    selection(&bulk::selection(uri, headers, raw, &BULK).await?)
 }
 
 pub async fn list(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> ApiResult<Json<Value>> {
     if Query::parse(uri.query()).one("source") == Some("workflow") {
         return super::workflow_dlq::list_query(&s, t, &uri);
     }
-    let sel = selection(&Query::parse(uri.query()), false)?;
+    let sel = selection(&Query::parse(uri.query()))?;
     let (page, cursor) = if sel.dlq_ids.is_empty() {
         s.engine
             .dlq_list(t, &sel.filter, sel.cursor.as_deref(), sel.count)

@@ -1,19 +1,18 @@
 //! `GET/DELETE /v2/messages/{id}` and bulk cancel `DELETE /v2/messages`, which takes its
-//! selection from the query (ids, filters, `count`) or from a legacy JSON body
-//! (`{"messageIds": [...]}` and old filter fields); with neither it cancels everything.
+//! selection (ids, filters, `count`) from the query or from a JSON body such as
+//! `{"messageIds": [...]}`, checked by [`bulk`]; naming nothing (or `all=true`) cancels
+//! everything, up to `count`.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};
 use axum::Json;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::Auth;
+use super::bulk::{self, Fields};
 use super::error::ApiResult;
-use super::query::Query;
-use super::{body, views, AppState};
-use crate::engine::filter::Filter;
+use super::{views, AppState};
 
 pub async fn get(
     State(s): State<AppState>,
@@ -32,39 +31,27 @@ pub async fn cancel(
     Ok(Json(json!({ "cancelled": 1 })))
 }
 
-/// The legacy JSON body of bulk cancel. Unknown fields are refused: a misspelt field must not
-/// fall through to "cancel everything".
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct CancelBody {
-    #[serde(default)]
-    message_ids: Vec<String>,
-    queue_name: Option<String>,
-    url: Option<String>,
-    topic_name: Option<String>,
-    schedule_id: Option<String>,
-    #[serde(alias = "callerIP")]
-    caller_ip: Option<String>,
-    from_date: Option<u64>,
-    to_date: Option<u64>,
-}
-
-impl CancelBody {
-    fn into_filter(self) -> (Vec<String>, Filter) {
-        let v = |o: Option<String>| o.into_iter().collect::<Vec<_>>();
-        let f = Filter {
-            queue_names: v(self.queue_name),
-            urls: v(self.url),
-            topic_names: v(self.topic_name),
-            schedule_ids: v(self.schedule_id),
-            caller_ips: v(self.caller_ip),
-            from_date: self.from_date,
-            to_date: self.to_date,
-            ..Filter::default()
-        };
-        (self.message_ids, f)
-    }
-}
+/// What bulk cancel reads (see [`bulk`]). `messageIds` win over the other filters, as the
+/// docs say; the singular `messageId` is not a cancel filter (nor in the SDKs), so it is
+/// refused like any misspelling.
+const BULK: Fields = Fields {
+    selectors: &[
+        "messageIds",
+        "url",
+        "topicName",
+        "queueName",
+        "scheduleId",
+        "label",
+        "flowControlKey",
+        "host",
+        "path",
+        "callerIp",
+        "callerIP",
+        "fromDate",
+        "toDate",
+    ],
+    modifiers: &["count"],
+};
 
 pub async fn cancel_many(
     State(s): State<AppState>,
@@ -73,15 +60,9 @@ pub async fn cancel_many(
     headers: HeaderMap,
     raw: Body,
 ) -> ApiResult<Json<Value>> {
-    let q = Query::parse(uri.query());
-    let bytes = body::read(&headers, raw, 1024 * 1024).await?;
-    let (ids, filter) = match body::json::<CancelBody>(&bytes)? {
-        Some(b) => b.into_filter(),
-        None => {
-            let mut f = q.filter()?;
-            (std::mem::take(&mut f.message_ids), f)
-        }
-    };
+    let q = bulk::selection(&uri, &headers, raw, &BULK).await?;
+    let mut filter = q.filter()?;
+    let ids = std::mem::take(&mut filter.message_ids);
     let count = q.u64("count")?.map(|c| c as usize);
     let cancelled = s.engine.cancel_many(t, &ids, &filter, count);
     Ok(Json(json!({ "cancelled": cancelled })))

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod batch;
 pub mod body;
+pub mod bulk;
 pub mod dashboard;
 pub mod dev;
 pub mod dlq;

@@ -38,6 +38,11 @@ impl Query {
             .collect()
     }
 
+    /// Adds a value, as if the query string ended with `&key=value`.
+    pub fn push(&mut self, key: String, value: String) {
+        self.0.push((key, value));
+    }
+
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|(k, _)| k.as_str())
     }

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::auth::Auth;
+use super::body::Strings;
 use super::error::ApiResult;
 use super::{body, AppState};
 use crate::engine::topics::{Endpoint, EndpointRef, UrlGroup};
@@ -27,27 +28,10 @@ struct EndpointsBody {
     endpoints: Vec<EndpointIn>,
 }
 
-/// A header value given as a string or an array of strings.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl OneOrMany {
-    pub fn into_vec(self) -> Vec<String> {
-        match self {
-            Self::One(s) => vec![s],
-            Self::Many(v) => v,
-        }
-    }
-}
-
 #[derive(Debug, Deserialize)]
 struct HeadersBody {
     #[serde(default)]
-    headers: std::collections::BTreeMap<String, OneOrMany>,
+    headers: std::collections::BTreeMap<String, Strings>,
 }
 
 fn group_json(g: &UrlGroup) -> Value {
@@ -151,11 +135,7 @@ pub async fn set_headers(
     let pairs: Vec<(String, String)> = b
         .headers
         .into_iter()
-        .flat_map(|(k, v)| {
-            v.into_vec()
-                .into_iter()
-                .map(move |v| (k.to_ascii_lowercase(), v))
-        })
+        .flat_map(|(k, Strings(v))| v.into_iter().map(move |v| (k.to_ascii_lowercase(), v)))
         .collect();
     super::publish_headers::parse(&pairs)?;
     s.engine.set_url_group_headers(t, &name, pairs)?;

@@ -5,6 +5,7 @@
 //! the run id and copies of the user headers and retry settings. Then it publishes the run's
 //! first message like any publish.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
 use axum::body::Body;
@@ -13,10 +14,12 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bytes::Bytes;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::auth::Auth;
 use super::batch::MAX_BATCH_BYTES;
+use super::body::Strings;
 use super::error::ApiResult;
 use super::publish::{destination, header_pairs};
 use super::{body, publish_headers, AppState};
@@ -162,36 +165,30 @@ pub async fn trigger(
     Ok((StatusCode::OK, quota, Json(triggered_json(&r))).into_response())
 }
 
-/// One item of a batch trigger: its destination, lower-case headers and body.
+/// One item of `POST /v2/batch/trigger` as sent; other fields are ignored.
+#[derive(Debug, Deserialize)]
+struct TriggerItem {
+    destination: String,
+    #[serde(default)]
+    headers: Option<BTreeMap<String, Strings>>,
+    #[serde(default)]
+    body: Option<Value>,
+}
+
 /// A trigger request: destination, lower-case headers, body.
 type Item = (String, Vec<(String, String)>, Bytes);
 
-fn item(raw: Value) -> Result<Item> {
-    let Value::Object(mut m) = raw else {
-        return Err(Error::bad("each trigger must be a JSON object"));
-    };
-    let dest = match m.remove("destination") {
-        Some(Value::String(d)) => d,
-        _ => return Err(Error::bad("each trigger needs a destination")),
-    };
-    let mut pairs = Vec::new();
-    if let Some(Value::Object(h)) = m.remove("headers") {
-        for (k, v) in h {
+fn item(raw: TriggerItem) -> Item {
+    let pairs = raw
+        .headers
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|(k, Strings(v))| {
             let k = k.to_ascii_lowercase();
-            match v {
-                Value::String(s) => pairs.push((k, s)),
-                Value::Array(items) => pairs.extend(
-                    items
-                        .into_iter()
-                        .filter_map(|i| i.as_str().map(|s| (k.clone(), s.to_string()))),
-                ),
-                Value::Null => {}
-                other => pairs.push((k, other.to_string())),
-            }
-        }
-    }
-    let body = super::batch::body_bytes(m.remove("body"));
-    Ok((dest, pairs, body))
+            v.into_iter().map(move |v| (k.clone(), v))
+        })
+        .collect();
+    (raw.destination, pairs, super::batch::body_bytes(raw.body))
 }
 
 /// `POST /v2/batch/trigger` → `201 [{"workflowRunId", "workflowCreatedAt", "deduplicated"?}]`.
@@ -203,9 +200,9 @@ pub async fn batch(
     raw: Body,
 ) -> ApiResult<Response> {
     let bytes = body::read(&headers, raw, MAX_BATCH_BYTES).await?;
-    let items: Vec<Value> =
+    let items: Vec<TriggerItem> =
         body::json(&bytes)?.ok_or_else(|| Error::bad("a JSON array of triggers is required"))?;
-    let items = items.into_iter().map(item).collect::<Result<Vec<_>>>()?;
+    let items: Vec<Item> = items.into_iter().map(item).collect();
     let quota = super::limits::daily(&s, t, items.len() as u64)?;
     let ip = super::publish::caller_ip(peer);
     let results: Vec<Value> = items

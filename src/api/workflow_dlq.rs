@@ -1,13 +1,16 @@
 //! The workflow DLQ: `GET /v2/dlq?source=workflow` (what the SDK's `dlq.list` calls) and
 //! `GET /v2/workflows/dlq`, get and delete one or many, resume and restart (bulk and single
-//! forms, with override headers), and retrying a failed run's failure callback.
+//! forms, with override headers), and retrying a failed run's failure callback. The bulk forms
+//! take `dlqIds` or filters from the query or a JSON body, as [`bulk`] checks them.
 
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};
 use axum::Json;
 use serde_json::{json, Map, Value};
 
 use super::auth::Auth;
+use super::bulk::{self, Fields};
 use super::error::ApiResult;
 use super::publish::options;
 use super::query::Query;
@@ -19,6 +22,36 @@ use crate::engine::Result;
 
 /// DLQ pages hold at most 100 entries.
 const MAX_COUNT: usize = 100;
+
+/// What the bulk routes read (see [`bulk`]); `host` and `path` are not DLQ filters.
+const BULK: Fields = Fields {
+    selectors: &[
+        "dlqIds",
+        "workflowRunId",
+        "workflowUrl",
+        "workflowCreatedAt",
+        "failureFunctionState",
+        "messageId",
+        "messageIds",
+        "url",
+        "topicName",
+        "scheduleId",
+        "queueName",
+        "fromDate",
+        "toDate",
+        "responseStatus",
+        "callerIp",
+        "callerIP",
+        "label",
+        "flowControlKey",
+    ],
+    modifiers: &["cursor", "count"],
+};
+
+/// The selection of a bulk request, from its query and JSON body.
+async fn bulk_selection(uri: &Uri, headers: &HeaderMap, raw: Body) -> Result<WorkflowDlqSelection> {
+    selection(&bulk::selection(uri, headers, raw, &BULK).await?)
+}
 
 fn selection(q: &Query) -> Result<WorkflowDlqSelection> {
     Ok(WorkflowDlqSelection {
@@ -117,8 +150,10 @@ pub async fn delete_many(
     State(s): State<AppState>,
     Auth(t): Auth,
     uri: Uri,
+    headers: HeaderMap,
+    raw: Body,
 ) -> ApiResult<Json<Value>> {
-    let sel = selection(&Query::parse(uri.query()))?;
+    let sel = bulk_selection(&uri, &headers, raw).await?;
     let (deleted, cursor) = s.engine.workflow_dlq_delete_many(t, &sel);
     let mut m = Map::new();
     m.insert("deleted".into(), json!(deleted));
@@ -129,15 +164,14 @@ fn run_json((id, at): &(String, u64)) -> Value {
     json!({ "workflowRunId": id, "workflowCreatedAt": at })
 }
 
-fn rerun_many(
+async fn rerun_many(
     s: &AppState,
     t: crate::engine::TenantId,
-    uri: &Uri,
-    headers: &HeaderMap,
+    (uri, headers, raw): (Uri, HeaderMap, Body),
     mode: Rerun,
 ) -> ApiResult<Json<Value>> {
-    let overrides = options(headers, &[])?;
-    let sel = selection(&Query::parse(uri.query()))?;
+    let overrides = options(&headers, &[])?;
+    let sel = bulk_selection(&uri, &headers, raw).await?;
     let (runs, cursor) = s.engine.workflow_dlq_rerun(t, &sel, mode, &overrides)?;
     let mut m = Map::new();
     m.insert(
@@ -168,8 +202,9 @@ pub async fn resume_many(
     Auth(t): Auth,
     uri: Uri,
     headers: HeaderMap,
+    raw: Body,
 ) -> ApiResult<Json<Value>> {
-    rerun_many(&s, t, &uri, &headers, Rerun::Resume)
+    rerun_many(&s, t, (uri, headers, raw), Rerun::Resume).await
 }
 
 pub async fn restart_many(
@@ -177,8 +212,9 @@ pub async fn restart_many(
     Auth(t): Auth,
     uri: Uri,
     headers: HeaderMap,
+    raw: Body,
 ) -> ApiResult<Json<Value>> {
-    rerun_many(&s, t, &uri, &headers, Rerun::Restart)
+    rerun_many(&s, t, (uri, headers, raw), Rerun::Restart).await
 }
 
 pub async fn resume(

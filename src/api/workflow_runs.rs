@@ -1,13 +1,16 @@
 //! The run API over many runs: bulk cancel (`DELETE /v2/workflows/runs` by `workflowRunIds`, by
-//! filter, or all active runs up to `count`) and the workflow logs (`GET /v2/workflows/events`
-//! with `groupBy=workflowRunId`, which the SDK calls, and `GET /v2/workflows/logs`).
+//! filter, or all active runs up to `count`, named in the query or a JSON body as [`bulk`]
+//! checks them) and the workflow logs (`GET /v2/workflows/events` with
+//! `groupBy=workflowRunId`, which the SDK calls, and `GET /v2/workflows/logs`).
 
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::Uri;
+use axum::http::{HeaderMap, Uri};
 use axum::Json;
 use serde_json::{json, Value};
 
 use super::auth::Auth;
+use super::bulk::{self, Fields};
 use super::error::ApiResult;
 use super::publish_headers::parse_bool;
 use super::query::Query;
@@ -65,13 +68,37 @@ fn run_filter(q: &Query, exact: bool) -> Result<RunFilter> {
     })
 }
 
-/// `DELETE /v2/workflows/runs` → `{"cancelled": n}`.
+/// What bulk cancel reads (see [`bulk`]). `state` is left out: only running runs can be
+/// cancelled, and step states are not applied to runs here.
+const BULK: Fields = Fields {
+    selectors: &[
+        "workflowRunIds",
+        "workflowRunId",
+        "workflowUrl",
+        "workflowCreatedAt",
+        "workflowRuns",
+        "label",
+        "callerIp",
+        "callerIP",
+        "flowControlKey",
+        "messageId",
+        "host",
+        "path",
+        "fromDate",
+        "toDate",
+    ],
+    modifiers: &["workflowUrlExactMatch", "count"],
+};
+
+/// `DELETE /v2/workflows/runs` → `{"cancelled": n}`; `workflowRunIds` win over the filters.
 pub async fn cancel_many(
     State(s): State<AppState>,
     Auth(t): Auth,
     uri: Uri,
+    headers: HeaderMap,
+    raw: Body,
 ) -> ApiResult<Json<Value>> {
-    let q = Query::parse(uri.query());
+    let q = bulk::selection(&uri, &headers, raw, &BULK).await?;
     let exact = match q.one("workflowUrlExactMatch") {
         Some(v) => parse_bool("workflowUrlExactMatch", v)?,
         None => false,

@@ -1,6 +1,7 @@
 //! The workflow run API: ending a run (`DELETE /v2/workflows/runs/{id}?cancel=…`, which the
-//! SDK calls when a run completes or is cancelled) and the lazy-fetch history
-//! (`GET /v2/workflows/runs/{id}`, 404 once the run has ended).
+//! SDK calls when a run completes or is cancelled; 200 again for a run that has already ended,
+//! see `Engine::finish_run`) and the lazy-fetch history (`GET /v2/workflows/runs/{id}`, 404
+//! once the run has ended).
 
 use axum::body::Body;
 use axum::extract::{Path, State};

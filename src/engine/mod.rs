@@ -40,6 +40,7 @@ pub mod workflow;
 pub mod workflow_admin;
 pub mod workflow_dlq;
 pub mod workflow_logs;
+pub mod workflow_registry;
 pub mod workflow_run;
 pub mod workflow_steps;
 pub mod workflow_wait;
@@ -119,7 +120,7 @@ pub(crate) struct TenantState {
     /// Deliveries in flight for this tenant, and the ones waiting for global parallelism.
     global_in_flight: usize,
     global_waitlist: waitline::WaitLine,
-    runs: workflow::Runs,
+    runs: workflow_registry::Runs,
     /// Workflow waiters and stored run-scoped notifications.
     waits: workflow_wait::Waits,
     /// Attempts started under the lock, handed to the starter once it is released.
@@ -283,7 +284,7 @@ impl TenantState {
             flows: HashMap::new(),
             global_in_flight: 0,
             global_waitlist: Default::default(),
-            runs: Default::default(),
+            runs: workflow_registry::Runs::new(limits.max_log_entries),
             waits: Default::default(),
             started: Started::default(),
         }

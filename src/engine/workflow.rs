@@ -9,7 +9,6 @@
 //! deletes it (`?cancel=false` on success, `true` on cancel) or when a step fails for good;
 //! messages for an ended run are refused with 400.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD as B64;
@@ -22,9 +21,6 @@ use super::flow::FlowSpec;
 use super::headers::{merge, Headers};
 use super::options::{CallbackOptions, PublishOptions, WorkflowHeaders};
 use super::{Error, Result, TenantState};
-
-/// Ended runs kept for logs and lookups, per tenant.
-const ENDED_KEPT: usize = 1000;
 
 /// The error of `WF_DetectTrigger`, as the workflow SDK's tests expect it.
 pub const NON_WORKFLOW_ERROR: &str =
@@ -178,32 +174,6 @@ impl Run {
                 .map(|s| json!({ "messageId": &*s.message_id, "body": B64.encode(&s.body), "callType": s.call_type.as_str() }))
                 .collect(),
         )
-    }
-}
-
-/// Active runs by id, and the most recent ended ones.
-#[derive(Debug, Default)]
-pub struct Runs {
-    pub active: HashMap<String, Run>,
-    pub ended: VecDeque<Run>,
-}
-
-impl Runs {
-    /// Moves a run from active to ended.
-    pub fn end(&mut self, id: &str) -> Option<&Run> {
-        let run = self.active.remove(id)?;
-        if self.ended.len() == ENDED_KEPT {
-            self.ended.pop_front();
-        }
-        self.ended.push_back(run);
-        self.ended.back()
-    }
-
-    /// Every run, active first, newest first.
-    pub fn all(&self) -> Vec<&Run> {
-        let mut v: Vec<&Run> = self.active.values().chain(self.ended.iter()).collect();
-        v.sort_by_key(|r| std::cmp::Reverse(r.created_at));
-        v
     }
 }
 

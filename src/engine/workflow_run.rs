@@ -179,11 +179,17 @@ impl Engine {
     }
 
     /// `DELETE /v2/workflows/runs/{id}`: `cancel=false` completes the run with `body` as its
-    /// result, `cancel=true` cancels it.
+    /// result, `cancel=true` cancels it. A run that has already ended (however it ended) is
+    /// left as it is and the call succeeds, as on the hosted service: the SDK ends a run again
+    /// when its trigger was deduplicated. Only an id never seen (or ended so long ago that it
+    /// left the bounded record of ended runs) is not found.
     pub fn finish_run(&self, t: TenantId, id: &str, cancel: bool, body: Bytes) -> Result<()> {
         let now = now_ms();
         self.with(t, |st| {
             if !st.runs.active.contains_key(id) {
+                if st.runs.ended_ids.contains(id) {
+                    return Ok(());
+                }
                 return Err(Error::not_found(format!("workflow run {id} not found")));
             }
             let (state, response) = if cancel {

@@ -2,6 +2,7 @@
 
 mod auth;
 mod batch;
+mod bulk;
 mod callbacks;
 mod cli;
 mod dashboard;
@@ -13,6 +14,7 @@ mod errors;
 mod flow_control;
 mod hardening;
 mod isolation;
+mod json_errors;
 mod keep_alive;
 mod link_local;
 mod logs;
@@ -25,6 +27,7 @@ mod security;
 mod signature;
 mod support;
 mod url_groups;
+mod workflow_end;
 mod workflow_runs;
 mod workflow_runs_dlq;
 mod workflow_wait;
