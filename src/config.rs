@@ -210,6 +210,11 @@ pub struct Config {
     pub dashboard: bool,
     /// Overrides the preset's `max_pending_messages` (tests use a small bound).
     pub max_pending_override: Option<usize>,
+    /// Override the HTTP connection limits documented in `server::conn` (the deadline for a
+    /// request head, the stall timeout, the most open connections); tests use small values.
+    pub header_read_timeout_override: Option<Duration>,
+    pub stall_timeout_override: Option<Duration>,
+    pub max_connections_override: Option<usize>,
 }
 
 impl Config {
@@ -250,6 +255,9 @@ impl Default for Config {
             backoff_scale: 1.0,
             dashboard: true,
             max_pending_override: None,
+            header_read_timeout_override: None,
+            stall_timeout_override: None,
+            max_connections_override: None,
         }
     }
 }

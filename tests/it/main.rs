@@ -21,6 +21,7 @@ mod queues;
 mod quotas;
 mod schedules;
 mod signature;
+mod slow_clients;
 mod support;
 mod url_groups;
 mod workflow_runs;
