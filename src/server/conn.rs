@@ -18,7 +18,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use super::watch::{Activity, Handler, Watched};
@@ -84,6 +84,45 @@ struct Closing {
     notify: Notify,
 }
 
+impl Closing {
+    fn close(&self) {
+        self.flag.store(true, SeqCst);
+        self.notify.notify_waiters();
+    }
+}
+
+/// A connection's stall timer: looks at its [`Activity`] `CHECKS` times per stall timeout.
+struct Stall {
+    activity: Arc<Activity>,
+    ticks: Interval,
+    quiet: u32,
+}
+
+impl Stall {
+    fn new(activity: Arc<Activity>, timeout: Duration) -> Self {
+        let period = (timeout / CHECKS).max(Duration::from_millis(1));
+        let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        Self {
+            activity,
+            ticks,
+            quiet: 0,
+        }
+    }
+
+    /// Completes once the connection was quiet at `CHECKS` looks in a row. Cancel-safe.
+    async fn elapsed(&mut self) {
+        while self.quiet < CHECKS {
+            self.ticks.tick().await;
+            self.quiet = if self.activity.quiet() {
+                self.quiet + 1
+            } else {
+                0
+            };
+        }
+    }
+}
+
 /// Accepts and serves connections until `shutdown` fires, then lets each finish its request
 /// and returns once all are closed (the caller bounds that wait).
 pub(crate) async fn serve<S>(
@@ -126,8 +165,7 @@ pub(crate) async fn serve<S>(
         ));
     }
     drop(listener);
-    closing.flag.store(true, SeqCst);
-    closing.notify.notify_waiters();
+    closing.close();
     // Each connection holds a permit until it closes.
     let _ = permits.acquire_many(limits.max as u32).await;
 }
@@ -169,15 +207,13 @@ async fn connection<S>(
     tokio::pin!(conn);
     let notified = closing.notify.notified();
     tokio::pin!(notified);
+    // Registered before the flag is read, so a close in between is not missed.
     notified.as_mut().enable();
     let mut graceful = closing.flag.load(SeqCst);
     if graceful {
         conn.as_mut().graceful_shutdown();
     }
-    let period = (stall / CHECKS).max(Duration::from_millis(1));
-    let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
-    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut quiet = 0;
+    let mut stall = Stall::new(activity, stall);
     loop {
         tokio::select! {
             biased;
@@ -191,13 +227,33 @@ async fn connection<S>(
                 graceful = true;
                 conn.as_mut().graceful_shutdown();
             }
-            _ = ticks.tick() => {
-                quiet = if activity.quiet() { quiet + 1 } else { 0 };
-                if quiet >= CHECKS {
-                    tracing::debug!("connection closed: stalled for {stall:?}");
-                    return;
-                }
+            () = stall.elapsed() => {
+                tracing::debug!("connection closed: stalled on its client");
+                return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_are_the_documented_constants_unless_overridden() {
+        let l = ConnLimits::of(&Config::default());
+        assert_eq!(l.header_read, HEADER_READ_TIMEOUT);
+        assert_eq!(l.stall, STALL_TIMEOUT);
+        assert_eq!(l.max, MAX_CONNECTIONS);
+        let c = Config {
+            header_read_timeout_override: Some(Duration::from_secs(1)),
+            stall_timeout_override: Some(Duration::from_secs(2)),
+            max_connections_override: Some(0),
+            ..Config::default()
+        };
+        let l = ConnLimits::of(&c);
+        assert_eq!(l.header_read, Duration::from_secs(1));
+        assert_eq!(l.stall, Duration::from_secs(2));
+        assert_eq!(l.max, 1, "a cap of zero would accept nothing");
     }
 }

@@ -1,8 +1,9 @@
 //! What a connection's stall timer looks at: whether bytes moved since it last looked, and
 //! whether the server (a handler running on a fully received request) or the client (the next
 //! request, the rest of a body, reading a response) owes the next byte. Three wrappers feed
-//! it: around the socket, around each request's handling and around each request's body. Each
-//! costs a relaxed store, never a timer or an allocation.
+//! it: around the socket, around each request's handling and around each request's body. They
+//! cost relaxed stores and a reference count or two per request, never a timer or an
+//! allocation.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -117,7 +118,7 @@ impl AsyncWrite for Watched {
 /// The app as hyper calls it on one connection: gives handlers the peer's address
 /// (`ConnectInfo`, for `Upstash-Caller-Ip`) and tells the connection's [`Activity`] when a
 /// request is being handled. Per request it does what `axum::serve` did (a clone of the app
-/// and `oneshot`), plus relaxed stores and, for a request with a body, a reference count.
+/// and `oneshot`), plus relaxed stores and a reference count (two for a request with a body).
 pub(crate) struct Handler<S> {
     app: S,
     peer: SocketAddr,

@@ -320,3 +320,31 @@ async fn keep_alive_clients_are_unaffected() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
+
+#[tokio::test]
+async fn shutdown_closes_idle_connections_and_lets_a_request_finish() {
+    let app = app_with(Duration::from_secs(60), Duration::from_secs(60), None).await;
+    app.publish_ok(&dead_url().await, &[LATER], "x").await;
+    let mut idle = connect(&app).await;
+    idle.write_all(&keys_request(&app)).await.expect("write");
+    assert!(read_response(&mut idle).await.contains("200"));
+    let mut busy = connect(&app).await;
+    let wait = format!(
+        "GET /dev/wait-idle?timeout=1s HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\n\r\n",
+        app.server.addr
+    );
+    busy.write_all(wait.as_bytes()).await.expect("write");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let App { server, .. } = app;
+    let stopped = tokio::spawn(server.stop());
+    assert!(
+        wait_closed(&mut idle).await.is_empty(),
+        "the idle one closes"
+    );
+    let answer = wait_closed(&mut busy).await;
+    assert!(
+        answer.starts_with(b"HTTP/1.1 408"),
+        "the busy one is answered, then closed"
+    );
+    stopped.await.expect("stopped");
+}
