@@ -216,6 +216,11 @@ pub struct Config {
     pub allowed_hosts: Vec<String>,
     /// Browser origins accepted besides the server's own (`-allowed-origins`); `*` accepts any.
     pub allowed_origins: Vec<String>,
+    /// Override the HTTP connection limits documented in `server::conn` (the deadline for a
+    /// request head, the stall timeout, the most open connections); tests use small values.
+    pub header_read_timeout_override: Option<Duration>,
+    pub stall_timeout_override: Option<Duration>,
+    pub max_connections_override: Option<usize>,
 }
 
 impl Config {
@@ -258,6 +263,9 @@ impl Default for Config {
             max_pending_override: None,
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
+            header_read_timeout_override: None,
+            stall_timeout_override: None,
+            max_connections_override: None,
         }
     }
 }

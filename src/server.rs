@@ -1,12 +1,15 @@
 //! The composition root: binds the listener, builds the engine, the timer, the dispatcher and
 //! the router, and runs them until the shutdown token fires. One cancellation token stops all:
 //! the HTTP server stops accepting, the dispatcher stops taking jobs, and in-flight deliveries
-//! get a short, capped drain.
+//! get a short, capped drain. `conn` owns the HTTP connections and their limits; `watch`, what
+//! their stall timer looks at.
+
+mod conn;
+mod watch;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::ServiceExt as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -55,10 +58,8 @@ impl Server {
             tokio::spawn(async move { dispatcher.run(&timer, cancel, drain).await });
 
         let app = api::app(self.engine.clone());
-        let make = app.into_make_service_with_connect_info::<SocketAddr>();
-        let serve = axum::serve(self.listener, make)
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned());
-        let serve = tokio::spawn(async move { serve.await });
+        let limits = conn::ConnLimits::of(&self.config);
+        let serve = tokio::spawn(conn::serve(self.listener, app, limits, shutdown.clone()));
         shutdown.cancelled().await;
         // Open connections get the same drain as deliveries, then are dropped.
         let _ = tokio::time::timeout(drain, serve).await;

@@ -25,6 +25,7 @@ mod quotas;
 mod schedules;
 mod security;
 mod signature;
+mod slow_clients;
 mod support;
 mod url_groups;
 mod workflow_end;
