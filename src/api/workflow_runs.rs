@@ -1,6 +1,7 @@
 //! The run API over many runs: bulk cancel (`DELETE /v2/workflows/runs` by `workflowRunIds`, by
 //! filter, or all active runs up to `count`) and the workflow logs (`GET /v2/workflows/events`
-//! with `groupBy=workflowRunId`, which the SDK calls, and `GET /v2/workflows/logs`).
+//! with `groupBy=workflowRunId`, which the SDK calls, and `GET /v2/workflows/logs`), whose
+//! pages stop early at the byte budget of [`page`].
 
 use axum::extract::State;
 use axum::http::Uri;
@@ -11,7 +12,7 @@ use super::auth::Auth;
 use super::error::ApiResult;
 use super::publish_headers::parse_bool;
 use super::query::Query;
-use super::AppState;
+use super::{page, AppState};
 use crate::engine::workflow_logs::{parse_run_state, RunFilter};
 use crate::engine::{Error, Result};
 
@@ -89,6 +90,9 @@ pub async fn logs(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> ApiResu
     let f = run_filter(&q, true)?;
     let count = q.count(LOG_COUNT, LOG_COUNT)?;
     let cursor = q.one("cursor").map(str::trim).filter(|c| !c.is_empty());
-    let (runs, cursor) = s.engine.workflow_logs(t, &f, cursor, count);
+    let mut budget = page::Budget::default();
+    let (runs, cursor) = s
+        .engine
+        .workflow_logs(t, &f, cursor, count, |v| budget.take(v));
     Ok(Json(json!({ "cursor": cursor, "runs": runs })))
 }

@@ -16,6 +16,7 @@ mod isolation;
 mod keep_alive;
 mod logs;
 mod messages;
+mod pages;
 mod publish;
 mod queues;
 mod quotas;
