@@ -49,6 +49,10 @@ impl Qstash {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn rss_bytes(&self) -> u64 {
         rss(&format!("/proc/{}/status", self.child.id()))
     }

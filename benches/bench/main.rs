@@ -1,14 +1,16 @@
-//! `cargo bench --bench bench -- [publish|e2e|lateness|pending|start|all]`: qstash-dev measured
-//! side by side, in the same run, with bare references built into this bench (see `refs`), and
-//! reported as ratios. Not part of the test suite. `BENCH_REPS` (default 3) sets how often each
-//! comparison repeats; the tables show the median (and the best where it says so).
-//! `BENCH_E2E_MESSAGES` (default 20000) sets the size of an end-to-end run: longer runs average
-//! out a noisy machine. Each repetition of end to end runs both sides back to back, and the
-//! table also gives the mean of the per-repetition ratios: with `BENCH_REPS=30` that is the
-//! paired measure `BENCHMARKS.md` reports.
+//! `cargo bench --bench bench -- [publish|e2e|lateness|pending|start|pages|all]`: qstash-dev
+//! measured side by side, in the same run, with bare references built into this bench (see
+//! `refs`), and reported as ratios. Not part of the test suite. `BENCH_REPS` (default 3) sets
+//! how often each comparison repeats; the tables show the median (and the best where it says
+//! so). `BENCH_E2E_MESSAGES` (default 20000) sets the size of an end-to-end run: longer runs
+//! average out a noisy machine. Each repetition of end to end runs both sides back to back, and
+//! the table also gives the mean of the per-repetition ratios: with `BENCH_REPS=30` that is the
+//! paired measure `BENCHMARKS.md` reports. `pages` (see `pages`) is heavy and runs only when
+//! named, never as part of `all`.
 
 mod child;
 mod load;
+mod pages;
 mod refs;
 
 use std::net::SocketAddr;
@@ -481,5 +483,8 @@ fn main() {
     }
     if want("pending") {
         pending(&rts);
+    }
+    if args.iter().any(|a| a == "pages") {
+        pages::run(&rts);
     }
 }

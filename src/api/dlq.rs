@@ -1,7 +1,8 @@
 //! The dead-letter queue: list, get, delete one or many, retry one or many. Bulk routes take
 //! `dlqIds` or filters from the query or a JSON body, checked by [`bulk`] so that they never
 //! select more than they name. Retries accept publish headers that override the original
-//! settings.
+//! settings. A list page stops early at the byte budget of [`page`]; a listing by `dlqIds` is
+//! paged too, its cursor naming the first id left out.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -15,7 +16,7 @@ use super::bulk::{self, Fields};
 use super::error::ApiResult;
 use super::publish::{options, published_json};
 use super::query::Query;
-use super::{views, AppState};
+use super::{page, views, AppState};
 use crate::engine::manage::DlqSelection;
 use crate::engine::{Error, Result};
 
@@ -68,15 +69,16 @@ async fn bulk_selection(uri: &Uri, headers: &HeaderMap, raw: Body) -> Result<Dlq
     selection(&bulk::selection(uri, headers, raw, &BULK).await?)
 }
 
-pub async fn list(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> ApiResult<Json<Value>> {
+pub async fn list(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> ApiResult<Response> {
     if Query::parse(uri.query()).one("source") == Some("workflow") {
         return super::workflow_dlq::list_query(&s, t, &uri);
     }
-    let sel = selection(&Query::parse(uri.query()))?;
-    let (page, cursor) = if sel.dlq_ids.is_empty() {
+    let mut sel = selection(&Query::parse(uri.query()))?;
+    let (all, cursor) = if sel.dlq_ids.is_empty() {
         s.engine
             .dlq_list(t, &sel.filter, sel.cursor.as_deref(), sel.count)
     } else {
+        page::resume_ids(&mut sel.dlq_ids, sel.cursor.as_deref());
         let found = sel
             .dlq_ids
             .iter()
@@ -84,15 +86,17 @@ pub async fn list(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> ApiResu
             .collect();
         (found, None)
     };
-    let mut out = Map::new();
-    out.insert(
-        "messages".into(),
-        Value::Array(page.iter().map(views::dlq_entry).collect()),
+    let shown = page::entries(
+        "messages",
+        &all,
+        |e| views::body_floor(&e.spec, e.response.as_deref()),
+        views::dlq_entry,
     );
-    if let Some(c) = cursor {
-        out.insert("cursor".into(), json!(c));
-    }
-    Ok(Json(Value::Object(out)))
+    // Cut short by bytes: the rest starts at the first entry left out.
+    let cursor = all
+        .get(shown.taken)
+        .map_or(cursor, |e| Some(e.dlq_id.clone()));
+    Ok(page::respond(shown, cursor.as_deref()))
 }
 
 pub async fn get(

@@ -1,16 +1,17 @@
 //! `GET /v2/logs` (key `logs`) and the legacy `GET /v2/events` (key `events`) that every SDK
-//! still calls: newest first, filtered, paged by cursor (absent on the last page).
+//! still calls: newest first, filtered, paged by cursor (absent on the last page). A page holds
+//! up to `count` entries and stops early at the byte budget of [`page`], so a log of large
+//! bodies is read a few entries per request.
 
 use axum::extract::State;
 use axum::http::Uri;
-use axum::Json;
-use serde_json::{json, Map, Value};
+use axum::response::Response;
 
 use super::auth::Auth;
 use super::error::ApiResult;
 use super::query::Query;
-use super::{views, AppState};
-use crate::engine::logs::Cursor;
+use super::{page, views, AppState};
+use crate::engine::logs::{Cursor, LogEntry};
 use crate::engine::Error;
 
 /// Default page size; the largest accepted is `MAX_COUNT`.
@@ -22,7 +23,7 @@ async fn list(
     t: crate::engine::TenantId,
     uri: &Uri,
     key: &str,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let q = Query::parse(uri.query());
     let filter = q.filter()?;
     let cursor = match q.one("cursor").map(str::trim).filter(|c| !c.is_empty()) {
@@ -32,26 +33,34 @@ async fn list(
         None => None,
     };
     let count = q.count(DEFAULT_COUNT, MAX_COUNT)?;
-    let (page, next) = s.engine.logs(t, &filter, cursor, count);
-    let mut body = Map::new();
-    body.insert(
-        key.into(),
-        Value::Array(page.iter().map(views::log_entry).collect()),
+    let (all, next) = s.engine.logs(t, &filter, cursor, count);
+    let shown = page::entries(
+        key,
+        &all,
+        |e| views::body_floor(&e.spec, e.response.as_deref()),
+        views::log_entry,
     );
-    if let Some(c) = next {
-        body.insert("cursor".into(), json!(c));
-    }
-    Ok(Json(Value::Object(body)))
+    // Cut short by bytes: the rest starts after the last entry shown.
+    let next = if shown.taken < all.len() {
+        shown
+            .taken
+            .checked_sub(1)
+            .and_then(|i| all.get(i))
+            .map(LogEntry::cursor)
+    } else {
+        next
+    };
+    Ok(page::respond(shown, next.as_deref()))
 }
 
 pub async fn events(
     axum::extract::State(s): State<AppState>,
     Auth(t): Auth,
     uri: Uri,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     list(&s, t, &uri, "events").await
 }
 
-pub async fn logs(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> ApiResult<Json<Value>> {
+pub async fn logs(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> ApiResult<Response> {
     list(&s, t, &uri, "logs").await
 }

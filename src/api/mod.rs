@@ -19,6 +19,7 @@ pub mod keys;
 pub mod limits;
 pub mod logs;
 pub mod messages;
+pub mod page;
 pub mod publish;
 pub mod publish_headers;
 pub mod query;

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::engine::dlq::DlqEntry;
 use crate::engine::flow::FlowSpec;
 use crate::engine::headers::{to_map, Headers};
-use crate::engine::logs::LogEntry;
+use crate::engine::logs::{LogEntry, Response};
 use crate::engine::message::{Message, MessageSpec};
 use crate::engine::options::CallbackOptions;
 
@@ -111,6 +111,17 @@ fn body_fields(m: &mut Map<String, Value>, spec: &MessageSpec) {
             Err(_) => m.insert("bodyBase64".into(), json!(B64.encode(&spec.body))),
         };
     }
+}
+
+/// A lower bound of the JSON length of any view of `spec` with `response`: their bodies show
+/// at least byte for byte (base64 and JSON strings only grow), unless the body is redacted.
+pub fn body_floor(spec: &MessageSpec, response: Option<&Response>) -> usize {
+    let body = if spec.redact().body {
+        0
+    } else {
+        spec.body.len()
+    };
+    body.saturating_add(response.map_or(0, |r| r.body.len()))
 }
 
 /// §4.2.

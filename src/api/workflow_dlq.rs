@@ -6,6 +6,7 @@
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
 use axum::Json;
 use serde_json::{json, Map, Value};
 
@@ -14,7 +15,7 @@ use super::bulk::{self, Fields};
 use super::error::ApiResult;
 use super::publish::options;
 use super::query::Query;
-use super::{views, AppState};
+use super::{page, views, AppState};
 use crate::engine::workflow_dlq::{
     Rerun, WorkflowDlqEntry, WorkflowDlqFilter, WorkflowDlqSelection,
 };
@@ -108,19 +109,28 @@ fn with_cursor(mut m: Map<String, Value>, cursor: Option<String>) -> Json<Value>
     Json(Value::Object(m))
 }
 
-/// The listing for a query (shared with `GET /v2/dlq?source=workflow`).
-pub fn list_query(s: &AppState, t: crate::engine::TenantId, uri: &Uri) -> ApiResult<Json<Value>> {
-    let sel = selection(&Query::parse(uri.query()))?;
-    let (page, cursor) = s.engine.workflow_dlq_list(t, &sel);
-    let mut m = Map::new();
-    m.insert(
-        "messages".into(),
-        Value::Array(page.iter().map(entry_json).collect()),
-    );
-    Ok(with_cursor(m, cursor))
+/// The listing for a query (shared with `GET /v2/dlq?source=workflow`), bounded by the byte
+/// budget of [`page`] as the plain DLQ's is.
+pub fn list_query(s: &AppState, t: crate::engine::TenantId, uri: &Uri) -> ApiResult<Response> {
+    let mut sel = selection(&Query::parse(uri.query()))?;
+    if !sel.dlq_ids.is_empty() {
+        page::resume_ids(&mut sel.dlq_ids, sel.cursor.as_deref());
+    }
+    let (all, cursor) = s.engine.workflow_dlq_list(t, &sel);
+    let floor = |w: &WorkflowDlqEntry| {
+        let failure = w.failure.as_ref().and_then(|f| f.response.as_ref());
+        views::body_floor(&w.entry.spec, w.entry.response.as_deref())
+            .saturating_add(failure.map_or(0, |r| r.body.len()))
+    };
+    let shown = page::entries("messages", &all, floor, entry_json);
+    // Cut short by bytes: the rest starts at the first entry left out.
+    let cursor = all
+        .get(shown.taken)
+        .map_or(cursor, |w| Some(w.entry.dlq_id.clone()));
+    Ok(page::respond(shown, cursor.as_deref()))
 }
 
-pub async fn list(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> ApiResult<Json<Value>> {
+pub async fn list(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> ApiResult<Response> {
     list_query(&s, t, &uri)
 }
 

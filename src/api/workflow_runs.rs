@@ -1,7 +1,8 @@
 //! The run API over many runs: bulk cancel (`DELETE /v2/workflows/runs` by `workflowRunIds`, by
 //! filter, or all active runs up to `count`, named in the query or a JSON body as [`bulk`]
 //! checks them) and the workflow logs (`GET /v2/workflows/events` with
-//! `groupBy=workflowRunId`, which the SDK calls, and `GET /v2/workflows/logs`).
+//! `groupBy=workflowRunId`, which the SDK calls, and `GET /v2/workflows/logs`), whose pages
+//! stop early at the byte budget of [`page`].
 
 use axum::body::Body;
 use axum::extract::State;
@@ -14,7 +15,7 @@ use super::bulk::{self, Fields};
 use super::error::ApiResult;
 use super::publish_headers::parse_bool;
 use super::query::Query;
-use super::AppState;
+use super::{page, AppState};
 use crate::engine::workflow_logs::{parse_run_state, RunFilter};
 use crate::engine::{Error, Result};
 
@@ -116,6 +117,9 @@ pub async fn logs(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> ApiResu
     let f = run_filter(&q, true)?;
     let count = q.count(LOG_COUNT, LOG_COUNT)?;
     let cursor = q.one("cursor").map(str::trim).filter(|c| !c.is_empty());
-    let (runs, cursor) = s.engine.workflow_logs(t, &f, cursor, count);
+    let mut budget = page::Budget::default();
+    let (runs, cursor) = s
+        .engine
+        .workflow_logs(t, &f, cursor, count, |v| budget.take(v));
     Ok(Json(json!({ "cursor": cursor, "runs": runs })))
 }

@@ -102,6 +102,11 @@ impl LogEntry {
     pub fn charged_bytes(&self) -> usize {
         charged_bytes(&self.spec, self.response.as_deref())
     }
+
+    /// The cursor of the page after this entry: `<time>-<seq>`.
+    pub fn cursor(&self) -> String {
+        format!("{}-{}", self.time, self.seq)
+    }
 }
 
 /// A position in a listing: strictly older than an entry, or than a time.
@@ -237,7 +242,7 @@ impl LogRing {
             page.push(e.clone());
         }
         let next = match (more, page.last()) {
-            (true, Some(last)) => Some(format!("{}-{}", last.time, last.seq)),
+            (true, Some(last)) => Some(last.cursor()),
             _ => None,
         };
         (page, next)

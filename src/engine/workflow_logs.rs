@@ -316,14 +316,32 @@ fn parse_cursor(c: &str) -> Option<(u64, &str)> {
     Some((at.parse().ok()?, id))
 }
 
+/// The logs of `runs`, in order, for as long as `take` accepts them.
+fn run_logs(st: &TenantState, runs: &[&Run], mut take: impl FnMut(&Value) -> bool) -> Vec<Value> {
+    let ids: HashSet<&str> = runs.iter().map(|r| r.id.as_str()).collect();
+    let infos = collect(st, |l| ids.contains(l.run_id.as_str()));
+    let mut page = Vec::new();
+    for r in runs {
+        let v = run_log(st, r, &infos);
+        if !take(&v) {
+            break;
+        }
+        page.push(v);
+    }
+    page
+}
+
 impl Engine {
-    /// A page of runs, newest first, and the cursor of the next page ("" on the last).
+    /// A page of runs, newest first, and the cursor of the next page ("" on the last): up to
+    /// `count` runs, fewer when `take` refuses one (the API's byte budget: it always takes the
+    /// first, so paging makes progress).
     pub fn workflow_logs(
         &self,
         t: TenantId,
         f: &RunFilter,
         cursor: Option<&str>,
         count: usize,
+        take: impl FnMut(&Value) -> bool,
     ) -> (Vec<Value>, String) {
         let after = cursor.and_then(parse_cursor);
         self.with(t, |st| {
@@ -340,12 +358,10 @@ impl Engine {
                 })
                 .collect();
             runs.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
-            let more = runs.len() > count;
-            runs.truncate(count);
-            let ids: HashSet<&str> = runs.iter().map(|r| r.id.as_str()).collect();
-            let infos = collect(st, |l| ids.contains(l.run_id.as_str()));
-            let page = runs.iter().map(|r| run_log(st, r, &infos)).collect();
-            let next = match (more, runs.last()) {
+            runs.truncate(count.saturating_add(1));
+            let page = run_logs(st, &runs[..runs.len().min(count)], take);
+            let last = page.len().checked_sub(1).and_then(|i| runs.get(i));
+            let next = match (page.len() < runs.len(), last) {
                 (true, Some(r)) => format!("{}:{}", r.created_at, r.id),
                 _ => String::new(),
             };

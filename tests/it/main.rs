@@ -19,6 +19,7 @@ mod keep_alive;
 mod link_local;
 mod logs;
 mod messages;
+mod pages;
 mod publish;
 mod queues;
 mod quotas;
