@@ -3,7 +3,8 @@
 //! as it goes). A page stops before the entry that would take its JSON past [`PAGE_BYTES`],
 //! always holding at least one entry so that paging makes progress, and its cursor carries the
 //! rest. Entries are written straight into the response body, one at a time: no JSON tree of
-//! the whole page is built, and the body is not copied once written.
+//! the whole page is built, and the body is not copied once written. A list the API returns
+//! whole (the schedules) is streamed instead, one entry at a time as the client reads it.
 
 use axum::http::header::CONTENT_TYPE;
 use axum::http::HeaderValue;
@@ -122,6 +123,32 @@ fn json_len(v: &Value) -> usize {
     // Counting cannot fail: a `Value`'s keys are strings and `Count` takes any write.
     let _ = serde_json::to_writer(&mut c, v);
     c.0
+}
+
+/// A JSON array of `items`, rendered one entry at a time as the client reads it, for a list the
+/// API returns whole, with no cursor (`GET /v2/schedules`): a reader holds one rendered entry
+/// (and what hyper has buffered) at a time, however many large bodies the list carries, and a
+/// slow reader holds no more than a fast one.
+pub fn streamed_array<T: Send + 'static>(items: Vec<T>, view: fn(&T) -> Value) -> Response {
+    let n = items.len();
+    let entries = items.into_iter().enumerate().map(move |(i, item)| {
+        let mut json = Vec::with_capacity(256);
+        json.push(if i == 0 { b'[' } else { b',' });
+        // Writing a `Value` into memory cannot fail (see `entries`).
+        let _ = serde_json::to_writer(&mut json, &view(&item));
+        if i + 1 == n {
+            json.push(b']');
+        }
+        Ok::<_, std::convert::Infallible>(bytes::Bytes::from(json))
+    });
+    let body = match n {
+        0 => axum::body::Body::from("[]"),
+        _ => axum::body::Body::from_stream(futures_util::stream::iter(entries)),
+    };
+    let mut res = body.into_response();
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res
 }
 
 /// Where a listing of explicitly named ids (`dlqIds`) resumes: the ids from the one the cursor

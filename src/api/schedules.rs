@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
 use axum::Json;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -198,10 +199,10 @@ pub async fn get(
     Ok(Json(schedule_json(&s.engine.schedule(t, &id)?)))
 }
 
-pub async fn list(State(s): State<AppState>, Auth(t): Auth) -> Json<Value> {
-    Json(Value::Array(
-        s.engine.schedules(t).iter().map(schedule_json).collect(),
-    ))
+/// The API returns every schedule in one array (no cursor); it is streamed, as schedules can
+/// carry bodies of up to the preset's message size.
+pub async fn list(State(s): State<AppState>, Auth(t): Auth) -> Response {
+    super::page::streamed_array(s.engine.schedules(t), schedule_json)
 }
 
 pub async fn delete(

@@ -234,3 +234,42 @@ async fn workflow_logs_page_large_runs_by_bytes() {
     assert_eq!(got.len(), 4, "each run once: {got:?}");
     assert_eq!(got.iter().cloned().collect::<HashSet<_>>(), runs);
 }
+
+#[tokio::test]
+async fn the_schedule_list_of_large_bodies_is_streamed_whole() {
+    let app = spawn_app().await;
+    let r = app.get("/v2/schedules").await;
+    assert_eq!((r.status, r.body.clone()), (200, json!([])));
+    for c in [b'a', b'b', b'c'] {
+        let rb = app
+            .req(Method::POST, "/v2/schedules/http://127.0.0.1:9/s")
+            .header("Upstash-Cron", "0 0 1 1 *")
+            .header("Upstash-Schedule-Id", format!("large-{}", c as char))
+            .body(body(c, 2 * MIB));
+        let r = app.send(rb).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let r = app.get("/v2/schedules").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(
+        r.headers.get("content-length").is_none(),
+        "streamed, not built whole: {:?}",
+        r.headers
+    );
+    let mut bodies: Vec<(String, String)> = r
+        .body
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|s| {
+            let id = s["scheduleId"].as_str().unwrap_or("").to_string();
+            (id, s["body"].as_str().unwrap_or("").to_string())
+        })
+        .collect();
+    bodies.sort();
+    let want: Vec<(String, String)> = [b'a', b'b', b'c']
+        .iter()
+        .map(|&c| (format!("large-{}", c as char), body(c, 2 * MIB)))
+        .collect();
+    assert!(bodies == want, "every schedule with its whole body");
+}
