@@ -38,18 +38,27 @@ const ID_LISTS: [&str; 3] = ["messageIds", "dlqIds", "workflowRunIds"];
 pub struct Fields {
     /// Ids and filters: what chooses the items. Every one of them must be applied by the
     /// route, or naming it would select more than it says.
-    pub selectors: &'static [&'static str],
+    /// In groups, so routes that share filters share one list of them.
+    pub selectors: &'static [&'static [&'static str]],
     /// What shapes the answer without choosing items (`count`, `cursor`); `all` is implied.
     pub modifiers: &'static [&'static str],
 }
 
 impl Fields {
+    fn selector_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.selectors
+            .iter()
+            .flat_map(|group| group.iter().copied())
+    }
+
     fn knows(&self, key: &str) -> bool {
-        key == "all" || self.selectors.contains(&key) || self.modifiers.contains(&key)
+        key == "all" || self.selector_names().any(|s| s == key) || self.modifiers.contains(&key)
     }
 
     fn unknown(&self, what: &str, key: &str) -> Error {
-        let mut known: Vec<&str> = [self.selectors, self.modifiers, &["all"]].concat();
+        let mut known: Vec<&str> = self.selector_names().collect();
+        known.extend(self.modifiers);
+        known.push("all");
         known.sort_unstable();
         Error::bad(format!(
             "unknown {what} {key:?}; expected one of: {}",
@@ -105,9 +114,7 @@ pub async fn selection(
 /// Refuses empty selectors and an `all` that contradicts what is named.
 fn check(q: &Query, fields: &Fields) -> Result<()> {
     let named: Vec<&str> = fields
-        .selectors
-        .iter()
-        .copied()
+        .selector_names()
         .filter(|k| q.keys().any(|given| given == *k))
         .collect();
     if let Some(k) = named.iter().find(|k| q.all(k).is_empty()) {
@@ -136,7 +143,7 @@ mod tests {
     use super::*;
 
     const FIELDS: Fields = Fields {
-        selectors: &["dlqIds", "url"],
+        selectors: &[&["dlqIds", "url"]],
         modifiers: &["count"],
     };
 

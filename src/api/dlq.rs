@@ -23,24 +23,27 @@ use crate::engine::{Error, Result};
 /// DLQ pages hold at most 100 entries.
 const MAX_COUNT: usize = 100;
 
-/// What the bulk routes read (see [`bulk`]); `host` and `path` are not DLQ filters.
+/// The filters of the DLQ, shared with the workflow DLQ; `host` and `path` are not among them.
+pub(super) const FILTERS: &[&str] = &[
+    "dlqIds",
+    "messageId",
+    "messageIds",
+    "url",
+    "topicName",
+    "scheduleId",
+    "queueName",
+    "fromDate",
+    "toDate",
+    "responseStatus",
+    "callerIp",
+    "callerIP",
+    "label",
+    "flowControlKey",
+];
+
+/// What the bulk routes read (see [`bulk`]).
 const BULK: Fields = Fields {
-    selectors: &[
-        "dlqIds",
-        "messageId",
-        "messageIds",
-        "url",
-        "topicName",
-        "scheduleId",
-        "queueName",
-        "fromDate",
-        "toDate",
-        "responseStatus",
-        "callerIp",
-        "callerIP",
-        "label",
-        "flowControlKey",
-    ],
+    selectors: &[FILTERS],
     modifiers: &["cursor", "count"],
 };
 

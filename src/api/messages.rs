@@ -35,7 +35,7 @@ pub async fn cancel(
 /// docs say; the singular `messageId` is not a cancel filter (nor in the SDKs), so it is
 /// refused like any misspelling.
 const BULK: Fields = Fields {
-    selectors: &[
+    selectors: &[&[
         "messageIds",
         "url",
         "topicName",
@@ -49,7 +49,7 @@ const BULK: Fields = Fields {
         "callerIP",
         "fromDate",
         "toDate",
-    ],
+    ]],
     modifiers: &["count"],
 };
 

@@ -24,27 +24,16 @@ use crate::engine::Result;
 /// DLQ pages hold at most 100 entries.
 const MAX_COUNT: usize = 100;
 
-/// What the bulk routes read (see [`bulk`]); `host` and `path` are not DLQ filters.
+/// What the bulk routes read (see [`bulk`]): the DLQ's filters and the workflow ones.
 const BULK: Fields = Fields {
     selectors: &[
-        "dlqIds",
-        "workflowRunId",
-        "workflowUrl",
-        "workflowCreatedAt",
-        "failureFunctionState",
-        "messageId",
-        "messageIds",
-        "url",
-        "topicName",
-        "scheduleId",
-        "queueName",
-        "fromDate",
-        "toDate",
-        "responseStatus",
-        "callerIp",
-        "callerIP",
-        "label",
-        "flowControlKey",
+        super::dlq::FILTERS,
+        &[
+            "workflowRunId",
+            "workflowUrl",
+            "workflowCreatedAt",
+            "failureFunctionState",
+        ],
     ],
     modifiers: &["cursor", "count"],
 };

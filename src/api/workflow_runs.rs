@@ -72,7 +72,7 @@ fn run_filter(q: &Query, exact: bool) -> Result<RunFilter> {
 /// What bulk cancel reads (see [`bulk`]). `state` is left out: only running runs can be
 /// cancelled, and step states are not applied to runs here.
 const BULK: Fields = Fields {
-    selectors: &[
+    selectors: &[&[
         "workflowRunIds",
         "workflowRunId",
         "workflowUrl",
@@ -87,7 +87,7 @@ const BULK: Fields = Fields {
         "path",
         "fromDate",
         "toDate",
-    ],
+    ]],
     modifiers: &["workflowUrlExactMatch", "count"],
 };
 
