@@ -31,6 +31,27 @@ use crate::timer::Timer;
 /// destination costs a fraction of a millisecond.
 pub const POOL_IDLE: Duration = Duration::from_millis(900);
 
+/// Redirects most HTTP clients follow: up to ten.
+const MAX_REDIRECTS: usize = 10;
+
+/// A destination's redirects are followed, as HTTP clients do, but never to a link-local
+/// address: a local service answering `307 Location: http://169.254.169.254/…` must not turn
+/// a delivery into a request to a cloud metadata endpoint that publishing it could not make.
+/// Such a redirect fails the attempt, which is retried like any other failure.
+fn redirect(attempt: reqwest::redirect::Attempt) -> reqwest::redirect::Action {
+    if crate::engine::urls::is_link_local(attempt.url()) {
+        let refused = format!(
+            "redirect to {} refused: a link-local address",
+            attempt.url()
+        );
+        attempt.error(refused)
+    } else if attempt.previous().len() > MAX_REDIRECTS {
+        attempt.error("too many redirects")
+    } else {
+        attempt.follow()
+    }
+}
+
 pub struct Dispatcher {
     engine: Arc<Engine>,
     client: reqwest::Client,
@@ -46,6 +67,7 @@ impl Dispatcher {
             .connect_timeout(Duration::from_secs(10))
             .pool_idle_timeout(POOL_IDLE)
             .retry(reqwest::retry::never().max_retries_per_request(0))
+            .redirect(reqwest::redirect::Policy::custom(redirect))
             .build()?;
         Ok(Self {
             engine,

@@ -232,3 +232,42 @@ async fn loopback_and_private_addresses_still_work() {
     let r = post_json(&app, "/v2/batch", items, &[]).await;
     assert!(r.body[0]["messageId"].is_string(), "{}", r.text);
 }
+
+/// The `error` of a message's first ERROR entry in the log.
+async fn first_error(app: &App, id: &str) -> String {
+    app.wait_for_state(id, "ERROR").await;
+    let r = app
+        .get(&format!("/v2/events?messageId={id}&state=ERROR"))
+        .await;
+    r.body["events"][0]["error"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_redirect_is_followed_but_never_to_a_link_local_address() {
+    let app = spawn_app().await;
+    let rx = Receiver::start().await;
+    // fe80::1 without a zone cannot be connected to: a regression fails here, sending nothing.
+    rx.script([Answer::status(307).header("Location", "http://[fe80::1]:9/meta")]);
+    let id = app
+        .publish_ok(&rx.url("/away"), &[("Upstash-Retries", "0")], "x")
+        .await;
+    let e = first_error(&app, &id).await;
+    assert!(
+        e.contains("redirect to http://[fe80::1]:9/meta refused"),
+        "{e}"
+    );
+    assert!(e.contains("link-local"), "{e}");
+
+    let target = rx.url("/there");
+    rx.script([Answer::status(307).header("Location", &target)]);
+    let id = app.publish_ok(&rx.url("/here"), &[], "y").await;
+    app.wait_for_state(&id, "DELIVERED").await;
+    let paths: Vec<String> = rx.received().iter().map(|r| r.path.clone()).collect();
+    assert!(
+        paths.ends_with(&["/here".into(), "/there".into()]),
+        "{paths:?}"
+    );
+}
