@@ -64,15 +64,16 @@ impl Guard {
 
     pub fn check(&self, req: &Request) -> Verdict {
         let headers = req.headers();
-        let host = req
-            .uri()
-            .authority()
-            .map(|a| a.as_str())
-            // A `Host` that is not text is refused like any unknown name.
-            .or_else(|| headers.get(header::HOST).map(|v| v.to_str().unwrap_or("?")));
-        if let Some(host) = host.filter(|h| !self.host_allowed(h)) {
-            return Verdict::Answer(host_refusal(host));
+        // A `Host` that is not text is refused like any unknown name.
+        let host = headers.get(header::HOST).map(|v| v.to_str().unwrap_or("?"));
+        // An absolute-form target (`GET http://name/ HTTP/1.1`) names a host too: both must pass.
+        let target = req.uri().authority().map(|a| a.as_str());
+        for name in [target, host].into_iter().flatten() {
+            if !self.host_allowed(name) {
+                return Verdict::Answer(host_refusal(name));
+            }
         }
+        let host = host.or(target);
         let origin = headers.get(header::ORIGIN);
         let cross_site = headers
             .get("sec-fetch-site")
@@ -303,6 +304,28 @@ mod tests {
         ] {
             assert_eq!(status(&g, req(bad, &[])), 403, "{bad}");
         }
+    }
+
+    #[test]
+    fn an_absolute_form_target_and_the_host_header_must_both_pass() {
+        let g = guard(&[], &[]);
+        let absolute = |target: &str, host: &str| {
+            let r = Request::builder()
+                .uri(target)
+                .header("host", host)
+                .body(axum::body::Body::empty())
+                .unwrap();
+            status(&g, r)
+        };
+        assert_eq!(absolute("http://127.0.0.1:8080/v2/logs", "localhost"), 200);
+        assert_eq!(
+            absolute("http://attacker.example/v2/logs", "127.0.0.1"),
+            403
+        );
+        assert_eq!(
+            absolute("http://127.0.0.1/v2/logs", "attacker.example"),
+            403
+        );
     }
 
     #[test]
