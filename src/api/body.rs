@@ -37,7 +37,7 @@ pub async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes
     })?;
     // A one-chunk body is a slice of hyper's connection read buffer (which grows to hundreds
     // of KB); kept in a message, it would pin that whole buffer for the message's lifetime
-    // (measured by tests/load). A copy owns exactly its bytes.
+    // (the load test's memory checks catch it). A copy owns exactly its bytes.
     Ok(Bytes::copy_from_slice(&bytes))
 }
 
