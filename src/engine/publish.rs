@@ -11,7 +11,6 @@ use super::message::{Kind, Message, MessageSpec, Origin};
 use super::options::{CallbackOptions, PublishOptions};
 use super::workflow::Prepared;
 use super::{Engine, Error, Job, LogExtra, Result, State, TenantId, TenantState};
-use crate::clock::now_ms;
 use crate::config::{Limits, DEFAULT_RETRIES};
 
 /// A publish-family request after HTTP parsing.
@@ -192,7 +191,7 @@ impl TenantState {
 impl Engine {
     /// Publishes to a URL or fans out to a URL group, into a queue when `req.queue` is set.
     pub fn publish(&self, t: TenantId, req: PublishRequest) -> Result<PublishOutcome> {
-        let now = now_ms();
+        let now = self.now();
         self.with(t, |st| self.publish_locked(t, st, req, now))
     }
 

@@ -12,6 +12,7 @@ use super::filter::Filter;
 use super::logs::State;
 use super::options::PublishOptions;
 use super::{Engine, Starter, TenantId};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::timer::Timer;
 
@@ -34,7 +35,10 @@ impl Starter for Arc<Recorder> {
 }
 
 fn engine() -> (Engine, Arc<Recorder>) {
-    let e = Engine::new(Arc::new(Config::default()), Arc::new(Timer::default()));
+    let e = Engine::new(
+        Arc::new(Config::default()),
+        Arc::new(Timer::new(Clock::real())),
+    );
     let r = Arc::new(Recorder::default());
     e.set_starter(Box::new(r.clone()));
     (e, r)
