@@ -361,8 +361,10 @@ impl Engine {
         // millisecond `now` (and `not_before` = `now` + delay): the first attempt waits until
         // that millisecond of `not_before` is over, so it never comes early, not even by a
         // fraction of a millisecond. `notBefore` as shown stays `createdAt` + delay. (An
-        // absolute `Upstash-Not-Before`, whole seconds, waits that one millisecond too.)
-        let at = if not_before > now {
+        // absolute `Upstash-Not-Before`, whole seconds, waits that one millisecond too.) On a
+        // frozen clock the publish happened at `now` exactly: due at `not_before` itself, so
+        // an advance by the delay delivers.
+        let at = if not_before > now && !self.clock().is_frozen() {
             not_before.saturating_add(1)
         } else {
             not_before

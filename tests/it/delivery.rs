@@ -1,33 +1,13 @@
 //! Delivery: delays and not-before, retries and their delays, retry-after hints, 489,
 //! timeouts, unreachable destinations, the dead-letter queue, and concurrency.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use crate::support::*;
 
 const FAST_RETRY: (&str, &str) = ("Upstash-Retry-Delay", "10");
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
-
-/// Maps a receiver's `Instant` to wall-clock Unix ms, through a pair read at the same moment.
-struct Clock(Instant, u64);
-
-impl Clock {
-    fn now() -> Self {
-        Self(Instant::now(), now_ms())
-    }
-
-    fn wall_ms(&self, at: Instant) -> u64 {
-        self.1 + at.duration_since(self.0).as_millis() as u64
-    }
-}
 
 async fn message(app: &App, id: &str) -> Value {
     let m = app.get(&format!("/v2/messages/{id}")).await;
@@ -57,48 +37,53 @@ fn retried(got: &[Received]) -> Vec<String> {
         .collect()
 }
 
+/// When the attempts of message `id` started (its ACTIVE log times), oldest first.
+async fn starts(app: &App, id: &str) -> Vec<u64> {
+    let log = app.timeline(id).await.into_iter();
+    log.filter(|(s, _)| s == "ACTIVE").map(|(_, t)| t).collect()
+}
+
+fn at(entries: &[(&str, u64)]) -> Vec<(String, u64)> {
+    entries.iter().map(|(s, t)| (s.to_string(), *t)).collect()
+}
+
 #[tokio::test]
-async fn a_delayed_message_waits_for_its_not_before_and_is_delivered_soon_after() {
-    let app = spawn_app().await;
+async fn a_delayed_message_is_delivered_when_the_clock_reaches_its_not_before_and_not_sooner() {
+    let app = spawn_frozen_app().await;
     let rx = Receiver::start().await;
-    let clock = Clock::now();
+    let t0 = app.now_ms();
     let id = app
         .publish_ok(&rx.url("/later"), &[("Upstash-Delay", "1s")], "d")
         .await;
     let m = message(&app, &id).await;
-    let (created, not_before) = (
-        m["createdAt"].as_u64().unwrap(),
-        m["notBefore"].as_u64().unwrap(),
-    );
-    assert_eq!(not_before, created + 1000, "{m}");
-    assert!(
-        created >= clock.1 && created < clock.1 + 1000,
-        "createdAt is ms: {created}"
-    );
+    assert_eq!(m["createdAt"], json!(t0), "createdAt is ms: {m}");
+    assert_eq!(m["notBefore"], json!(t0 + 1000), "{m}");
 
-    // The receipt time proves it was not early (a sleep-then-nothing-yet check would fail
-    // whenever this thread is stalled past the delay).
-    let got = rx.wait_for(1).await;
-    let at = clock.wall_ms(got[0].at);
-    assert!(
-        at + 5 >= not_before,
-        "delivered {} ms early",
-        not_before - at
+    app.advance_ms(999);
+    assert_eq!(
+        app.timer_jobs(),
+        1,
+        "still waiting 1 ms before its not-before"
     );
-    assert!(
-        at < not_before + 1_500,
-        "delivered {} ms late",
-        at - not_before
-    );
+    assert!(rx.received().is_empty());
+    app.advance_ms(1);
+    rx.wait_for(1).await;
     app.wait_for_state(&id, "DELIVERED").await;
+    assert_eq!(
+        app.timeline(&id).await,
+        at(&[
+            ("CREATED", t0),
+            ("ACTIVE", t0 + 1000),
+            ("DELIVERED", t0 + 1000)
+        ])
+    );
 }
 
 #[tokio::test]
 async fn not_before_wins_over_delay() {
-    let app = spawn_app().await;
+    let app = spawn_frozen_app().await;
     let rx = Receiver::start().await;
-    let clock = Clock::now();
-    let nb_s = clock.1 / 1000 + 2;
+    let nb_s = app.now_ms() / 1000 + 2;
     let nb = nb_s.to_string();
     let id = app
         .publish_ok(
@@ -113,12 +98,19 @@ async fn not_before_wins_over_delay() {
     let m = message(&app, &id).await;
     assert_eq!(m["notBefore"], json!(nb_s * 1000), "{m}");
 
-    let got = rx.wait_for(1).await;
-    let at = clock.wall_ms(got[0].at);
-    assert!(
-        at + 5 >= nb_s * 1000 && at < nb_s * 1000 + 1_500,
-        "delivered at {at}, not-before {}",
-        nb_s * 1000
+    app.set_clock(nb_s * 1000 - 1);
+    assert_eq!(
+        app.timer_jobs(),
+        1,
+        "still waiting 1 ms before its not-before"
+    );
+    app.advance_ms(1);
+    rx.wait_for(1).await;
+    app.wait_for_state(&id, "DELIVERED").await;
+    assert_eq!(
+        starts(&app, &id).await,
+        [nb_s * 1000],
+        "not at the 10 minutes of the delay"
     );
 }
 
@@ -161,9 +153,10 @@ async fn a_message_that_fails_twice_is_delivered_on_the_third_attempt() {
 
 #[tokio::test]
 async fn the_retry_delay_expression_sees_retried_and_spaces_the_attempts() {
-    let app = spawn_app().await;
+    let app = spawn_frozen_app().await;
     let rx = Receiver::start().await;
     rx.fail_times(2, 503);
+    let t0 = app.now_ms();
     let id = app
         .publish_ok(
             &rx.url("/expr"),
@@ -171,19 +164,65 @@ async fn the_retry_delay_expression_sees_retried_and_spaces_the_attempts() {
             "e",
         )
         .await;
-    app.wait_for_state(&id, "DELIVERED").await;
-    let got = rx.received();
-    assert_eq!(got.len(), 3);
-    // The server's clock has millisecond resolution, so allow 2 ms of rounding.
-    for (i, want) in [(1, 100), (2, 200)] {
-        let gap = got[i].at.duration_since(got[i - 1].at);
-        assert!(
-            gap >= Duration::from_millis(want - 2),
-            "gap {i} was {gap:?}, want >= {want} ms"
-        );
+    for (n, delay) in [(1, 100), (2, 200)] {
+        app.wait_for_count(&id, "RETRY", n).await;
+        app.advance_ms(delay - 1);
+        assert_eq!(app.timer_jobs(), 1, "retry {n} waits its {delay} ms");
+        assert_eq!(rx.received().len(), n);
+        app.advance_ms(1);
     }
+    app.wait_for_state(&id, "DELIVERED").await;
+    assert_eq!(rx.received().len(), 3);
+    assert_eq!(starts(&app, &id).await, [t0, t0 + 100, t0 + 300]);
+    let next: Vec<Value> = events(&app, &id, "RETRY")
+        .await
+        .iter()
+        .map(|e| e["nextDeliveryTime"].clone())
+        .collect();
+    assert_eq!(next, [json!(t0 + 300), json!(t0 + 100)], "newest first");
     let e = &events(&app, &id, "DELIVERED").await[0];
     assert_eq!(e["retryDelayExpr"], json!("100 * (1 + retried)"));
+}
+
+#[tokio::test]
+async fn the_default_backoff_and_a_retry_after_hint_are_waited_on_the_server_clock() {
+    let app = spawn_frozen_app().await;
+    let rx = Receiver::start().await;
+    rx.script([
+        Answer::status(500),
+        Answer::status(429).header("Retry-After", "3"),
+    ]);
+    let t0 = app.now_ms();
+    let id = app.publish_ok(&rx.url("/ladder"), &[], "b").await;
+
+    app.wait_for_count(&id, "RETRY", 1).await;
+    let first = events(&app, &id, "RETRY").await[0]["nextDeliveryTime"]
+        .as_u64()
+        .expect("nextDeliveryTime");
+    // The first step of the documented ladder: e^2.5 s, about 12 s.
+    assert!(
+        (t0 + 12_000..=t0 + 12_200).contains(&first),
+        "first retry {} ms after the attempt",
+        first - t0
+    );
+    app.set_clock(first - 1);
+    assert_eq!(app.timer_jobs(), 1, "the backoff is not over");
+    app.advance_ms(1);
+
+    app.wait_for_count(&id, "RETRY", 2).await;
+    let second = events(&app, &id, "RETRY").await[0]["nextDeliveryTime"].clone();
+    assert_eq!(
+        second,
+        json!(first + 3000),
+        "Retry-After: 3 replaces the ladder"
+    );
+    app.advance_ms(2999);
+    assert_eq!(app.timer_jobs(), 1, "the hinted wait is not over");
+    app.advance_ms(1);
+
+    app.wait_for_state(&id, "DELIVERED").await;
+    assert_eq!(retried(&rx.received()), ["0", "1", "2"]);
+    assert_eq!(starts(&app, &id).await, [t0, first, first + 3000]);
 }
 
 #[tokio::test]
@@ -232,10 +271,11 @@ async fn exhausted_retries_fail_into_the_dlq_with_the_last_response() {
 
 #[tokio::test]
 async fn a_retry_after_zero_hint_replaces_the_default_backoff() {
-    let app = spawn_app().await;
+    let app = spawn_frozen_app().await;
     let rx = Receiver::start().await;
     rx.script([Answer::status(429).header("Retry-After", "0")]);
-    // No Upstash-Retry-Delay: without the hint the retry would wait the default 12 s.
+    // No Upstash-Retry-Delay: without the hint the retry would wait the default 12 s, which
+    // never comes on a frozen clock.
     let id = app.publish_ok(&rx.url("/limited"), &[], "h").await;
     let got = tokio::time::timeout(Duration::from_secs(2), rx.wait_for(2))
         .await

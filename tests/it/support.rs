@@ -1,6 +1,6 @@
-//! Test harness: the real server in-process on port 0 (`spawn_app`), a small HTTP client that
-//! speaks to it as a test user, and a recording receiver that can fail N times, answer slowly
-//! or send given headers.
+//! Test harness: the real server in-process on port 0 (`spawn_app`, or `spawn_frozen_app` on a
+//! clock the test moves), a small HTTP client that speaks to it as a test user, and a recording
+//! receiver that can fail N times, answer slowly or send given headers.
 
 #![allow(dead_code)]
 
@@ -14,8 +14,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use parking_lot::Mutex;
+use qstash_dev::clock::Clock;
 use qstash_dev::config::{Config, QuotaPreset, TEST_USERS};
-use qstash_dev::server::{spawn, Spawned};
+use qstash_dev::server::{spawn_with_clock, Spawned};
 use serde_json::Value;
 
 pub const TOKEN: &str = TEST_USERS[0].token;
@@ -43,6 +44,21 @@ pub async fn spawn_app() -> App {
 }
 
 pub async fn spawn_app_with(quota: QuotaPreset) -> App {
+    spawn_app_on(quota, Clock::real()).await
+}
+
+/// A server whose clock stands still at the current time until the test moves it
+/// (`App::advance`): whatever waits for time (delays, backoff, cron, windows) happens exactly
+/// when the test says, and not before.
+pub async fn spawn_frozen_app() -> App {
+    spawn_app_on(
+        QuotaPreset::Payg,
+        Clock::frozen_at(qstash_dev::clock::wall_ms()),
+    )
+    .await
+}
+
+pub async fn spawn_app_on(quota: QuotaPreset, clock: Clock) -> App {
     init_logs();
     let config = Config {
         port: 0,
@@ -50,7 +66,9 @@ pub async fn spawn_app_with(quota: QuotaPreset) -> App {
         throughput_limits: false,
         ..Config::default()
     };
-    let server = spawn(config).await.expect("server binds port 0");
+    let server = spawn_with_clock(config, clock)
+        .await
+        .expect("server binds port 0");
     App {
         server,
         http: reqwest::Client::new(),
@@ -68,6 +86,51 @@ pub struct Reply {
 }
 
 impl App {
+    /// The server's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.server.clock
+    }
+
+    /// Unix ms on the server's clock.
+    pub fn now_ms(&self) -> u64 {
+        self.server.clock.now_ms()
+    }
+
+    /// Moves the server's clock forward by `ms`; returns the new time.
+    pub fn advance_ms(&self, ms: u64) -> u64 {
+        self.server.clock.advance(Duration::from_millis(ms))
+    }
+
+    /// Moves the server's clock to `at` (Unix ms, not before its time).
+    pub fn set_clock(&self, at: u64) {
+        self.server.clock.set(at).expect("the clock moves forward");
+    }
+
+    /// Jobs the server's timer holds for later (deliveries, retries, firings, wake-ups). On a
+    /// frozen clock a job still held is one that has not run, and cannot until the clock moves.
+    pub fn timer_jobs(&self) -> usize {
+        self.server.engine.timer().len()
+    }
+
+    /// After a move of the clock: waits until the timer has handed over every job the move
+    /// made due, gives what they started a moment to reach their destination, then waits until
+    /// nothing is pending. For "this did not happen" checks after time has passed.
+    pub async fn settle(&self) {
+        let timer = self.server.engine.timer();
+        for _ in 0..500 {
+            if timer.next_deadline().is_none_or(|d| d > self.now_ms()) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(
+            timer.next_deadline().is_none_or(|d| d > self.now_ms()),
+            "the timer never took its due jobs"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        self.wait_idle().await;
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.server.url())
     }
@@ -144,6 +207,25 @@ impl App {
         self.log_field(&format!("messageId={id}"), "state").await
     }
 
+    /// Every log entry of a message as `(state, time)`, oldest first.
+    pub async fn timeline(&self, id: &str) -> Vec<(String, u64)> {
+        let r = self
+            .get(&format!("/v2/events?messageId={id}&count=1000"))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let mut out: Vec<(String, u64)> = r.body["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .map(|e| {
+                let state = e["state"].as_str().unwrap_or("").to_string();
+                (state, e["time"].as_u64().expect("time"))
+            })
+            .collect();
+        out.reverse();
+        out
+    }
+
     /// Message ids in the order their attempts started (ACTIVE entries matching `filter`, e.g.
     /// `queueName=q`), as the server logged them.
     pub async fn started(&self, filter: &str) -> Vec<String> {
@@ -162,6 +244,21 @@ impl App {
         }
         panic!(
             "message {id} never reached {state}; log: {:?}",
+            self.states(id).await
+        );
+    }
+
+    /// Waits until the message's log holds `state` `n` times; returns the log's states.
+    pub async fn wait_for_count(&self, id: &str, state: &str, n: usize) -> Vec<String> {
+        for _ in 0..500 {
+            let s = self.states(id).await;
+            if s.iter().filter(|x| *x == state).count() >= n {
+                return s;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!(
+            "message {id} never logged {state} {n} times; log: {:?}",
             self.states(id).await
         );
     }

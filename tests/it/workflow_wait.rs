@@ -1,14 +1,14 @@
 //! waitForEvent, notify, wait timeouts and webhooks, driven over plain HTTP the way
 //! `@upstash/workflow` 1.3.3 does it.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use axum::http::Method;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use crate::support::{spawn_app, Answer, App, Received, Receiver};
+use crate::support::{spawn_app, spawn_frozen_app, Answer, App, Received, Receiver};
 
 const FEATURES: &str = "LazyFetch,InitialBody,WF_DetectTrigger,WF_TriggerOnConfig";
 
@@ -190,9 +190,15 @@ async fn notify_reaches_every_run_waiting_for_the_event() {
 
 #[tokio::test]
 async fn a_wait_times_out_to_the_timeout_url_without_out() {
-    let (app, rx) = (spawn_app().await, endpoint().await);
+    let (app, rx) = (spawn_frozen_app().await, endpoint().await);
     start_run(&app, &rx, "wfr_t").await;
     wait(&app, &rx, "wfr_t", "evt-none", "1s", step(2, "Wait")).await;
+    app.advance_ms(999);
+    assert_eq!(app.timer_jobs(), 1, "the timeout is 1 ms away");
+    let waiting = app.get("/v2/waiters/evt-none").await.body;
+    assert_eq!(waiting.as_array().map(Vec::len), Some(1), "{waiting}");
+    assert_eq!(rx.received().len(), 1);
+    app.advance_ms(1);
     let got = rx.wait_for(2).await;
     let d = &got[1];
     assert_eq!(d.path, "/timeout");
@@ -233,12 +239,13 @@ async fn a_wait_registered_again_by_a_retried_delivery_is_notified_once() {
 
 #[tokio::test]
 async fn a_notified_waiter_never_times_out() {
-    let (app, rx) = (spawn_app().await, endpoint().await);
+    let (app, rx) = (spawn_frozen_app().await, endpoint().await);
     start_run(&app, &rx, "wfr_nt").await;
     wait(&app, &rx, "wfr_nt", "quick", "1s", step(1, "Wait")).await;
     post(&app, "/v2/notify/quick", "ok").await;
     rx.wait_for(2).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    app.advance_ms(1000);
+    app.settle().await;
     assert_eq!(rx.received().len(), 2);
 }
 
@@ -357,7 +364,7 @@ async fn webhook_calls_queue_up_before_the_wait_and_reach_it_after() {
 
 #[tokio::test]
 async fn an_ended_run_cannot_wait_and_loses_its_waiters_and_stored_events() {
-    let (app, rx) = (spawn_app().await, endpoint().await);
+    let (app, rx) = (spawn_frozen_app().await, endpoint().await);
     start_run(&app, &rx, "wfr_e").await;
     wait(&app, &rx, "wfr_e", "evt-e", "1s", step(1, "Wait")).await;
     assert_eq!(
@@ -377,7 +384,8 @@ async fn an_ended_run_cannot_wait_and_loses_its_waiters_and_stored_events() {
     assert_eq!(post(&app, "/v2/notify/wfr_e/evt-e", "x").await.status, 404);
     let path = "/v2/workflows/hooks/defaultUser/wfr_e/evt-e";
     assert_eq!(hook(&app, path, Method::POST, "").await, 404);
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    app.advance_ms(1000);
+    app.settle().await;
     assert_eq!(rx.received().len(), 1, "no timeout step for an ended run");
 }
 
