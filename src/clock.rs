@@ -66,18 +66,6 @@ pub enum ClockError {
     Backwards { to: u64, now: u64 },
 }
 
-impl Default for Clock {
-    fn default() -> Self {
-        Self::real()
-    }
-}
-
-impl std::fmt::Debug for Clock {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.state().fmt(f)
-    }
-}
-
 impl Clock {
     /// Real time: the wall clock, running.
     pub fn real() -> Self {
@@ -118,7 +106,9 @@ impl Clock {
         self.0.frozen.load(Ordering::Acquire) != RUNNING
     }
 
+    /// Read under the change lock, so `now` and `frozen` belong together.
     pub fn state(&self) -> ClockState {
+        let _guard = self.0.change.lock();
         let now = self.now_ms();
         ClockState {
             now,
