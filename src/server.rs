@@ -1,9 +1,8 @@
 //! The composition root: binds the listener, builds the engine, the timer, the dispatcher and
 //! the router on one clock (the real one unless given another), and runs them until the
-//! shutdown token fires. One cancellation token stops all:
-//! the HTTP server stops accepting, the dispatcher stops taking jobs, and in-flight deliveries
-//! get a short, capped drain. `conn` owns the HTTP connections and their limits; `watch`, what
-//! their stall timer looks at.
+//! shutdown token fires. One cancellation token stops all: the HTTP server stops accepting,
+//! the dispatcher stops taking jobs, and in-flight deliveries get a short, capped drain. `conn`
+//! owns the HTTP connections and their limits; `watch`, what their stall timer looks at.
 
 mod conn;
 mod watch;

@@ -1,7 +1,8 @@
 //! The domain, synchronous: messages, their delivery state machine, the DLQ, the event log,
 //! deduplication and signing keys, each tenant (test user) apart from the others. The engine
 //! owns every state change. It never sends HTTP and never awaits: it writes jobs into the
-//! timer, and the dispatcher (in `delivery`) asks it to start and finish attempts.
+//! timer, and the dispatcher (in `delivery`) asks it to start and finish attempts. Its every
+//! "now" is read on the timer's clock (`Engine::now`), so a moved clock moves it too.
 //! Must not import axum, reqwest, clap, tokio::net, `api`, `delivery`, `server` or `cli`.
 
 pub mod attempt;
