@@ -1,8 +1,8 @@
 //! The composition root: binds the listener, builds the engine, the timer, the dispatcher and
-//! the router, and runs them until the shutdown token fires. One cancellation token stops all:
-//! the HTTP server stops accepting, the dispatcher stops taking jobs, and in-flight deliveries
-//! get a short, capped drain. `conn` owns the HTTP connections and their limits; `watch`, what
-//! their stall timer looks at.
+//! the router on one clock (the real one unless given another), and runs them until the
+//! shutdown token fires. One cancellation token stops all: the HTTP server stops accepting,
+//! the dispatcher stops taking jobs, and in-flight deliveries get a short, capped drain. `conn`
+//! owns the HTTP connections and their limits; `watch`, what their stall timer looks at.
 
 mod conn;
 mod watch;
@@ -14,6 +14,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::api;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::delivery::Dispatcher;
 use crate::engine::{Engine, Job};
@@ -28,10 +29,16 @@ pub struct Server {
 }
 
 impl Server {
+    /// Binds a server on real time.
     pub async fn bind(config: Config) -> std::io::Result<Self> {
+        Self::bind_with_clock(config, Clock::real()).await
+    }
+
+    /// Binds a server whose every "now" and every wait is read on `clock`.
+    pub async fn bind_with_clock(config: Config, clock: Clock) -> std::io::Result<Self> {
         let listener = TcpListener::bind((config.host, config.port)).await?;
         let config = Arc::new(config);
-        let timer = Arc::new(Timer::default());
+        let timer = Arc::new(Timer::new(clock));
         let engine = Arc::new(Engine::new(config.clone(), timer.clone()));
         Ok(Self {
             listener,
@@ -72,6 +79,8 @@ impl Server {
 pub struct Spawned {
     pub addr: SocketAddr,
     pub engine: Arc<Engine>,
+    /// The server's clock: moving it moves the server's time.
+    pub clock: Clock,
     pub shutdown: CancellationToken,
     pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -88,16 +97,23 @@ impl Spawned {
     }
 }
 
-/// Binds and runs a server in the background.
+/// Binds and runs a server on real time in the background.
 pub async fn spawn(config: Config) -> std::io::Result<Spawned> {
-    let server = Server::bind(config).await?;
+    spawn_with_clock(config, Clock::real()).await
+}
+
+/// Binds and runs a server on `clock` in the background.
+pub async fn spawn_with_clock(config: Config, clock: Clock) -> std::io::Result<Spawned> {
+    let server = Server::bind_with_clock(config, clock).await?;
     let addr = server.local_addr()?;
     let engine = server.engine();
+    let clock = engine.clock().clone();
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(server.run(shutdown.clone()));
     Ok(Spawned {
         addr,
         engine,
+        clock,
         shutdown,
         task,
     })

@@ -1,11 +1,14 @@
-//! The one timer for everything that happens later: delayed deliveries, retries and, later,
-//! cron fires and timeouts. A sorted map of `(deadline ms, sequence) -> job`, a `Notify`
-//! that wakes the runner when an earlier deadline arrives, and `sleep` until exactly the next
-//! deadline: it never polls. Scheduling is synchronous so the engine can call it under no
-//! runtime. A job already due when it is scheduled (an immediate publish, a freed slot) skips
-//! the map: it joins a ready list the runner drains first, in the order scheduled. The runner
-//! hands each due job to its caller's function on its own task, in batches: under load many
-//! jobs share one wake-up. Imports only `clock` from the crate.
+//! The one timer for everything that happens later: delayed deliveries, retries, cron fires,
+//! flow-control periods and workflow wait timeouts. A sorted map of `(deadline ms, sequence)
+//! -> job` on the server's [`Clock`], a `Notify` that wakes the runner when an earlier
+//! deadline arrives, and `sleep` until exactly the next deadline: it never polls. The runner
+//! also wakes whenever the clock is moved, frozen or resumed, and then hands over at once, in
+//! deadline order, every job the move made due; while the clock stands frozen it sleeps until
+//! the clock changes. Scheduling is synchronous so the engine can call it under no runtime. A
+//! job already due when it is scheduled (an immediate publish, a freed slot) skips the map: it
+//! joins a ready list the runner drains first, in the order scheduled. The runner hands each
+//! due job to its caller's function on its own task, in batches: under load many jobs share
+//! one wake-up. Imports only `clock` from the crate.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,9 +17,10 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::clock::now_ms;
+use crate::clock::Clock;
 
 pub struct Timer<J> {
+    clock: Clock,
     inner: Mutex<Inner<J>>,
     notify: Notify,
 }
@@ -28,9 +32,11 @@ struct Inner<J> {
     seq: u64,
 }
 
-impl<J: Send + 'static> Default for Timer<J> {
-    fn default() -> Self {
+impl<J: Send + 'static> Timer<J> {
+    /// A timer on `clock`: deadlines are its Unix ms.
+    pub fn new(clock: Clock) -> Self {
         Self {
+            clock,
             inner: Mutex::new(Inner {
                 queue: BTreeMap::new(),
                 ready: Vec::new(),
@@ -39,12 +45,15 @@ impl<J: Send + 'static> Default for Timer<J> {
             notify: Notify::new(),
         }
     }
-}
 
-impl<J: Send + 'static> Timer<J> {
-    /// Runs `job` at `at_ms` (Unix ms); a deadline in the past runs at once.
+    /// The clock the deadlines are read on.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Runs `job` once the clock reads `at_ms` (Unix ms); a deadline in the past runs at once.
     pub fn schedule(&self, at_ms: u64, job: J) {
-        let now = now_ms();
+        let now = self.clock.now_ms();
         let wake = {
             let mut inner = self.inner.lock();
             if at_ms <= now {
@@ -88,7 +97,8 @@ impl<J: Send + 'static> Timer<J> {
         due
     }
 
-    fn next_deadline(&self) -> Option<u64> {
+    /// The earliest deadline waiting (0 when jobs are ready to run), if any.
+    pub fn next_deadline(&self) -> Option<u64> {
         let inner = self.inner.lock();
         match inner.ready.is_empty() {
             true => inner.queue.first_key_value().map(|(k, _)| k.0),
@@ -98,20 +108,26 @@ impl<J: Send + 'static> Timer<J> {
 
     /// Calls `on_due` with each job when it is due, on this task, until `cancel` fires.
     pub async fn run(&self, mut on_due: impl FnMut(J), cancel: CancellationToken) {
+        // Subscribed before the first look, so no change of the clock goes unseen.
+        let mut moved = self.clock.changes();
         loop {
-            for job in self.take_due(now_ms()) {
+            for job in self.take_due(self.clock.now_ms()) {
                 if cancel.is_cancelled() {
                     return;
                 }
                 on_due(job);
             }
-            let wait = match self.next_deadline() {
-                Some(at) => Duration::from_millis(at.saturating_sub(now_ms())),
-                None => Duration::from_secs(3600),
-            };
+            // Nothing waiting, or a frozen clock: only a new job or a clock change can make
+            // anything due; the hour is a backstop.
+            let wait = self
+                .next_deadline()
+                .and_then(|at| self.clock.until(at))
+                .unwrap_or(Duration::from_secs(3600));
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = self.notify.notified() => {}
+                // The sender lives in the clock this timer holds: `changed` cannot fail.
+                _ = moved.changed() => {}
                 _ = cancel.cancelled() => return,
             }
         }
@@ -124,10 +140,46 @@ mod tests {
     use std::sync::Arc;
     use tokio::sync::mpsc;
 
+    const T: u64 = 1_800_000_000_000;
+
+    fn frozen() -> Timer<&'static str> {
+        Timer::new(Clock::frozen_at(T))
+    }
+
+    /// A timer's runner on its own task, sending every job it hands over to `rx`.
+    struct Runner<J> {
+        rx: mpsc::UnboundedReceiver<J>,
+        cancel: CancellationToken,
+        task: tokio::task::JoinHandle<()>,
+    }
+
+    fn start<J: Send + 'static>(t: &Arc<Timer<J>>) -> Runner<J> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let cancel = CancellationToken::new();
+        let (t, c) = (t.clone(), cancel.clone());
+        let task = tokio::spawn(async move { t.run(move |j| tx.send(j).unwrap(), c).await });
+        Runner { rx, cancel, task }
+    }
+
+    impl<J> Runner<J> {
+        async fn next(&mut self) -> J {
+            tokio::time::timeout(Duration::from_secs(5), self.rx.recv())
+                .await
+                .expect("a job in time")
+                .expect("the runner runs")
+        }
+
+        /// Cancels the runner and waits for it to return.
+        async fn stop(self) {
+            self.cancel.cancel();
+            self.task.await.unwrap();
+        }
+    }
+
     #[test]
     fn take_due_returns_jobs_in_deadline_order_and_keeps_later_ones() {
-        let t = Timer::default();
-        let base = now_ms() + 60_000;
+        let t = frozen();
+        let base = T + 60_000;
         t.schedule(base + 30, "c");
         t.schedule(base + 10, "a");
         t.schedule(base + 20, "b");
@@ -140,8 +192,8 @@ mod tests {
 
     #[test]
     fn equal_deadlines_keep_insertion_order() {
-        let t = Timer::default();
-        let at = now_ms() + 60_000;
+        let t = Timer::new(Clock::frozen_at(T));
+        let at = T + 60_000;
         for i in 0..100 {
             t.schedule(at, i);
         }
@@ -150,29 +202,25 @@ mod tests {
 
     #[test]
     fn jobs_due_when_scheduled_come_first_in_the_order_scheduled() {
-        let t = Timer::default();
-        let now = now_ms();
-        t.schedule(now + 60_000, "later");
-        t.schedule(now + 5, "soon");
-        t.schedule(now, "now");
+        let t = frozen();
+        t.schedule(T + 60_000, "later");
+        t.schedule(T + 5, "soon");
+        t.schedule(T, "now");
         t.schedule(1, "overdue");
-        t.schedule(now - 10, "past");
+        t.schedule(T - 10, "past");
         assert_eq!(t.len(), 5);
-        assert_eq!(t.take_due(now), vec!["now", "overdue", "past"]);
-        assert_eq!(t.take_due(now + 5), vec!["soon"]);
-        assert_eq!(t.take_due(now + 60_000), vec!["later"]);
+        assert_eq!(t.next_deadline(), Some(0), "ready jobs wait for nothing");
+        assert_eq!(t.take_due(T), vec!["now", "overdue", "past"]);
+        assert_eq!(t.next_deadline(), Some(T + 5));
+        assert_eq!(t.take_due(T + 5), vec!["soon"]);
+        assert_eq!(t.take_due(T + 60_000), vec!["later"]);
         assert!(t.is_empty());
     }
 
     #[tokio::test]
     async fn runner_hands_over_jobs_scheduled_while_it_runs() {
-        let t = Arc::new(Timer::default());
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let cancel = CancellationToken::new();
-        let runner = tokio::spawn({
-            let (t, c) = (t.clone(), cancel.clone());
-            async move { t.run(move |j| tx.send(j).unwrap(), c).await }
-        });
+        let t = Arc::new(Timer::new(Clock::real()));
+        let mut r = start(&t);
         for i in 0..1000 {
             t.schedule(0, i);
             if i % 100 == 0 {
@@ -180,32 +228,84 @@ mod tests {
             }
         }
         for i in 0..1000 {
-            let got = tokio::time::timeout(Duration::from_secs(2), rx.recv()).await;
-            assert_eq!(got.unwrap(), Some(i));
+            assert_eq!(r.next().await, i);
         }
-        cancel.cancel();
-        runner.await.unwrap();
+        r.stop().await;
     }
 
     #[tokio::test]
     async fn runner_wakes_for_an_earlier_deadline_added_while_sleeping() {
-        let t = Arc::new(Timer::default());
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let cancel = CancellationToken::new();
-        t.schedule(now_ms() + 60_000, "late");
-        let runner = tokio::spawn({
-            let (t, c) = (t.clone(), cancel.clone());
-            async move { t.run(move |j| tx.send(j).unwrap(), c).await }
-        });
+        let clock = Clock::real();
+        let t = Arc::new(Timer::new(clock.clone()));
+        t.schedule(clock.now_ms() + 60_000, "late");
+        let mut r = start(&t);
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let start = now_ms();
+        let start = clock.now_ms();
         t.schedule(start + 30, "soon");
-        let got = tokio::time::timeout(Duration::from_secs(2), rx.recv())
-            .await
-            .unwrap();
-        assert_eq!(got, Some("soon"));
-        assert!(now_ms() >= start + 30, "fired before its deadline");
-        cancel.cancel();
-        runner.await.unwrap();
+        assert_eq!(r.next().await, "soon");
+        assert!(clock.now_ms() >= start + 30, "fired before its deadline");
+        r.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_frozen_clock_fires_nothing_until_it_is_moved() {
+        let t = Arc::new(frozen());
+        t.schedule(T + 1, "one ms later");
+        t.schedule(T, "due");
+        let mut r = start(&t);
+        assert_eq!(r.next().await, "due");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            r.rx.try_recv().is_err(),
+            "the frozen clock never reached T + 1"
+        );
+        t.clock().advance(Duration::from_millis(1));
+        assert_eq!(r.next().await, "one ms later");
+        r.stop().await;
+    }
+
+    #[tokio::test]
+    async fn moving_the_clock_hands_over_what_fell_due_at_once_in_deadline_order() {
+        let t = Arc::new(frozen());
+        let mut r = start(&t);
+        let day = 86_400_000;
+        t.schedule(T + 3 * day, "third");
+        t.schedule(T + day, "first");
+        t.schedule(T + 8 * day, "after the week");
+        t.schedule(T + 2 * day, "second");
+        tokio::task::yield_now().await;
+        t.clock().advance(Duration::from_millis(7 * day));
+        for expected in ["first", "second", "third"] {
+            assert_eq!(r.next().await, expected);
+        }
+        assert_eq!(t.len(), 1);
+        t.clock().set(T + 8 * day).unwrap();
+        assert_eq!(r.next().await, "after the week");
+        r.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_running_clock_moved_forward_wakes_the_runner_before_its_real_deadline() {
+        let clock = Clock::real();
+        let t = Arc::new(Timer::new(clock.clone()));
+        let mut r = start(&t);
+        t.schedule(clock.now_ms() + 3_600_000, "in an hour");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        clock.advance(Duration::from_secs(3600));
+        assert_eq!(r.next().await, "in an hour");
+        r.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_resumed_clock_reaches_deadlines_in_real_time_again() {
+        let t = Arc::new(frozen());
+        let mut r = start(&t);
+        t.schedule(T + 30, "soon");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(r.rx.try_recv().is_err());
+        t.clock().resume();
+        assert_eq!(r.next().await, "soon");
+        assert!(t.clock().now_ms() >= T + 30);
+        r.stop().await;
     }
 }

@@ -6,7 +6,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -15,6 +15,7 @@ use tokio_util::task::TaskTracker;
 
 use super::sign::sign;
 use super::verdict::verdict;
+use crate::clock::{wall_ms, wall_time};
 use crate::engine::attempt::{Attempt, AttemptResult, Verdict};
 use crate::engine::headers::ResponseHeaders;
 use crate::engine::logs::Response;
@@ -179,7 +180,9 @@ async fn send(client: &reqwest::Client, a: &Attempt, max_body: usize) -> Attempt
     let sent = sent.unwrap_or_else(|_| Err(format!("timed out after {:?}", a.timeout)));
     let result = match sent {
         Ok(response) => AttemptResult {
-            verdict: verdict(response.status, &response.headers, SystemTime::now()),
+            // A `Retry-After` date is the destination's real time; the delay it gives is then
+            // waited on the server's clock like any other.
+            verdict: verdict(response.status, &response.headers, wall_time()),
             error: (!(200..300).contains(&response.status))
                 .then(|| format!("destination answered with status {}", response.status)),
             response: Some(response),
@@ -207,9 +210,8 @@ async fn try_send(
     a: &Attempt,
     max_body: usize,
 ) -> Result<Response, String> {
-    let now_s = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    // Real time, not the server's clock: receivers check `iat`/`nbf`/`exp` against their own.
+    let now_s = wall_ms() / 1000;
     let mut url = crate::engine::urls::parse(a.url()).map_err(|e| format!("invalid url: {e}"))?;
     // `sub` is the URL as it goes on the wire, so a receiver that rebuilds it from the request
     // it got verifies: serialised by the URL parser (percent-encoded; a bare origin gets its

@@ -38,7 +38,7 @@ mod tests {
 
     #[test]
     fn statuses_map_to_verdicts() {
-        let now = SystemTime::now();
+        let now = crate::clock::wall_time();
         assert_eq!(verdict(200, &none(), now), Verdict::Delivered);
         assert_eq!(verdict(204, &none(), now), Verdict::Delivered);
         assert_eq!(verdict(500, &none(), now), Verdict::Retry { hint: None });
@@ -56,7 +56,7 @@ mod tests {
 
     #[test]
     fn retry_after_becomes_the_hint() {
-        let v = verdict(429, &h("Retry-After", "3"), SystemTime::now());
+        let v = verdict(429, &h("Retry-After", "3"), crate::clock::wall_time());
         assert_eq!(
             v,
             Verdict::Retry {

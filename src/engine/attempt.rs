@@ -15,7 +15,6 @@ use super::logs::Response;
 use super::message::{Kind, Message, MessageSpec};
 use super::workflow_run;
 use super::{Engine, Job, LogExtra, State, TenantId, TenantState};
-use crate::clock::now_ms;
 
 /// Everything the dispatcher needs to send one attempt (the signature aside). Shares the
 /// message's specification instead of copying its URL and headers.
@@ -103,7 +102,7 @@ impl Engine {
     /// Marks a due message ACTIVE and describes the attempt; None if it is gone (cancelled,
     /// delivered) or already in flight.
     pub fn start_attempt(&self, t: TenantId, id: &str) -> Option<Attempt> {
-        let now = now_ms();
+        let now = self.now();
         self.with(t, |st| self.start_locked(t, st, id, now))
     }
 
@@ -167,7 +166,7 @@ impl Engine {
         id: &str,
         mut result: AttemptResult,
     ) -> Option<Arc<str>> {
-        let now = now_ms();
+        let now = self.now();
         let mut next = None;
         self.with(t, |st| {
             let Some(mut msg) = st.take_message(id) else {

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use super::flow::{FlowKey, FlowSpec};
 use super::{Engine, Error, Job, Result, TenantId, TenantState};
-use crate::clock::now_ms;
 
 /// §4.9: what `GET /v2/flowControl/{key}` shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,7 +170,7 @@ impl Engine {
     /// Wakes the first in the global line if slots are free (after a handed-over slot was not
     /// taken).
     pub fn wake_line(&self, t: TenantId) {
-        let now = now_ms();
+        let now = self.now();
         self.with(t, |st| self.wake_global(t, st, now, 0));
     }
 
@@ -241,7 +240,7 @@ impl Engine {
 
     /// The timer's wake-up at the end of a key's rate period.
     pub fn wake_flow_key(&self, t: TenantId, key: &str) {
-        let now = now_ms();
+        let now = self.now();
         self.with(t, |st| {
             if let Some(k) = st.flows.get_mut(key) {
                 k.wake_at = None;
@@ -251,14 +250,14 @@ impl Engine {
     }
 
     pub fn flow_info(&self, t: TenantId, key: &str) -> Result<FlowInfo> {
-        let now = now_ms();
+        let now = self.now();
         self.with(t, |st| st.flows.get(key).map(|k| info(k, now)))
             .ok_or_else(|| not_found(key))
     }
 
     /// Every key, or those whose name contains `search`.
     pub fn flow_list(&self, t: TenantId, search: Option<&str>) -> Vec<FlowInfo> {
-        let now = now_ms();
+        let now = self.now();
         let mut list: Vec<FlowInfo> = self.with(t, |st| {
             st.flows
                 .values()
@@ -276,7 +275,7 @@ impl Engine {
         if key.is_empty() {
             return Err(Error::bad("a flow control key is required"));
         }
-        let now = now_ms();
+        let now = self.now();
         self.with(t, |st| {
             let k = st
                 .flows

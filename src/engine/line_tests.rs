@@ -5,13 +5,17 @@ use std::sync::Arc;
 
 use super::attempt::{AttemptResult, Verdict};
 use super::{Engine, TenantId};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::timer::Timer;
 
 const T: TenantId = TenantId(0);
 
 fn engine() -> Engine {
-    Engine::new(Arc::new(Config::default()), Arc::new(Timer::default()))
+    Engine::new(
+        Arc::new(Config::default()),
+        Arc::new(Timer::new(Clock::real())),
+    )
 }
 
 fn publish(e: &Engine) -> Arc<str> {

@@ -11,7 +11,6 @@ use super::message::{Message, MessageSpec};
 use super::options::PublishOptions;
 use super::publish::{check_options, first_delivery, Published};
 use super::{Engine, Error, LogExtra, Result, State, TenantId, TenantState};
-use crate::clock::now_ms;
 
 /// What to select in a bulk DLQ operation: explicit ids win over the filter.
 #[derive(Debug, Clone, Default)]
@@ -57,7 +56,7 @@ impl Engine {
     }
 
     pub fn cancel(&self, t: TenantId, id: &str) -> Result<()> {
-        let now = now_ms();
+        let now = self.now();
         if self.with(t, |st| self.cancel_locked(t, st, id, now)) {
             Ok(())
         } else {
@@ -73,7 +72,7 @@ impl Engine {
         filter: &Filter,
         count: Option<usize>,
     ) -> usize {
-        let now = now_ms();
+        let now = self.now();
         self.with(t, |st| {
             let mut chosen: Vec<(u64, Arc<str>)> = st
                 .messages
@@ -109,7 +108,9 @@ impl Engine {
     }
 
     fn expire_dlq(&self, st: &mut TenantState) {
-        let keep = now_ms().saturating_sub(self.limits().dlq_retention.as_millis() as u64);
+        let keep = self
+            .now()
+            .saturating_sub(self.limits().dlq_retention.as_millis() as u64);
         st.dlq.expire(keep);
     }
 
@@ -176,7 +177,7 @@ impl Engine {
         dlq_id: &str,
         overrides: &PublishOptions,
     ) -> Result<Published> {
-        let now = now_ms();
+        let now = self.now();
         check_options(overrides, self.limits(), now)?;
         self.with(t, |st| {
             let e = st.dlq.remove(dlq_id).ok_or_else(|| dlq_not_found(dlq_id))?;
@@ -190,7 +191,7 @@ impl Engine {
         sel: &DlqSelection,
         overrides: &PublishOptions,
     ) -> Result<(Vec<Published>, Option<String>)> {
-        let now = now_ms();
+        let now = self.now();
         check_options(overrides, self.limits(), now)?;
         Ok(self.with(t, |st| {
             let (taken, cursor) = self.take_dlq(st, sel);

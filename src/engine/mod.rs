@@ -1,7 +1,8 @@
 //! The domain, synchronous: messages, their delivery state machine, the DLQ, the event log,
 //! deduplication and signing keys, each tenant (test user) apart from the others. The engine
 //! owns every state change. It never sends HTTP and never awaits: it writes jobs into the
-//! timer, and the dispatcher (in `delivery`) asks it to start and finish attempts.
+//! timer, and the dispatcher (in `delivery`) asks it to start and finish attempts. Its every
+//! "now" is read on the timer's clock (`Engine::now`), so a moved clock moves it too.
 //! Must not import axum, reqwest, clap, tokio::net, `api`, `delivery`, `server` or `cli`.
 
 pub mod attempt;
@@ -48,6 +49,7 @@ pub mod workflow_wait;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
+use crate::clock::Clock;
 use crate::config::{Config, Limits, TestUser, TEST_USERS};
 use crate::timer::Timer;
 
@@ -140,6 +142,9 @@ pub struct Tenant {
 pub struct Engine {
     config: Arc<Config>,
     tenants: Vec<Tenant>,
+    /// The timer's clock: every "now" of the engine, so that what it records and what it
+    /// schedules are read on the same clock.
+    clock: Clock,
     timer: Arc<Timer<Job>>,
     /// Sends attempts the engine starts itself (see [`Starter`]); none under tests that
     /// drive the engine alone, and then every attempt waits for its timer job.
@@ -147,6 +152,7 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// An engine on `timer`, and on the timer's clock.
     pub fn new(config: Arc<Config>, timer: Arc<Timer<Job>>) -> Self {
         let limits = config.limits();
         let tenants = TEST_USERS
@@ -160,6 +166,7 @@ impl Engine {
         Self {
             config,
             tenants,
+            clock: timer.clock().clone(),
             timer,
             starter: OnceLock::new(),
         }
@@ -196,6 +203,16 @@ impl Engine {
 
     pub fn timer(&self) -> &Arc<Timer<Job>> {
         &self.timer
+    }
+
+    /// The server's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Unix ms on the server's clock.
+    pub fn now(&self) -> u64 {
+        self.clock.now_ms()
     }
 
     /// The tenant whose token this is. Compares against every token in constant time

@@ -11,7 +11,6 @@ use super::message::{Kind, Message, MessageSpec, Origin};
 use super::options::{CallbackOptions, PublishOptions};
 use super::workflow::Prepared;
 use super::{Engine, Error, Job, LogExtra, Result, State, TenantId, TenantState};
-use crate::clock::now_ms;
 use crate::config::{Limits, DEFAULT_RETRIES};
 
 /// A publish-family request after HTTP parsing.
@@ -192,7 +191,7 @@ impl TenantState {
 impl Engine {
     /// Publishes to a URL or fans out to a URL group, into a queue when `req.queue` is set.
     pub fn publish(&self, t: TenantId, req: PublishRequest) -> Result<PublishOutcome> {
-        let now = now_ms();
+        let now = self.now();
         self.with(t, |st| self.publish_locked(t, st, req, now))
     }
 
@@ -362,8 +361,10 @@ impl Engine {
         // millisecond `now` (and `not_before` = `now` + delay): the first attempt waits until
         // that millisecond of `not_before` is over, so it never comes early, not even by a
         // fraction of a millisecond. `notBefore` as shown stays `createdAt` + delay. (An
-        // absolute `Upstash-Not-Before`, whole seconds, waits that one millisecond too.)
-        let at = if not_before > now {
+        // absolute `Upstash-Not-Before`, whole seconds, waits that one millisecond too.) On a
+        // frozen clock the publish happened at `now` exactly: due at `not_before` itself, so
+        // an advance by the delay delivers.
+        let at = if not_before > now && !self.clock().is_frozen() {
             not_before.saturating_add(1)
         } else {
             not_before

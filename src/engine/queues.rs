@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use super::names::check_name;
 use super::{Engine, Error, Job, Result, TenantId, TenantState};
-use crate::clock::now_ms;
 use crate::config::Limits;
 
 #[derive(Debug, Clone)]
@@ -200,7 +199,7 @@ impl Engine {
         if let Some(p) = s.parallelism {
             check_parallelism(p, limits)?;
         }
-        let now = now_ms();
+        let now = self.now();
         self.with(t, |st| {
             let queue = st.ensure_queue(&s.name, Some(limits), now)?;
             if let Some(p) = s.parallelism {
@@ -227,7 +226,7 @@ impl Engine {
 
     pub fn set_queue_paused(&self, t: TenantId, name: &str, paused: bool) -> Result<()> {
         check_name("queue", name)?;
-        let now = now_ms();
+        let now = self.now();
         self.with(t, |st| {
             let queue = st
                 .queues
@@ -242,7 +241,7 @@ impl Engine {
 
     /// Deletes a queue (200 even when it does not exist) and cancels its pending messages.
     pub fn delete_queue(&self, t: TenantId, name: &str) {
-        let now = now_ms();
+        let now = self.now();
         self.with(t, |st| {
             let Some(queue) = st.queues.remove(name) else {
                 return;

@@ -6,7 +6,6 @@
 use parking_lot::Mutex;
 
 use super::{Engine, TenantId};
-use crate::clock::now_ms;
 
 const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
@@ -65,7 +64,7 @@ impl Engine {
                 .quotas
                 .daily
                 .lock()
-                .take(n, limit, DAY_MS, now_ms()),
+                .take(n, limit, DAY_MS, self.now()),
         )
     }
 
@@ -77,7 +76,7 @@ impl Engine {
                 .quotas
                 .burst
                 .lock()
-                .take(1, limit, 1000, now_ms()),
+                .take(1, limit, 1000, self.now()),
         )
     }
 }

@@ -14,7 +14,6 @@ use super::names::check_name;
 use super::options::PublishOptions;
 use super::publish::{check_options, PublishRequest};
 use super::{Engine, Error, Job, Result, TenantId, TenantState};
-use crate::clock::now_ms;
 
 /// The state of one message of a schedule's last firing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +116,7 @@ impl TenantState {
 impl Engine {
     /// Creates or overwrites a schedule; returns its id.
     pub fn create_schedule(&self, t: TenantId, req: ScheduleRequest) -> Result<String> {
-        let now = now_ms();
+        let now = self.now();
         let limits = self.limits();
         let cron = CronSchedule::parse(&req.cron).map_err(|e| Error::bad(e.to_string()))?;
         let destination = req.destination.trim().to_string();
@@ -226,7 +225,7 @@ impl Engine {
     /// A timer firing: publishes unless paused, then arms the next firing. Stale jobs (from
     /// before an overwrite, or of a deleted schedule) do nothing.
     pub fn fire_schedule(&self, t: TenantId, id: &str, generation: u64) {
-        let now = now_ms();
+        let now = self.now();
         self.with(t, |st| {
             let Some(s) = st.schedules.by_id.get_mut(id) else {
                 return;
@@ -256,7 +255,7 @@ impl Engine {
     /// Runs a schedule now, outside its cron (for tests and the dev tools); the next firing
     /// stays as it was. Returns the ids of the messages it published.
     pub fn trigger_schedule(&self, t: TenantId, id: &str) -> Result<Vec<Arc<str>>> {
-        let now = now_ms();
+        let now = self.now();
         self.with(t, |st| {
             if !st.schedules.by_id.contains_key(id) {
                 return Err(not_found(id));

@@ -12,6 +12,7 @@ use super::filter::Filter;
 use super::logs::State;
 use super::options::PublishOptions;
 use super::{Engine, Starter, TenantId};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::timer::Timer;
 
@@ -34,7 +35,11 @@ impl Starter for Arc<Recorder> {
 }
 
 fn engine() -> (Engine, Arc<Recorder>) {
-    let e = Engine::new(Arc::new(Config::default()), Arc::new(Timer::default()));
+    engine_on(Clock::real())
+}
+
+fn engine_on(clock: Clock) -> (Engine, Arc<Recorder>) {
+    let e = Engine::new(Arc::new(Config::default()), Arc::new(Timer::new(clock)));
     let r = Arc::new(Recorder::default());
     e.set_starter(Box::new(r.clone()));
     (e, r)
@@ -111,4 +116,17 @@ fn a_delayed_message_is_due_once_its_not_before_millisecond_is_over() {
     // delay may not have passed yet.
     assert!(e.timer().take_due(m.not_before).is_empty());
     assert_eq!(e.timer().take_due(m.not_before + 1).len(), 1);
+}
+
+#[test]
+fn on_a_frozen_clock_a_delayed_message_is_due_at_its_not_before() {
+    let (e, _r) = engine_on(Clock::frozen_at(1_800_000_000_000));
+    let id = publish(&e, delayed_a_minute(), None);
+    let m = e.message(T, &id).expect("stored");
+    assert_eq!(m.created_at, 1_800_000_000_000);
+    assert_eq!(m.not_before, m.created_at + 60_000);
+    // The publish happened at the frozen instant exactly: nothing of the delay is left at
+    // `not_before`.
+    assert!(e.timer().take_due(m.not_before - 1).is_empty());
+    assert_eq!(e.timer().take_due(m.not_before).len(), 1);
 }

@@ -8,7 +8,6 @@ use super::headers::Headers;
 use super::names::check_name;
 use super::publish::check_url;
 use super::{Engine, Error, Result, TenantId};
-use crate::clock::now_ms;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
@@ -65,7 +64,7 @@ impl Engine {
             }
         }
         let limits = self.limits();
-        let now = now_ms();
+        let now = self.now();
         self.with(t, |st| {
             if !st.topics.contains_key(name) && st.topics.len() >= limits.max_url_groups as usize {
                 return Err(Error::QuotaExceeded(format!(
@@ -108,7 +107,7 @@ impl Engine {
         if refs.iter().any(|r| r.name.is_none() && r.url.is_none()) {
             return Err(Error::bad("each endpoint to remove needs a name or a url"));
         }
-        let now = now_ms();
+        let now = self.now();
         self.with(t, |st| {
             let group = st
                 .topics
@@ -142,7 +141,7 @@ impl Engine {
 
     /// Replaces the group's default headers (lower-case names).
     pub fn set_url_group_headers(&self, t: TenantId, name: &str, headers: Headers) -> Result<()> {
-        let now = now_ms();
+        let now = self.now();
         self.with(t, |st| {
             let group = st
                 .topics

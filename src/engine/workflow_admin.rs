@@ -7,7 +7,6 @@ use super::publish::PublishRequest;
 use super::workflow::RunState;
 use super::workflow_logs::RunFilter;
 use super::{Engine, Error, Result, TenantId};
-use crate::clock::now_ms;
 
 /// The run a trigger started, or the active one with that id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +26,7 @@ impl Engine {
             .filter(|w| w.init)
             .map(|w| w.run_id.clone())
             .ok_or_else(|| Error::bad("a workflow run id is required"))?;
-        let now = now_ms();
+        let now = self.now();
         self.with(t, |st| {
             let out = self.publish_locked(t, st, req, now)?;
             let deduplicated = out.messages().iter().all(|p| p.deduplicated);
@@ -43,7 +42,7 @@ impl Engine {
     /// Cancels active runs: those in `ids`, else those matching `f` (oldest first, at most
     /// `count`). Returns how many were cancelled.
     pub fn cancel_runs(&self, t: TenantId, ids: &[String], f: &RunFilter, count: usize) -> usize {
-        let now = now_ms();
+        let now = self.now();
         self.with(t, |st| {
             let mut chosen: Vec<(u64, String)> = st
                 .runs

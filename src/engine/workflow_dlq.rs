@@ -17,7 +17,6 @@ use super::publish::{build_spec, check_options, first_delivery};
 use super::workflow::{CallType, Run, RunConfig, RunState, WorkflowLink};
 use super::workflow_logs::{callback_state, collect, failure_call};
 use super::{Engine, Error, Result, TenantId, TenantState};
-use crate::clock::now_ms;
 
 /// A workflow DLQ entry with its run and failure callback.
 #[derive(Debug, Clone)]
@@ -204,7 +203,9 @@ impl TenantState {
 
 impl Engine {
     fn expire_workflow_dlq(&self, st: &mut TenantState) {
-        let keep = now_ms().saturating_sub(self.limits().dlq_retention.as_millis() as u64);
+        let keep = self
+            .now()
+            .saturating_sub(self.limits().dlq_retention.as_millis() as u64);
         st.dlq.expire(keep);
     }
 
@@ -251,7 +252,7 @@ impl Engine {
         mode: Rerun,
         o: &PublishOptions,
     ) -> Result<(Vec<RunKey>, Option<String>)> {
-        let now = now_ms();
+        let now = self.now();
         check_options(o, self.limits(), now)?;
         self.with(t, |st| {
             self.expire_workflow_dlq(st);
@@ -375,7 +376,7 @@ impl Engine {
 
     /// Publishes the failure callback of a failed run again (its last one must have failed).
     pub fn workflow_dlq_callback(&self, t: TenantId, dlq_id: &str) -> Result<RunKey> {
-        let now = now_ms();
+        let now = self.now();
         self.with(t, |st| {
             let w = st
                 .dlq

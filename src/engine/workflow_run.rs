@@ -16,7 +16,6 @@ use super::logs::Response;
 use super::message::{Kind, Message};
 use super::workflow::{CallType, RunState, WorkflowLink, NON_WORKFLOW_ERROR};
 use super::{Engine, Error, Result, TenantId, TenantState};
-use crate::clock::now_ms;
 
 /// Whether a message goes to its workflow endpoint with the run's history as body.
 fn carries_history(msg: &Message) -> bool {
@@ -184,7 +183,7 @@ impl Engine {
     /// when its trigger was deduplicated. Only an id never seen (or ended so long ago that it
     /// left the bounded record of ended runs) is not found.
     pub fn finish_run(&self, t: TenantId, id: &str, cancel: bool, body: Bytes) -> Result<()> {
-        let now = now_ms();
+        let now = self.now();
         self.with(t, |st| {
             if !st.runs.active.contains_key(id) {
                 if st.runs.ended_ids.contains(id) {

@@ -20,7 +20,6 @@ use super::duration::parse_duration;
 use super::headers::Headers;
 use super::workflow_run::ServerStep;
 use super::{Engine, Error, Job, Result, TenantId, TenantState};
-use crate::clock::now_ms;
 
 /// Run-scoped notifications kept per tenant until someone waits; the oldest go first.
 pub const STORED_CAP: usize = 10_000;
@@ -179,7 +178,7 @@ impl Engine {
     /// `POST /v2/wait/{eventId}`: registers the waiter and arms its deadline; a stored
     /// notification for the run and event is consumed at once. 400 unless the run is active.
     pub fn register_wait(&self, t: TenantId, req: WaitRequest) -> Result<()> {
-        let now = now_ms();
+        let now = self.now();
         let timeout = parse_timeout(req.timeout.as_deref())?;
         if !req.step.is_object() {
             return Err(Error::bad("the wait request needs a step object"));
@@ -229,7 +228,7 @@ impl Engine {
 
     /// `POST /v2/notify/{eventId}`: every waiter of the event gets it; nobody waiting loses it.
     pub fn notify(&self, t: TenantId, event_id: &str, data: &[u8]) -> Vec<Notified> {
-        let now = now_ms();
+        let now = self.now();
         self.with(t, |st| {
             let ids: Vec<u64> = st
                 .waits
@@ -253,7 +252,7 @@ impl Engine {
         event_id: &str,
         data: Bytes,
     ) -> Result<RunNotify> {
-        let now = now_ms();
+        let now = self.now();
         self.with(t, |st| {
             let created = st
                 .runs
@@ -296,7 +295,7 @@ impl Engine {
 
     /// The timer job of a waiter's deadline: delivers the timeout step, unless it was notified.
     pub fn wait_timeout(&self, t: TenantId, id: u64) {
-        let now = now_ms();
+        let now = self.now();
         self.with(t, |st| {
             let Some(w) = st.waits.waiters.remove(&id) else {
                 return;

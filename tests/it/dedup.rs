@@ -1,5 +1,6 @@
 //! Deduplication: an explicit `Upstash-Deduplication-Id` or content-based dedup answers 202
-//! with the first message's id and `deduplicated: true`, and nothing more is delivered.
+//! with the first message's id and `deduplicated: true`, and nothing more is delivered, for the
+//! ten minutes of the window on the server's clock.
 
 use std::time::Duration;
 
@@ -71,4 +72,20 @@ async fn content_based_dedup_matches_same_body_and_destination_in_either_spellin
     let got = rx.wait_for(2).await;
     tokio::time::sleep(Duration::from_millis(150)).await;
     assert_eq!(rx.received().len(), 2, "{got:?}");
+}
+
+#[tokio::test]
+async fn a_deduplication_id_is_remembered_for_ten_minutes_of_the_server_clock() {
+    let app = spawn_frozen_app().await;
+    let dedup = [("Upstash-Deduplication-Id", "window"), LATER];
+    let first = app.publish_ok("https://example.com/w", &dedup, "a").await;
+    app.advance_ms(10 * 60_000 - 1);
+    let again = app.publish("https://example.com/w", &dedup, "b").await;
+    assert_eq!(again.status, 202, "still within the window: {}", again.text);
+    assert_eq!(again.body["messageId"], json!(first));
+    app.advance_ms(1);
+    let after = app.publish("https://example.com/w", &dedup, "c").await;
+    assert_eq!(after.status, 200, "the window is over: {}", after.text);
+    assert_ne!(after.body["messageId"], json!(first));
+    assert_eq!(after.body.get("deduplicated"), None);
 }

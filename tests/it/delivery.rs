@@ -1,33 +1,16 @@
-//! Delivery: delays and not-before, retries and their delays, retry-after hints, 489,
-//! timeouts, unreachable destinations, the dead-letter queue, and concurrency.
+//! Delivery: retries, 489, timeouts, unreachable destinations, the dead-letter queue, and
+//! concurrency. When attempts happen (delays, not-before, retry delays, backoff and
+//! retry-after hints, on a frozen clock) is in `timing`.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use crate::support::*;
 
+mod timing;
+
 const FAST_RETRY: (&str, &str) = ("Upstash-Retry-Delay", "10");
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
-
-/// Maps a receiver's `Instant` to wall-clock Unix ms, through a pair read at the same moment.
-struct Clock(Instant, u64);
-
-impl Clock {
-    fn now() -> Self {
-        Self(Instant::now(), now_ms())
-    }
-
-    fn wall_ms(&self, at: Instant) -> u64 {
-        self.1 + at.duration_since(self.0).as_millis() as u64
-    }
-}
 
 async fn message(app: &App, id: &str) -> Value {
     let m = app.get(&format!("/v2/messages/{id}")).await;
@@ -55,71 +38,6 @@ fn retried(got: &[Received]) -> Vec<String> {
     got.iter()
         .map(|r| r.header("upstash-retried").unwrap_or_default())
         .collect()
-}
-
-#[tokio::test]
-async fn a_delayed_message_waits_for_its_not_before_and_is_delivered_soon_after() {
-    let app = spawn_app().await;
-    let rx = Receiver::start().await;
-    let clock = Clock::now();
-    let id = app
-        .publish_ok(&rx.url("/later"), &[("Upstash-Delay", "1s")], "d")
-        .await;
-    let m = message(&app, &id).await;
-    let (created, not_before) = (
-        m["createdAt"].as_u64().unwrap(),
-        m["notBefore"].as_u64().unwrap(),
-    );
-    assert_eq!(not_before, created + 1000, "{m}");
-    assert!(
-        created >= clock.1 && created < clock.1 + 1000,
-        "createdAt is ms: {created}"
-    );
-
-    // The receipt time proves it was not early (a sleep-then-nothing-yet check would fail
-    // whenever this thread is stalled past the delay).
-    let got = rx.wait_for(1).await;
-    let at = clock.wall_ms(got[0].at);
-    assert!(
-        at + 5 >= not_before,
-        "delivered {} ms early",
-        not_before - at
-    );
-    assert!(
-        at < not_before + 1_500,
-        "delivered {} ms late",
-        at - not_before
-    );
-    app.wait_for_state(&id, "DELIVERED").await;
-}
-
-#[tokio::test]
-async fn not_before_wins_over_delay() {
-    let app = spawn_app().await;
-    let rx = Receiver::start().await;
-    let clock = Clock::now();
-    let nb_s = clock.1 / 1000 + 2;
-    let nb = nb_s.to_string();
-    let id = app
-        .publish_ok(
-            &rx.url("/nb"),
-            &[
-                ("Upstash-Not-Before", nb.as_str()),
-                ("Upstash-Delay", "10m"),
-            ],
-            "n",
-        )
-        .await;
-    let m = message(&app, &id).await;
-    assert_eq!(m["notBefore"], json!(nb_s * 1000), "{m}");
-
-    let got = rx.wait_for(1).await;
-    let at = clock.wall_ms(got[0].at);
-    assert!(
-        at + 5 >= nb_s * 1000 && at < nb_s * 1000 + 1_500,
-        "delivered at {at}, not-before {}",
-        nb_s * 1000
-    );
 }
 
 #[tokio::test]
@@ -157,33 +75,6 @@ async fn a_message_that_fails_twice_is_delivered_on_the_third_attempt() {
         404,
         "delivered messages are gone"
     );
-}
-
-#[tokio::test]
-async fn the_retry_delay_expression_sees_retried_and_spaces_the_attempts() {
-    let app = spawn_app().await;
-    let rx = Receiver::start().await;
-    rx.fail_times(2, 503);
-    let id = app
-        .publish_ok(
-            &rx.url("/expr"),
-            &[("Upstash-Retry-Delay", "100 * (1 + retried)")],
-            "e",
-        )
-        .await;
-    app.wait_for_state(&id, "DELIVERED").await;
-    let got = rx.received();
-    assert_eq!(got.len(), 3);
-    // The server's clock has millisecond resolution, so allow 2 ms of rounding.
-    for (i, want) in [(1, 100), (2, 200)] {
-        let gap = got[i].at.duration_since(got[i - 1].at);
-        assert!(
-            gap >= Duration::from_millis(want - 2),
-            "gap {i} was {gap:?}, want >= {want} ms"
-        );
-    }
-    let e = &events(&app, &id, "DELIVERED").await[0];
-    assert_eq!(e["retryDelayExpr"], json!("100 * (1 + retried)"));
 }
 
 #[tokio::test]
@@ -228,20 +119,6 @@ async fn exhausted_retries_fail_into_the_dlq_with_the_last_response() {
         json!(id)
     );
     assert_eq!(app.get(&format!("/v2/messages/{id}")).await.status, 404);
-}
-
-#[tokio::test]
-async fn a_retry_after_zero_hint_replaces_the_default_backoff() {
-    let app = spawn_app().await;
-    let rx = Receiver::start().await;
-    rx.script([Answer::status(429).header("Retry-After", "0")]);
-    // No Upstash-Retry-Delay: without the hint the retry would wait the default 12 s.
-    let id = app.publish_ok(&rx.url("/limited"), &[], "h").await;
-    let got = tokio::time::timeout(Duration::from_secs(2), rx.wait_for(2))
-        .await
-        .expect("retried at once");
-    assert_eq!(retried(&got), ["0", "1"]);
-    app.wait_for_state(&id, "DELIVERED").await;
 }
 
 #[tokio::test]

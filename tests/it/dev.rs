@@ -1,9 +1,10 @@
 //! The `/dev/` extras: reset, wait-idle, trigger a schedule now, and the backoff scale.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use qstash_dev::clock::Clock;
 use qstash_dev::config::Config;
-use qstash_dev::server::spawn;
+use qstash_dev::server::spawn_with_clock;
 use reqwest::Method;
 
 use crate::support::*;
@@ -80,21 +81,20 @@ async fn reset_forgets_messages_logs_dlq_and_resources_of_that_user_only() {
 
 #[tokio::test]
 async fn wait_idle_answers_once_nothing_is_pending_or_408_on_timeout() {
-    let app = spawn_app().await;
+    let app = spawn_frozen_app().await;
     let rx = Receiver::start().await;
     let idle = app.get("/dev/wait-idle").await;
     assert_eq!((idle.status, idle.body["pending"].as_u64()), (200, Some(0)));
 
     app.publish_ok(&rx.url("/soon"), &[("Upstash-Delay", "1s")], "x")
         .await;
-    let start = Instant::now();
-    let r = app.get("/dev/wait-idle?timeout=5s").await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert!(
-        start.elapsed() >= Duration::from_millis(900),
-        "it waited for the delayed delivery"
-    );
-    assert_eq!(rx.received().len(), 1);
+    let waiting = tokio::spawn(app.req(Method::GET, "/dev/wait-idle?timeout=5s").send());
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!waiting.is_finished(), "it waits for the delayed delivery");
+    app.advance_ms(1000);
+    let r = waiting.await.expect("task").expect("answer");
+    assert_eq!(r.status(), 200);
+    assert_eq!(rx.received().len(), 1, "idle once it was delivered");
 
     app.publish_ok(&rx.url("/later"), &[("Upstash-Delay", "1h")], "x")
         .await;
@@ -153,7 +153,8 @@ async fn the_backoff_scale_turns_the_default_backoff_into_milliseconds() {
         backoff_scale: 0.001,
         ..Config::default()
     };
-    let server = spawn(config).await.unwrap();
+    let clock = Clock::frozen_at(qstash_dev::clock::wall_ms());
+    let server = spawn_with_clock(config, clock).await.unwrap();
     let app = App {
         server,
         http: reqwest::Client::new(),
@@ -161,14 +162,25 @@ async fn the_backoff_scale_turns_the_default_backoff_into_milliseconds() {
     };
     let rx = Receiver::start().await;
     rx.fail_times(2, 500);
-    let start = Instant::now();
+    let t0 = app.now_ms();
     let id = app
         .publish_ok(&rx.url("/flaky"), &[("Upstash-Retries", "2")], "x")
         .await;
+    // 12 s and 148 s of the default ladder, a thousandth each.
+    for (n, at) in [(1, t0 + 12), (2, t0 + 12 + 148)] {
+        app.wait_for_count(&id, "RETRY", n).await;
+        app.set_clock(at - 1);
+        assert_eq!(app.timer_jobs(), 1, "retry {n} waits until {at}");
+        app.advance_ms(1);
+    }
     app.wait_for_state(&id, "DELIVERED").await;
     assert_eq!(rx.received().len(), 3);
-    assert!(
-        start.elapsed() < Duration::from_secs(2),
-        "12 s + 148 s of backoff became ~160 ms"
-    );
+    let starts: Vec<u64> = app
+        .timeline(&id)
+        .await
+        .into_iter()
+        .filter(|(s, _)| s == "ACTIVE")
+        .map(|(_, t)| t)
+        .collect();
+    assert_eq!(starts, [t0, t0 + 12, t0 + 160]);
 }

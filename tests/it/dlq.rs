@@ -1,4 +1,5 @@
-//! The dead-letter queue (§4.3, §5.8): list, filters, get, delete one or many, retry one or many.
+//! The dead-letter queue (§4.3, §5.8): list, filters, get, delete one or many, retry one or many,
+//! and retention.
 
 use std::collections::HashSet;
 
@@ -334,4 +335,22 @@ async fn bulk_retry_with_count_returns_a_cursor_for_the_rest() {
     assert_eq!(r.body["responses"].as_array().unwrap().len(), 1);
     assert_eq!(r.body["cursor"], json!(""));
     rx.wait_for(6).await;
+}
+
+#[tokio::test]
+async fn an_entry_is_kept_for_the_seven_days_of_payg_retention_on_the_server_clock() {
+    let app = spawn_frozen_app().await;
+    let rx = failing(500).await;
+    let dead_at = app.now_ms();
+    dead(&app, &rx.url("/old"), &[]).await;
+    let entry = list(&app, "").await;
+    assert_eq!(entry.len(), 1);
+    let dlq_id = entry[0]["dlqId"].as_str().expect("dlqId").to_string();
+
+    app.set_clock(dead_at + 7 * 86_400_000);
+    assert_eq!(list(&app, "").await.len(), 1, "kept for seven days");
+    assert_eq!(app.get(&format!("/v2/dlq/{dlq_id}")).await.status, 200);
+    app.advance_ms(1);
+    assert_eq!(list(&app, "").await, Vec::<Value>::new(), "gone after them");
+    assert_eq!(app.get(&format!("/v2/dlq/{dlq_id}")).await.status, 404);
 }

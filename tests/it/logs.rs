@@ -2,7 +2,6 @@
 //! cursor pagination.
 
 use std::collections::HashSet;
-use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -34,12 +33,6 @@ fn ids(entries: &[Value]) -> HashSet<String> {
         .iter()
         .map(|e| e["messageId"].as_str().unwrap().to_string())
         .collect()
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 #[tokio::test]
@@ -144,20 +137,20 @@ async fn filters_by_message_id_url_with_two_values_and_label() {
 
 #[tokio::test]
 async fn from_date_and_to_date_are_inclusive_bounds() {
-    let app = spawn_app().await;
+    let app = spawn_frozen_app().await;
     let a = app
         .publish_ok("https://example.com/a", &[PENDING], "x")
         .await;
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    let tb = app.advance_ms(1);
     let b = app
         .publish_ok("https://example.com/b", &[PENDING], "x")
         .await;
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    app.advance_ms(1);
     let c = app
         .publish_ok("https://example.com/c", &[PENDING], "x")
         .await;
     let (e, _) = page(&app, "logs", &format!("messageId={b}")).await;
-    let tb = e[0]["time"].as_u64().unwrap();
+    assert_eq!(e[0]["time"], json!(tb));
     let (e, _) = page(&app, "logs", &format!("fromDate={tb}&toDate={tb}")).await;
     assert_eq!(ids(&e), HashSet::from([b.clone()]));
     let (e, _) = page(&app, "logs", &format!("fromDate={tb}")).await;
@@ -168,17 +161,19 @@ async fn from_date_and_to_date_are_inclusive_bounds() {
 
 #[tokio::test]
 async fn entries_come_newest_first() {
-    let app = spawn_app().await;
+    let app = spawn_frozen_app().await;
     let rx = Receiver::start().await;
+    let t0 = app.now_ms();
     for _ in 0..3 {
         let id = app.publish_ok(&rx.url("/ok"), &[], "x").await;
         app.wait_for_state(&id, "DELIVERED").await;
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        app.advance_ms(2);
     }
     let (e, _) = page(&app, "events", "").await;
     assert_eq!(e.len(), 9);
     let times: Vec<u64> = e.iter().map(|x| x["time"].as_u64().unwrap()).collect();
-    assert!(times.windows(2).all(|w| w[0] >= w[1]), "{times:?}");
+    let expected: Vec<u64> = [4, 4, 4, 2, 2, 2, 0, 0, 0].map(|d| t0 + d).to_vec();
+    assert_eq!(times, expected);
     assert_eq!(e[0]["state"], json!("DELIVERED"));
     assert_eq!(e[8]["state"], json!("CREATED"));
 }
@@ -216,20 +211,19 @@ async fn cursor_pagination_visits_every_entry_once_and_the_last_page_has_no_curs
 
 #[tokio::test]
 async fn a_bare_millisecond_timestamp_works_as_a_cursor() {
-    let app = spawn_app().await;
+    let app = spawn_frozen_app().await;
     let old = app
         .publish_ok("https://example.com/old", &[PENDING], "x")
         .await;
-    tokio::time::sleep(Duration::from_millis(20)).await;
-    let mid = now_ms();
-    tokio::time::sleep(Duration::from_millis(20)).await;
+    let mid = app.advance_ms(1);
+    app.advance_ms(1);
     let new = app
         .publish_ok("https://example.com/new", &[PENDING], "x")
         .await;
     let (e, r) = page(&app, "events", &format!("cursor={mid}")).await;
     assert_eq!(ids(&e), HashSet::from([old.clone()]));
     assert!(r.body.get("cursor").is_none());
-    let (e, _) = page(&app, "events", &format!("cursor={}", now_ms() + 60_000)).await;
+    let (e, _) = page(&app, "events", &format!("cursor={}", app.now_ms() + 60_000)).await;
     assert_eq!(ids(&e), HashSet::from([old, new]));
 }
 

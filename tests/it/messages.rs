@@ -1,7 +1,5 @@
 //! `GET/DELETE /v2/messages/{id}` and bulk cancel `DELETE /v2/messages` (§4.2, §5.4).
 
-use std::time::Duration;
-
 use axum::http::Method;
 use serde_json::json;
 
@@ -122,7 +120,7 @@ async fn unknown_and_delivered_messages_are_404_json() {
 
 #[tokio::test]
 async fn cancelling_a_pending_message_removes_it_logs_it_and_stops_delivery() {
-    let app = spawn_app().await;
+    let app = spawn_frozen_app().await;
     let rx = Receiver::start().await;
     let id = app
         .publish_ok(&rx.url("/never"), &[("Upstash-Delay", "1s")], "x")
@@ -136,7 +134,8 @@ async fn cancelling_a_pending_message_removes_it_logs_it_and_stops_delivery() {
         ["CREATED", "CANCEL_REQUESTED", "CANCELED"]
     );
     assert_not_found(&app.delete(&format!("/v2/messages/{id}")).await);
-    tokio::time::sleep(Duration::from_millis(1300)).await;
+    app.advance_ms(1000);
+    app.settle().await;
     assert!(
         rx.received().is_empty(),
         "a cancelled message was delivered"

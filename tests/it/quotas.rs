@@ -1,20 +1,22 @@
 //! Throughput limits of the quota preset (§1.7, §8, quotas.md): the burst limit on management
 //! endpoints with `Burst-RateLimit-*` headers and 429s (publish exempt), the daily message
 //! quota with `RateLimit-*` headers (batch items count one each), and the flag that turns both
-//! off. DLQ retention, the DLQ count bound and the log bound are unit-tested in `engine::dlq` and
-//! `engine::logs`.
+//! off; the windows on a frozen clock, moved to their edges. DLQ retention is in `dlq`; the DLQ
+//! count bound and the log bound are unit-tested in `engine::dlq` and `engine::logs`.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::http::{HeaderMap, Method};
+use qstash_dev::clock::Clock;
 use qstash_dev::config::Config;
-use qstash_dev::server::spawn;
+use qstash_dev::server::spawn_with_clock;
 use serde_json::{json, Value};
 
 use crate::support::*;
 
-/// A payg server with throughput limits as given (spawn_app turns them off).
+/// A payg server with throughput limits as given (spawn_app turns them off), on a clock frozen
+/// at the current time.
 async fn spawn_limited(throughput_limits: bool, messages_per_day: Option<u64>) -> App {
     init_logs();
     let config = Config {
@@ -23,18 +25,14 @@ async fn spawn_limited(throughput_limits: bool, messages_per_day: Option<u64>) -
         messages_per_day,
         ..Config::default()
     };
+    let clock = Clock::frozen_at(qstash_dev::clock::wall_ms());
     App {
-        server: spawn(config).await.expect("server binds port 0"),
+        server: spawn_with_clock(config, clock)
+            .await
+            .expect("server binds port 0"),
         http: reqwest::Client::new(),
         token: TOKEN.to_string(),
     }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_millis() as u64
 }
 
 /// A numeric header, if present.
@@ -49,12 +47,6 @@ fn assert_429(r: &Reply) {
         "{}",
         r.text
     );
-}
-
-/// Sleeps until 20 ms into the next wall-clock second (the burst window is aligned to it).
-async fn next_second() {
-    let ms = now_ms();
-    tokio::time::sleep(Duration::from_millis(1020 - ms % 1000)).await;
 }
 
 /// `n` concurrent `GET /v2/queues`.
@@ -82,49 +74,39 @@ async fn burst_of(app: &App, n: usize) -> Vec<Reply> {
 #[tokio::test]
 async fn the_burst_limit_allows_one_hundred_requests_per_second_then_answers_429() {
     let app = spawn_limited(true, None).await;
-    for _ in 0..3 {
-        next_second().await;
-        let started = now_ms() / 1000;
-        let ok = burst_of(&app, 100).await;
-        let over = app.get("/v2/queues").await;
-        let resets: BTreeSet<Option<u64>> = ok
-            .iter()
-            .chain([&over])
-            .map(|r| num(&r.headers, "Burst-RateLimit-Reset"))
-            .collect();
-        if resets.len() != 1 {
-            continue; // the requests straddled a second; try again in the next one
-        }
-        for r in &ok {
-            assert_eq!(r.status, 200, "{}", r.text);
-            assert_eq!(num(&r.headers, "Burst-RateLimit-Limit"), Some(100));
-        }
-        let remaining: BTreeSet<u64> = ok
-            .iter()
-            .filter_map(|r| num(&r.headers, "Burst-RateLimit-Remaining"))
-            .collect();
-        assert_eq!(remaining, (0..100).collect(), "each request takes one");
-        let reset = num(&over.headers, "Burst-RateLimit-Reset").expect("reset");
-        assert_eq!(reset, started + 1, "Unix seconds, the end of this second");
-
-        assert_429(&over);
-        assert_eq!(num(&over.headers, "Burst-RateLimit-Limit"), Some(100));
-        assert_eq!(num(&over.headers, "Burst-RateLimit-Remaining"), Some(0));
-        assert!(over.headers.get("RateLimit-Limit").is_none());
-
-        let rx = Receiver::start().await;
-        let r = app.publish(&rx.url("/p"), &[], "x").await;
-        assert_eq!(r.status, 200, "publish is exempt: {}", r.text);
-        assert!(r.headers.get("Burst-RateLimit-Limit").is_none());
-
-        let wait = (reset * 1000 + 20).saturating_sub(now_ms());
-        tokio::time::sleep(Duration::from_millis(wait)).await;
-        let r = app.get("/v2/queues").await;
-        assert_eq!(r.status, 200, "a new second: {}", r.text);
-        assert_eq!(num(&r.headers, "Burst-RateLimit-Remaining"), Some(99));
-        return;
+    // The burst window is aligned to the second; the clock stands in its last millisecond.
+    let second = app.now_ms() / 1000 + 1;
+    app.set_clock(second * 1000 + 999);
+    let ok = burst_of(&app, 100).await;
+    let over = app.get("/v2/queues").await;
+    for r in &ok {
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(num(&r.headers, "Burst-RateLimit-Limit"), Some(100));
+        assert_eq!(num(&r.headers, "Burst-RateLimit-Reset"), Some(second + 1));
     }
-    panic!("could not fit 101 requests into one second");
+    let remaining: BTreeSet<u64> = ok
+        .iter()
+        .filter_map(|r| num(&r.headers, "Burst-RateLimit-Remaining"))
+        .collect();
+    assert_eq!(remaining, (0..100).collect(), "each request takes one");
+    let reset = num(&over.headers, "Burst-RateLimit-Reset").expect("reset");
+    assert_eq!(reset, second + 1, "Unix seconds, the end of this second");
+
+    assert_429(&over);
+    assert_eq!(num(&over.headers, "Burst-RateLimit-Limit"), Some(100));
+    assert_eq!(num(&over.headers, "Burst-RateLimit-Remaining"), Some(0));
+    assert!(over.headers.get("RateLimit-Limit").is_none());
+
+    let rx = Receiver::start().await;
+    let r = app.publish(&rx.url("/p"), &[], "x").await;
+    assert_eq!(r.status, 200, "publish is exempt: {}", r.text);
+    assert!(r.headers.get("Burst-RateLimit-Limit").is_none());
+
+    app.advance_ms(1);
+    let r = app.get("/v2/queues").await;
+    assert_eq!(r.status, 200, "a new second: {}", r.text);
+    assert_eq!(num(&r.headers, "Burst-RateLimit-Remaining"), Some(99));
+    assert_eq!(num(&r.headers, "Burst-RateLimit-Reset"), Some(second + 2));
 }
 
 #[tokio::test]
@@ -146,7 +128,7 @@ async fn without_throughput_limits_nothing_is_limited_and_no_rate_headers_are_se
 async fn the_daily_quota_counts_publishes_and_answers_429_when_used_up() {
     let app = spawn_limited(true, Some(3)).await;
     let rx = Receiver::start().await;
-    let now = now_ms() / 1000;
+    let now = app.now_ms() / 1000;
     for left in [2, 1, 0] {
         let r = app.publish(&rx.url("/d"), &[], "x").await;
         assert_eq!(r.status, 200, "{}", r.text);
@@ -176,6 +158,16 @@ async fn the_daily_quota_counts_publishes_and_answers_429_when_used_up() {
         3,
         "nothing over the quota is delivered"
     );
+
+    // The quota window is the UTC day: a millisecond before its end nothing is left, at its
+    // end the full quota is back.
+    let reset = num(&r.headers, "RateLimit-Reset").expect("RateLimit-Reset");
+    app.set_clock(reset * 1000 - 1);
+    assert_429(&app.publish(&rx.url("/d"), &[], "x").await);
+    app.advance_ms(1);
+    let r = app.publish(&rx.url("/d"), &[], "x").await;
+    assert_eq!(r.status, 200, "a new day: {}", r.text);
+    assert_eq!(num(&r.headers, "RateLimit-Remaining"), Some(2));
 }
 
 #[tokio::test]

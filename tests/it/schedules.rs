@@ -1,6 +1,6 @@
 //! Schedules (§2.10, §4.4, §5.5, §7.9): create, overwrite, get, list, delete, pause and resume;
-//! what each firing publishes; stale timer jobs; the payg schedule limit; and one real firing
-//! through the timer at a minute boundary.
+//! what each firing publishes; stale timer jobs; the payg schedule limit; and firings through
+//! the timer at minute boundaries of a frozen clock.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -1,22 +1,20 @@
-//! Test harness: the real server in-process on port 0 (`spawn_app`), a small HTTP client that
-//! speaks to it as a test user, and a recording receiver that can fail N times, answer slowly
-//! or send given headers.
+//! Test harness: the real server in-process on port 0 (`spawn_app`, or `spawn_frozen_app` on a
+//! clock the test moves), a small HTTP client that speaks to it as a test user, and a recording
+//! receiver that can fail N times, answer slowly or send given headers (`receiver`).
 
 #![allow(dead_code)]
 
-use std::collections::VecDeque;
-use std::net::SocketAddr;
-use std::sync::Arc;
+mod receiver;
+
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
-use parking_lot::Mutex;
+use axum::http::{HeaderMap, Method};
+use qstash_dev::clock::Clock;
 use qstash_dev::config::{Config, QuotaPreset, TEST_USERS};
-use qstash_dev::server::{spawn, Spawned};
+use qstash_dev::server::{spawn_with_clock, Spawned};
 use serde_json::Value;
+
+pub use receiver::*;
 
 pub const TOKEN: &str = TEST_USERS[0].token;
 
@@ -43,6 +41,21 @@ pub async fn spawn_app() -> App {
 }
 
 pub async fn spawn_app_with(quota: QuotaPreset) -> App {
+    spawn_app_on(quota, Clock::real()).await
+}
+
+/// A server whose clock stands still at the current time until the test moves it
+/// (`App::advance_ms`, `App::set_clock`): whatever waits for time (delays, backoff, cron, windows) happens exactly
+/// when the test says, and not before.
+pub async fn spawn_frozen_app() -> App {
+    spawn_app_on(
+        QuotaPreset::Payg,
+        Clock::frozen_at(qstash_dev::clock::wall_ms()),
+    )
+    .await
+}
+
+pub async fn spawn_app_on(quota: QuotaPreset, clock: Clock) -> App {
     init_logs();
     let config = Config {
         port: 0,
@@ -50,7 +63,9 @@ pub async fn spawn_app_with(quota: QuotaPreset) -> App {
         throughput_limits: false,
         ..Config::default()
     };
-    let server = spawn(config).await.expect("server binds port 0");
+    let server = spawn_with_clock(config, clock)
+        .await
+        .expect("server binds port 0");
     App {
         server,
         http: reqwest::Client::new(),
@@ -68,6 +83,51 @@ pub struct Reply {
 }
 
 impl App {
+    /// The server's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.server.clock
+    }
+
+    /// Unix ms on the server's clock.
+    pub fn now_ms(&self) -> u64 {
+        self.server.clock.now_ms()
+    }
+
+    /// Moves the server's clock forward by `ms`; returns the new time.
+    pub fn advance_ms(&self, ms: u64) -> u64 {
+        self.server.clock.advance(Duration::from_millis(ms))
+    }
+
+    /// Moves the server's clock to `at` (Unix ms, not before its time).
+    pub fn set_clock(&self, at: u64) {
+        self.server.clock.set(at).expect("the clock moves forward");
+    }
+
+    /// Jobs the server's timer holds for later (deliveries, retries, firings, wake-ups). On a
+    /// frozen clock a job still held is one that has not run, and cannot until the clock moves.
+    pub fn timer_jobs(&self) -> usize {
+        self.server.engine.timer().len()
+    }
+
+    /// After a move of the clock: waits until the timer has handed over every job the move
+    /// made due, gives what they started a moment to reach their destination, then waits until
+    /// nothing is pending. For "this did not happen" checks after time has passed.
+    pub async fn settle(&self) {
+        let timer = self.server.engine.timer();
+        for _ in 0..500 {
+            if timer.next_deadline().is_none_or(|d| d > self.now_ms()) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(
+            timer.next_deadline().is_none_or(|d| d > self.now_ms()),
+            "the timer never took its due jobs"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        self.wait_idle().await;
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.server.url())
     }
@@ -144,6 +204,25 @@ impl App {
         self.log_field(&format!("messageId={id}"), "state").await
     }
 
+    /// Every log entry of a message as `(state, time)`, oldest first.
+    pub async fn timeline(&self, id: &str) -> Vec<(String, u64)> {
+        let r = self
+            .get(&format!("/v2/events?messageId={id}&count=1000"))
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let mut out: Vec<(String, u64)> = r.body["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .map(|e| {
+                let state = e["state"].as_str().unwrap_or("").to_string();
+                (state, e["time"].as_u64().expect("time"))
+            })
+            .collect();
+        out.reverse();
+        out
+    }
+
     /// Message ids in the order their attempts started (ACTIVE entries matching `filter`, e.g.
     /// `queueName=q`), as the server logged them.
     pub async fn started(&self, filter: &str) -> Vec<String> {
@@ -166,6 +245,21 @@ impl App {
         );
     }
 
+    /// Waits until the message's log holds `state` `n` times; returns the log's states.
+    pub async fn wait_for_count(&self, id: &str, state: &str, n: usize) -> Vec<String> {
+        for _ in 0..500 {
+            let s = self.states(id).await;
+            if s.iter().filter(|x| *x == state).count() >= n {
+                return s;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!(
+            "message {id} never logged {state} {n} times; log: {:?}",
+            self.states(id).await
+        );
+    }
+
     /// Waits until the server has nothing pending for the default user.
     pub async fn wait_idle(&self) {
         let t = self.server.engine.authenticate(&self.token).expect("token");
@@ -177,166 +271,6 @@ impl App {
         }
         panic!("messages still pending");
     }
-}
-
-/// A request the receiver got.
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub method: String,
-    pub path: String,
-    pub headers: HeaderMap,
-    pub body: Bytes,
-    pub at: std::time::Instant,
-}
-
-impl Received {
-    pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().unwrap_or("").to_string())
-    }
-}
-
-/// What the receiver answers to one request.
-#[derive(Debug, Clone)]
-pub struct Answer {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-    pub delay: Duration,
-}
-
-impl Answer {
-    pub fn status(status: u16) -> Self {
-        Self {
-            status,
-            headers: vec![],
-            body: String::new(),
-            delay: Duration::ZERO,
-        }
-    }
-
-    pub fn header(mut self, k: &str, v: &str) -> Self {
-        self.headers.push((k.to_string(), v.to_string()));
-        self
-    }
-
-    pub fn body(mut self, b: &str) -> Self {
-        self.body = b.to_string();
-        self
-    }
-
-    pub fn slow(mut self, d: Duration) -> Self {
-        self.delay = d;
-        self
-    }
-}
-
-#[derive(Default)]
-struct ReceiverState {
-    received: Vec<Received>,
-    script: VecDeque<Answer>,
-    default: Option<Answer>,
-}
-
-/// A recording HTTP receiver on 127.0.0.1:0.
-#[derive(Clone)]
-pub struct Receiver {
-    pub addr: SocketAddr,
-    state: Arc<Mutex<ReceiverState>>,
-}
-
-async fn record(
-    State(st): State<Arc<Mutex<ReceiverState>>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let answer = {
-        let mut s = st.lock();
-        s.received.push(Received {
-            method: method.to_string(),
-            path: uri.to_string(),
-            headers,
-            body,
-            at: std::time::Instant::now(),
-        });
-        s.script
-            .pop_front()
-            .or_else(|| s.default.clone())
-            .unwrap_or(Answer::status(200))
-    };
-    tokio::time::sleep(answer.delay).await;
-    let mut resp = (
-        StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK),
-        answer.body,
-    )
-        .into_response();
-    for (k, v) in answer.headers {
-        resp.headers_mut().append(
-            axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-            axum::http::HeaderValue::from_str(&v).unwrap(),
-        );
-    }
-    resp
-}
-
-impl Receiver {
-    pub async fn start() -> Self {
-        let state = Arc::new(Mutex::new(ReceiverState::default()));
-        let app = axum::Router::new()
-            .fallback(record)
-            .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { addr, state }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    /// The next answers, in order; after them the default (200 unless set).
-    pub fn script(&self, answers: impl IntoIterator<Item = Answer>) {
-        self.state.lock().script.extend(answers);
-    }
-
-    pub fn fail_times(&self, n: usize, status: u16) {
-        self.script((0..n).map(|_| Answer::status(status)));
-    }
-
-    pub fn always(&self, a: Answer) {
-        self.state.lock().default = Some(a);
-    }
-
-    pub fn received(&self) -> Vec<Received> {
-        self.state.lock().received.clone()
-    }
-
-    /// Waits for at least `n` requests and returns them all.
-    pub async fn wait_for(&self, n: usize) -> Vec<Received> {
-        for _ in 0..1000 {
-            let r = self.received();
-            if r.len() >= n {
-                return r;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        panic!(
-            "receiver got {} requests, expected {n}",
-            self.received().len()
-        );
-    }
-}
-
-/// A URL where nothing listens.
-pub async fn dead_url() -> String {
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    drop(l);
-    format!("http://{addr}/dead")
 }
 
 /// Asserts an error status with a non-empty JSON `error` message and returns the message.
@@ -355,17 +289,4 @@ pub fn assert_error_for(r: &Reply, status: u16, what: &str) {
         "{what}: a JSON error: {}",
         r.text
     );
-}
-
-/// The most requests that were certainly in flight at once, given that each took at least
-/// `delay`: request j overlaps i when it arrived before i could have finished.
-pub fn max_in_flight(got: &[Received], delay: Duration) -> usize {
-    got.iter()
-        .map(|i| {
-            got.iter()
-                .filter(|j| j.at >= i.at && j.at < i.at + delay)
-                .count()
-        })
-        .max()
-        .unwrap_or(0)
 }

@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use crate::support::{spawn_app, Answer, App, Receiver, Reply};
+use crate::support::{spawn_app, spawn_frozen_app, Answer, App, Receiver, Reply};
 
 pub const FEATURES: &str = "LazyFetch,InitialBody,WF_DetectTrigger,WF_TriggerOnConfig";
 
@@ -346,12 +346,12 @@ async fn bulk_cancel_by_ids_by_filter_and_all() {
 
 #[tokio::test]
 async fn logs_page_runs_newest_first_ten_at_a_time() {
-    let app = spawn_app().await;
+    let app = spawn_frozen_app().await;
     let rx = endpoint().await;
     let mut ids = Vec::new();
     for i in 0..12 {
         ids.push(start(&app, &rx.url(&format!("/wf/{i}")), &[]).await);
-        tokio::time::sleep(Duration::from_millis(2)).await;
+        app.advance_ms(1);
     }
     let first = app.get("/v2/workflows/logs").await;
     let runs = first.body["runs"].as_array().unwrap();

@@ -1,7 +1,7 @@
 //! waitForEvent, notify, wait timeouts and webhooks, driven over plain HTTP the way
-//! `@upstash/workflow` 1.3.3 does it.
+//! `@upstash/workflow` 1.3.3 does it. Timeouts, on a frozen clock, are in `timeouts`.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use axum::http::Method;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -9,6 +9,8 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use crate::support::{spawn_app, Answer, App, Received, Receiver};
+
+mod timeouts;
 
 const FEATURES: &str = "LazyFetch,InitialBody,WF_DetectTrigger,WF_TriggerOnConfig";
 
@@ -189,30 +191,6 @@ async fn notify_reaches_every_run_waiting_for_the_event() {
 }
 
 #[tokio::test]
-async fn a_wait_times_out_to_the_timeout_url_without_out() {
-    let (app, rx) = (spawn_app().await, endpoint().await);
-    start_run(&app, &rx, "wfr_t").await;
-    wait(&app, &rx, "wfr_t", "evt-none", "1s", step(2, "Wait")).await;
-    let got = rx.wait_for(2).await;
-    let d = &got[1];
-    assert_eq!(d.path, "/timeout");
-    assert_eq!(
-        d.header("upstash-workflow-sdk-version").as_deref(),
-        Some("1")
-    );
-    assert_eq!(d.header("x-user").as_deref(), Some("u1"));
-    let (_, s) = last_step(d);
-    assert_eq!(s["waitTimeout"], true);
-    assert_eq!(s["waitEventId"], "evt-none");
-    assert!(s.get("out").is_none(), "{s}");
-    assert_eq!(app.get("/v2/waiters/evt-none").await.body, json!([]));
-    assert_eq!(
-        post(&app, "/v2/notify/evt-none", "late").await.body,
-        json!([])
-    );
-}
-
-#[tokio::test]
 async fn a_wait_registered_again_by_a_retried_delivery_is_notified_once() {
     let (app, rx) = (spawn_app().await, endpoint().await);
     start_run(&app, &rx, "wfr_r").await;
@@ -229,17 +207,6 @@ async fn a_wait_registered_again_by_a_retried_delivery_is_notified_once() {
     );
     let r = post(&app, "/v2/notify/again", "once").await;
     assert_eq!(r.body.as_array().unwrap().len(), 1);
-}
-
-#[tokio::test]
-async fn a_notified_waiter_never_times_out() {
-    let (app, rx) = (spawn_app().await, endpoint().await);
-    start_run(&app, &rx, "wfr_nt").await;
-    wait(&app, &rx, "wfr_nt", "quick", "1s", step(1, "Wait")).await;
-    post(&app, "/v2/notify/quick", "ok").await;
-    rx.wait_for(2).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(rx.received().len(), 2);
 }
 
 #[tokio::test]
@@ -353,32 +320,6 @@ async fn webhook_calls_queue_up_before_the_wait_and_reach_it_after() {
     assert_eq!(hook(&app, unknown_user, Method::POST, "").await, 404);
     let unknown_run = "/v2/workflows/hooks/defaultUser/wfr_zz/evt_hook";
     assert_eq!(hook(&app, unknown_run, Method::POST, "").await, 404);
-}
-
-#[tokio::test]
-async fn an_ended_run_cannot_wait_and_loses_its_waiters_and_stored_events() {
-    let (app, rx) = (spawn_app().await, endpoint().await);
-    start_run(&app, &rx, "wfr_e").await;
-    wait(&app, &rx, "wfr_e", "evt-e", "1s", step(1, "Wait")).await;
-    assert_eq!(
-        post(&app, "/v2/notify/wfr_e/other", "kept").await.status,
-        201
-    );
-    let end = app
-        .send(app.req(Method::DELETE, "/v2/workflows/runs/wfr_e?cancel=false"))
-        .await;
-    assert_eq!(end.status, 200, "{}", end.text);
-
-    assert_eq!(app.get("/v2/waiters/evt-e").await.body, json!([]));
-    assert_eq!(
-        wait(&app, &rx, "wfr_e", "evt-e", "1s", step(2, "Wait")).await,
-        400
-    );
-    assert_eq!(post(&app, "/v2/notify/wfr_e/evt-e", "x").await.status, 404);
-    let path = "/v2/workflows/hooks/defaultUser/wfr_e/evt-e";
-    assert_eq!(hook(&app, path, Method::POST, "").await, 404);
-    tokio::time::sleep(Duration::from_millis(1300)).await;
-    assert_eq!(rx.received().len(), 1, "no timeout step for an ended run");
 }
 
 #[tokio::test]

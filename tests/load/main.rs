@@ -353,7 +353,7 @@ async fn load(n: usize, wave: usize, seed: u64) {
     let (mut tot, mut rss, mut publish_time) = (Totals::default(), Vec::new(), Duration::ZERO);
     for start in (0..n).step_by(wave) {
         let range = start..(start + wave).min(n);
-        let from_ms = qstash_dev::clock::now_ms();
+        let from_ms = qstash_dev::clock::wall_ms();
         peak.store(rss_bytes(), Ordering::SeqCst);
         let t = Instant::now();
         run.publish(range.clone()).await;

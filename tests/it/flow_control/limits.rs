@@ -78,8 +78,9 @@ async fn one_key_limits_deliveries_to_different_urls_together() {
 
 #[tokio::test]
 async fn rate_five_per_second_spreads_twenty_messages_over_four_periods_in_order() {
-    let app = spawn_app().await;
+    let app = spawn_frozen_app().await;
     let rx = Receiver::start().await;
+    let t0 = app.now_ms();
     let mut ids = Vec::new();
     for i in 0..20 {
         ids.push(
@@ -93,32 +94,32 @@ async fn rate_five_per_second_spreads_twenty_messages_over_four_periods_in_order
             .await,
         );
     }
-    let got = rx.wait_for(20).await;
+    for period in 1..=4 {
+        rx.wait_for(5 * period).await;
+        if period == 4 {
+            break;
+        }
+        wait_info(&app, "rate5", |i| i["waitListSize"] == 20 - 5 * period).await;
+        app.advance_ms(999);
+        assert_eq!(app.timer_jobs(), 1, "the period's end is 1 ms away");
+        assert_eq!(started(&app, "rate5").await.len(), 5 * period);
+        app.advance_ms(1);
+    }
     app.wait_idle().await;
-    assert_eq!(got.len(), 20);
-    let mut at: Vec<Instant> = got.iter().map(|r| r.at).collect();
-    at.sort();
-    let span = at[19] - at[0];
-    assert!(
-        span >= Duration::from_millis(2800) && span <= Duration::from_millis(4500),
-        "20 at 5 per second take about 4 periods: {span:?}"
-    );
-    // Periods are fixed windows; the starts of one period are a few ms apart (the first
-    // period's are spread over the publish requests), so allow 100 ms of jitter.
-    for w in at.windows(6) {
-        assert!(
-            w[5] - w[0] >= Duration::from_millis(900),
-            "6 starts within {:?}",
-            w[5] - w[0]
+    assert_eq!(rx.received().len(), 20);
+    assert_eq!(started(&app, "rate5").await, ids, "publish order kept");
+    let mut starts = Vec::new();
+    for id in &ids {
+        let log = app.timeline(id).await;
+        starts.extend(
+            log.into_iter()
+                .filter(|(s, _)| s == "ACTIVE")
+                .map(|(_, t)| t),
         );
     }
-    let periods = 1 + at
-        .windows(2)
-        .filter(|w| w[1] - w[0] > Duration::from_millis(500))
-        .count();
-    assert_eq!(periods, 4, "{at:?}");
-    assert_eq!(started(&app, "rate5").await, ids, "publish order kept");
-    assert_eq!(bodies(&got).len(), 20);
+    let expected: Vec<u64> = (0..20).map(|i| t0 + 1000 * (i / 5)).collect();
+    assert_eq!(starts, expected, "five at the start of each period");
+    assert_eq!(bodies(&rx.received()).len(), 20);
 }
 
 #[tokio::test]
