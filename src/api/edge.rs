@@ -61,19 +61,19 @@ impl<S> Edge<S> {
             Verdict::Cors(origin) => Some(origin),
             Verdict::Pass => None,
         };
-        if let Some(refused) = super::head::refusal(req.headers()) {
-            return Check::Answer(refused);
+        let refused = match super::head::refusal(req.headers()) {
+            Some(refused) => refused,
+            None => match super::limits::burst(&self.state, req) {
+                Ok(limit) => return Check::Route(Extra { limit, cors }),
+                Err(e) => e.into_response(),
+            },
+        };
+        // An allowed origin reads the refusal's JSON rather than an opaque network error.
+        let mut resp = refused;
+        if let Some(origin) = cors {
+            guard::allow(resp.headers_mut(), origin);
         }
-        match super::limits::burst(&self.state, req) {
-            Ok(limit) => Check::Route(Extra { limit, cors }),
-            Err(e) => {
-                let mut resp = e.into_response();
-                if let Some(origin) = cors {
-                    guard::allow(resp.headers_mut(), origin);
-                }
-                Check::Answer(resp)
-            }
-        }
+        Check::Answer(resp)
     }
 }
 
