@@ -151,10 +151,14 @@ pub fn streamed_array<T: Send + 'static>(items: Vec<T>, view: fn(&T) -> Value) -
     res
 }
 
-/// Where a listing of explicitly named ids (`dlqIds`) resumes: the ids from the one the cursor
-/// names. A cursor that names none of them is ignored, as a cursor was before such listings
+/// Where a listing of explicitly named ids (`dlqIds`) resumes: the ids, each once, from the one
+/// the cursor names. A cursor that names none of them is ignored, as a cursor was before such listings
 /// were paged.
 pub fn resume_ids(ids: &mut Vec<String>, cursor: Option<&str>) {
+    // An id named twice is listed once: the cursor finds an id's first place, so a repeat
+    // further on would send paging back to it for ever.
+    let mut seen = std::collections::HashSet::new();
+    ids.retain(|id| seen.insert(id.clone()));
     if let Some(at) = cursor.and_then(|c| ids.iter().position(|id| id == c)) {
         ids.drain(..at);
     }
@@ -250,5 +254,8 @@ mod tests {
         let mut v = ids();
         resume_ids(&mut v, None);
         assert_eq!(v, ids());
+        let mut v = vec!["a".to_string(), "b".into(), "a".into()];
+        resume_ids(&mut v, Some("b"));
+        assert_eq!(v, ["b"], "a repeated id is listed once, so paging ends");
     }
 }

@@ -101,6 +101,10 @@ pub async fn cancel_many(
 ) -> ApiResult<Json<Value>> {
     let q = bulk::selection(&uri, &headers, raw, &BULK).await?;
     let exact = match q.one("workflowUrlExactMatch") {
+        // Alone it would name nothing and so select every active run.
+        Some(_) if q.all("workflowUrl").is_empty() => {
+            return Err(Error::bad("workflowUrlExactMatch is given without a workflowUrl").into())
+        }
         Some(v) => parse_bool("workflowUrlExactMatch", v)?,
         None => false,
     };

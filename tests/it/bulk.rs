@@ -236,6 +236,15 @@ async fn a_bulk_body_that_could_widen_is_a_400_naming_the_problem_and_touches_no
             .await;
         assert!(assert_error(&r, 400).contains(&typo), "{path}: {}", r.text);
     }
+    for exact in ["true", "false"] {
+        let path = format!("/v2/workflows/runs?workflowUrlExactMatch={exact}");
+        let r = app.send(app.req(Method::DELETE, &path)).await;
+        assert!(
+            assert_error(&r, 400).contains("without a workflowUrl"),
+            "{}",
+            r.text
+        );
+    }
     assert_eq!(status(&app, &format!("/v2/messages/{pending}")).await, 200);
     for id in &dead {
         assert_eq!(status(&app, &format!("/v2/dlq/{id}")).await, 200);
