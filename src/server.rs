@@ -66,10 +66,12 @@ impl Server {
 
         let app = api::app(self.engine.clone());
         let limits = conn::ConnLimits::of(&self.config);
-        let serve = tokio::spawn(conn::serve(self.listener, app, limits, shutdown.clone()));
+        let mut serve = tokio::spawn(conn::serve(self.listener, app, limits, shutdown.clone()));
         shutdown.cancelled().await;
-        // Open connections get the same drain as deliveries, then are dropped.
-        let _ = tokio::time::timeout(drain, serve).await;
+        // Open connections get the same drain as deliveries, then are aborted.
+        if tokio::time::timeout(drain, &mut serve).await.is_err() {
+            serve.abort();
+        }
         let _ = tokio::time::timeout(drain, dispatch_task).await;
         Ok(())
     }

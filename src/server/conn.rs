@@ -18,6 +18,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
@@ -124,7 +125,8 @@ impl Stall {
 }
 
 /// Accepts and serves connections until `shutdown` fires, then lets each finish its request
-/// and returns once all are closed (the caller bounds that wait).
+/// and returns once all are closed (the caller bounds that wait; dropping this future aborts
+/// the connections left).
 pub(crate) async fn serve<S>(
     listener: TcpListener,
     app: S,
@@ -135,6 +137,9 @@ pub(crate) async fn serve<S>(
     S::Future: Send + 'static,
 {
     let permits = Arc::new(Semaphore::new(limits.max));
+    // Owned here: when the caller stops waiting and drops this future, every connection still
+    // open is aborted with it rather than left running detached.
+    let mut connections = JoinSet::new();
     let closing = Arc::new(Closing::default());
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -156,7 +161,9 @@ pub(crate) async fn serve<S>(
         let activity = Arc::new(Activity::default());
         let io = TokioIo::new(Watched::new(stream, activity.clone()));
         let conn = http.serve_connection(io, Handler::new(app.clone(), peer, activity.clone()));
-        tokio::spawn(connection(
+        // Reaps the connections that ended, so the set holds only open ones.
+        while connections.try_join_next().is_some() {}
+        connections.spawn(connection(
             conn,
             activity,
             limits.stall,
@@ -166,8 +173,7 @@ pub(crate) async fn serve<S>(
     }
     drop(listener);
     closing.close();
-    // Each connection holds a permit until it closes.
-    let _ = permits.acquire_many(limits.max as u32).await;
+    while connections.join_next().await.is_some() {}
 }
 
 /// The next connection; errors about one connection are skipped, others wait a moment.

@@ -348,3 +348,27 @@ async fn shutdown_closes_idle_connections_and_lets_a_request_finish() {
     );
     stopped.await.expect("stopped");
 }
+
+#[tokio::test]
+async fn a_request_still_working_when_the_drain_ends_is_cut_off_with_the_server() {
+    let app = app_with(Duration::from_secs(60), Duration::from_secs(60), None).await;
+    app.publish_ok(&dead_url().await, &[LATER], "x").await;
+    let mut busy = connect(&app).await;
+    let wait = format!(
+        "GET /dev/wait-idle?timeout=5m HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\n\r\n",
+        app.server.addr
+    );
+    busy.write_all(wait.as_bytes()).await.expect("write");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let App { server, .. } = app;
+    let started = Instant::now();
+    server.stop().await;
+    assert!(
+        wait_closed(&mut busy).await.is_empty(),
+        "closed unanswered once the drain is over"
+    );
+    assert!(
+        started.elapsed() < PATIENCE,
+        "the five-minute wait did not outlive the server"
+    );
+}
