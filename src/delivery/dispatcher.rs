@@ -69,6 +69,7 @@ impl Dispatcher {
             .pool_idle_timeout(POOL_IDLE)
             .retry(reqwest::retry::never().max_retries_per_request(0))
             .redirect(reqwest::redirect::Policy::custom(redirect))
+            .dns_resolver(Arc::new(super::resolve::NoLinkLocal))
             .build()?;
         Ok(Self {
             engine,

@@ -3,6 +3,7 @@
 
 pub mod dispatcher;
 pub mod hints;
+mod resolve;
 pub mod sign;
 pub mod verdict;
 

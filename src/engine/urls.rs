@@ -77,14 +77,22 @@ pub fn refusal(u: &Url) -> Option<Refusal> {
 /// other spellings of an IPv4 host (`2852039166`, `0xA9.0xFE.0xA9.0xFE`, `0251.0376.0251.0376`,
 /// a trailing dot) into the address itself.
 ///
-/// Host names are not resolved: a name is looked up again when each attempt connects, so an
-/// answer at publish time would prove nothing; the check refuses the metadata address written
-/// out, which is what a stray or hostile URL uses.
+/// Host names are not resolved here: a name is looked up again when each attempt connects, so
+/// an answer at publish time would prove nothing; the delivery's resolver drops link-local
+/// answers then (`delivery::resolve`).
 pub fn is_link_local(u: &Url) -> bool {
     match u.host() {
         Some(Host::Ipv4(a)) => a.is_link_local(),
         Some(Host::Ipv6(a)) => v6_is_link_local(a),
         _ => false,
+    }
+}
+
+/// Whether an address a name resolved to is link-local (see [`is_link_local`]).
+pub fn is_link_local_ip(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(a) => a.is_link_local(),
+        std::net::IpAddr::V6(a) => v6_is_link_local(a),
     }
 }
 

@@ -271,3 +271,13 @@ async fn a_redirect_is_followed_but_never_to_a_link_local_address() {
         "{paths:?}"
     );
 }
+
+#[tokio::test]
+async fn a_destination_by_name_resolves_and_is_delivered() {
+    let app = spawn_app().await;
+    let rx = Receiver::start().await;
+    let by_name = rx.url("/named").replace("127.0.0.1", "localhost");
+    let id = app.publish_ok(&by_name, &[], "x").await;
+    app.wait_for_state(&id, "DELIVERED").await;
+    assert_eq!(rx.received()[0].path, "/named");
+}
