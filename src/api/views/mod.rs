@@ -3,6 +3,9 @@
 //! `omitempty`) does; the fields the SDKs index directly are always present. Redacted values
 //! show as `REDACTED:<hex SHA-256 of the value>`.
 
+pub mod workflow_logs;
+mod workflow_steps;
+
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
