@@ -361,3 +361,42 @@ impl<'a> Ctx<'a> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::views::tests::assert_sorted;
+
+    #[test]
+    fn step_fields_are_declared_in_alphabetical_order() {
+        let x = || Some(Value::from(1));
+        let v = StepView {
+            call_body: x(),
+            call_headers: x(),
+            call_method: x(),
+            call_response_body: x(),
+            call_response_headers: x(),
+            call_response_status: x(),
+            call_url: x(),
+            concurrent: x(),
+            invoked: Some(Invoked {
+                invoked_workflow_created_at: 1,
+                invoked_workflow_run_body: String::new(),
+                invoked_workflow_run_headers: Map::new(),
+                invoked_workflow_run_id: String::new(),
+                invoked_workflow_url: String::new(),
+            }),
+            out: x(),
+            sleep_for: x(),
+            sleep_until: x(),
+            step_id: x(),
+            step_name: x(),
+            step_type: x(),
+            wait_event_id: x(),
+            wait_timeout: x(),
+            wait_timeout_duration: x(),
+            ..StepView::default()
+        };
+        assert_sorted(&v);
+    }
+}
