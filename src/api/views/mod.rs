@@ -1,14 +1,18 @@
 //! Response bodies of the API (§4) as `Serialize` structs, built from data the engine copied
 //! out, after its lock is released: messages, DLQ and log entries (`messages`), schedules
-//! (`schedules`), the workflow logs (`workflow_logs`, `workflow_steps`). Redacted values show as
+//! (`schedules`), URL groups, queues, flow-control keys and waiters (`resources`), the workflow
+//! logs (`workflow_logs`, `workflow_steps`). Small fixed answers (`{}`, `{"deleted": n}`) stay
+//! `json!` literals in their handlers. Redacted values show as
 //! `REDACTED:<hex SHA-256 of the value>`.
 
 mod messages;
+mod resources;
 mod schedules;
 pub mod workflow_logs;
 mod workflow_steps;
 
 pub use messages::MessageView;
+pub use resources::{FlowInfoView, NotifiedView, QueueView, UrlGroupView, WaiterView};
 pub use schedules::ScheduleView;
 
 use std::collections::BTreeMap;
