@@ -16,6 +16,7 @@ use super::bulk::{self, Fields};
 use super::error::ApiResult;
 use super::publish::{options, published_json};
 use super::query::Query;
+use super::views::MessageView;
 use super::{page, views, AppState};
 use crate::engine::manage::DlqSelection;
 use crate::engine::{Error, Result};
@@ -93,7 +94,7 @@ pub async fn list(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> ApiResu
         "messages",
         &all,
         |e| views::body_floor(&e.spec, e.response.as_deref()),
-        views::dlq_entry,
+        MessageView::dlq_entry,
     );
     // Cut short by bytes: the rest starts at the first entry left out.
     let cursor = all
@@ -106,8 +107,9 @@ pub async fn get(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(views::dlq_entry(&s.engine.dlq_get(t, &id)?)))
+) -> ApiResult<Response> {
+    let entry = s.engine.dlq_get(t, &id)?;
+    Ok(Json(MessageView::dlq_entry(&entry)).into_response())
 }
 
 pub async fn delete(

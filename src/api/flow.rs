@@ -3,6 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::Uri;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
@@ -10,45 +11,25 @@ use super::auth::Auth;
 use super::error::ApiResult;
 use super::publish_headers::parse_bool;
 use super::query::Query;
+use super::views::FlowInfoView;
 use super::AppState;
 use crate::engine::flow::parse_period;
-use crate::engine::flow_ops::FlowInfo;
 use crate::engine::{Error, Result};
 
-fn info_json(i: &FlowInfo) -> Value {
-    json!({
-        "flowControlKey": i.key,
-        "waitListSize": i.wait_list_size,
-        "parallelismMax": i.parallelism_max,
-        "parallelismCount": i.parallelism_count,
-        "rateMax": i.rate_max,
-        "rateCount": i.rate_count,
-        "ratePeriod": i.rate_period,
-        "ratePeriodStart": i.rate_period_start,
-        "isPaused": i.is_paused,
-        "isPinnedParallelism": i.is_pinned_parallelism,
-        "isPinnedRate": i.is_pinned_rate,
-    })
-}
-
-pub async fn list(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> Json<Value> {
+pub async fn list(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> Response {
     let q = Query::parse(uri.query());
     let search = q.one("search").filter(|v| !v.is_empty());
-    Json(Value::Array(
-        s.engine
-            .flow_list(t, search)
-            .iter()
-            .map(info_json)
-            .collect(),
-    ))
+    let keys = s.engine.flow_list(t, search);
+    Json(keys.iter().map(FlowInfoView::of).collect::<Vec<_>>()).into_response()
 }
 
 pub async fn get(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(key): Path<String>,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(info_json(&s.engine.flow_info(t, &key)?)))
+) -> ApiResult<Response> {
+    let info = s.engine.flow_info(t, &key)?;
+    Ok(Json(FlowInfoView::of(&info)).into_response())
 }
 
 fn positive(q: &Query, name: &str) -> Result<Option<u32>> {

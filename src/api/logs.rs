@@ -38,7 +38,7 @@ async fn list(
         key,
         &all,
         |e| views::body_floor(&e.spec, e.response.as_deref()),
-        views::log_entry,
+        views::MessageView::log_entry,
     );
     // Cut short by bytes: the rest starts after the last entry shown.
     let next = if shown.taken < all.len() {

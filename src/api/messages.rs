@@ -6,6 +6,7 @@
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
@@ -18,8 +19,9 @@ pub async fn get(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(views::message(&s.engine.message(t, &id)?)))
+) -> ApiResult<Response> {
+    let msg = s.engine.message(t, &id)?;
+    Ok(Json(views::MessageView::message(&msg)).into_response())
 }
 
 pub async fn cancel(

@@ -1,6 +1,5 @@
 //! List pages bounded by bytes as well as by count (`/v2/events`, `/v2/logs`, `/v2/dlq`,
-//! `/v2/workflows/dlq`, and through [`Budget`] the workflow logs, whose runs the engine renders
-//! as it goes). A page stops before the entry that would take its JSON past [`PAGE_BYTES`],
+//! `/v2/workflows/dlq`, `/v2/workflows/logs`). A page stops before the entry that would take its JSON past [`PAGE_BYTES`],
 //! always holding at least one entry so that paging makes progress, and its cursor carries the
 //! rest. Entries are written straight into the response body, one at a time: no JSON tree of
 //! the whole page is built, and the body is not copied once written. A list the API returns
@@ -9,6 +8,7 @@
 use axum::http::header::CONTENT_TYPE;
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::Value;
 
 /// The most JSON one list response holds when it has more than one entry: 4 MiB. A few
@@ -34,11 +34,11 @@ pub struct Page {
 /// Writes `items` under `key` until the next one would take the page past the budget (at
 /// least one is always taken). `floor` is a lower bound of an item's JSON length (its bodies,
 /// byte for byte), so an item that cannot fit is refused without being rendered.
-pub fn entries<T>(
+pub fn entries<'a, T, V: Serialize>(
     key: &str,
-    items: &[T],
+    items: &'a [T],
     floor: impl Fn(&T) -> usize,
-    view: impl Fn(&T) -> Value,
+    view: impl Fn(&'a T) -> V,
 ) -> Page {
     let mut json = format!("{{{}:[", Value::from(key)).into_bytes();
     let mut taken = 0;
@@ -51,8 +51,8 @@ pub fn entries<T>(
         if taken > 0 {
             json.push(b',');
         }
-        // Writing a `Value` into memory cannot fail (its keys are strings, a Vec takes any
-        // write); if it ever did, the entry is left out rather than the page cut short.
+        // Writing a view into memory cannot fail (its maps are keyed by strings, a Vec takes
+        // any write); if it ever did, the entry is left out rather than the page cut short.
         if serde_json::to_writer(&mut json, &view(item)).is_err() {
             json.truncate(mark);
         }
@@ -85,56 +85,39 @@ fn close(page: Page, cursor: Option<&str>) -> Vec<u8> {
     json
 }
 
-/// The byte budget of a page whose entries come as JSON values one at a time (the workflow
-/// logs): [`Budget::take`] says whether the next one still fits.
-#[derive(Default)]
-pub struct Budget {
-    bytes: usize,
-    taken: usize,
+/// The page closed with its cursor first, `{"cursor":"…","<key>":[…]}` (the workflow logs,
+/// whose cursor depends on how many entries the page took).
+pub fn respond_cursor_first(page: Page, cursor: &str) -> Response {
+    let mut res = close_cursor_first(page, cursor).into_response();
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res
 }
 
-impl Budget {
-    /// Whether `v` goes on the page: always for the first entry, then while the entries' JSON
-    /// stays within [`ENTRY_BYTES`].
-    pub fn take(&mut self, v: &Value) -> bool {
-        let len = json_len(v) + 1;
-        if self.taken > 0 && self.bytes + len > ENTRY_BYTES {
-            return false;
-        }
-        self.bytes += len;
-        self.taken += 1;
-        true
-    }
-}
-
-/// The length of `v` as JSON, counted without writing it anywhere.
-fn json_len(v: &Value) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0 += b.len();
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut c = Count(0);
-    // Counting cannot fail: a `Value`'s keys are strings and `Count` takes any write.
-    let _ = serde_json::to_writer(&mut c, v);
-    c.0
+fn close_cursor_first(page: Page, cursor: &str) -> Vec<u8> {
+    let mut json = Vec::with_capacity(page.json.len() + cursor.len() + 16);
+    json.extend_from_slice(b"{\"cursor\":");
+    json.extend_from_slice(Value::from(cursor).to_string().as_bytes());
+    json.push(b',');
+    // Past the page's opening brace: `"<key>":[entries`.
+    json.extend_from_slice(page.json.get(1..).unwrap_or_default());
+    json.extend_from_slice(b"]}");
+    json
 }
 
 /// A JSON array of `items`, rendered one entry at a time as the client reads it, for a list the
 /// API returns whole, with no cursor (`GET /v2/schedules`): a reader holds one rendered entry
 /// (and what hyper has buffered) at a time, however many large bodies the list carries, and a
 /// slow reader holds no more than a fast one.
-pub fn streamed_array<T: Send + 'static>(items: Vec<T>, view: fn(&T) -> Value) -> Response {
+pub fn streamed_array<T: Send + 'static, V: Serialize + 'static>(
+    items: Vec<T>,
+    view: fn(&T) -> V,
+) -> Response {
     let n = items.len();
     let entries = items.into_iter().enumerate().map(move |(i, item)| {
         let mut json = Vec::with_capacity(256);
         json.push(if i == 0 { b'[' } else { b',' });
-        // Writing a `Value` into memory cannot fail (see `entries`).
+        // Writing a view into memory cannot fail (see `entries`).
         let _ = serde_json::to_writer(&mut json, &view(&item));
         if i + 1 == n {
             json.push(b']');
@@ -231,15 +214,15 @@ mod tests {
     }
 
     #[test]
-    fn a_budget_takes_the_first_value_and_then_what_fits() {
-        let v = json!({ "a": "x\"y", "b": [1, 2] });
-        assert_eq!(json_len(&v), serde_json::to_vec(&v).map_or(0, |b| b.len()));
-        let mut b = Budget::default();
-        assert!(b.take(&big(ENTRY_BYTES * 2)), "the first, however big");
-        assert!(!b.take(&json!(1)));
-        let mut b = Budget::default();
-        assert!(b.take(&big(ENTRY_BYTES / 2)));
-        assert!(!b.take(&big(ENTRY_BYTES / 2)));
+    fn a_cursor_first_page_is_valid_json() {
+        let items = [1, 2];
+        let json = close_cursor_first(entries("runs", &items, |_| 0, |i| *i), "5:\"a");
+        assert_eq!(json, br#"{"cursor":"5:\"a","runs":[1,2]}"#);
+        let empty: [u8; 0] = [];
+        let json = close_cursor_first(entries("runs", &empty, |_| 0, |_| 0), "");
+        assert_eq!(json, br#"{"cursor":"","runs":[]}"#);
+        let res = respond_cursor_first(entries("runs", &items, |_| 0, |i| *i), "");
+        assert_eq!(res.headers()[CONTENT_TYPE], "application/json");
     }
 
     #[test]

@@ -3,14 +3,16 @@
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::Auth;
 use super::error::ApiResult;
+use super::views::QueueView;
 use super::{body, AppState};
-use crate::engine::queues::{Queue, QueueSettings};
+use crate::engine::queues::QueueSettings;
 use crate::engine::Error;
 
 #[derive(Debug, Deserialize)]
@@ -19,17 +21,6 @@ struct UpsertBody {
     queue_name: String,
     parallelism: Option<u32>,
     paused: Option<bool>,
-}
-
-fn queue_json(q: &Queue) -> Value {
-    json!({
-        "name": q.name,
-        "createdAt": q.created_at,
-        "updatedAt": q.updated_at,
-        "parallelism": q.parallelism,
-        "lag": q.lag(),
-        "paused": q.paused,
-    })
 }
 
 pub async fn upsert(
@@ -55,18 +46,18 @@ pub async fn upsert(
     Ok(Json(json!({})))
 }
 
-pub async fn list(State(s): State<AppState>, Auth(t): Auth) -> Json<Value> {
-    Json(Value::Array(
-        s.engine.queues(t).iter().map(queue_json).collect(),
-    ))
+pub async fn list(State(s): State<AppState>, Auth(t): Auth) -> Response {
+    let queues = s.engine.queues(t);
+    Json(queues.iter().map(QueueView::of).collect::<Vec<_>>()).into_response()
 }
 
 pub async fn get(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(name): Path<String>,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(queue_json(&s.engine.queue(t, &name)?)))
+) -> ApiResult<Response> {
+    let queue = s.engine.queue(t, &name)?;
+    Ok(Json(QueueView::of(&queue)).into_response())
 }
 
 pub async fn delete(

@@ -10,108 +10,15 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use axum::Json;
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::auth::Auth;
 use super::error::ApiResult;
 use super::publish::{destination, header_pairs};
-use super::views::redacted;
+use super::views::ScheduleView;
 use super::{body, publish_headers, AppState};
-use crate::engine::headers::{canonical, to_map, Headers};
-use crate::engine::schedules::{Schedule, ScheduleRequest};
+use crate::engine::schedules::ScheduleRequest;
 use crate::engine::{Error, TenantId};
-
-/// §4.4.
-pub fn schedule_json(s: &Schedule) -> Value {
-    let o = &s.options;
-    let redact = o.redact.clone().unwrap_or_default();
-    let mut header: Headers = o
-        .content_type
-        .iter()
-        .map(|ct| ("Content-Type".to_string(), ct.clone()))
-        .collect();
-    header.extend(o.forward.iter().cloned());
-    let header: Headers = header
-        .into_iter()
-        .map(|(k, v)| {
-            let v = if redact.hides_header(&k) {
-                redacted(v.as_bytes())
-            } else {
-                v
-            };
-            (canonical(&k), v)
-        })
-        .collect();
-    let mut m = Map::new();
-    m.insert("scheduleId".into(), json!(s.id));
-    m.insert("cron".into(), json!(s.cron.as_str()));
-    m.insert("destination".into(), json!(s.destination));
-    m.insert("createdAt".into(), json!(s.created_at));
-    m.insert("method".into(), json!(o.method.unwrap_or("POST")));
-    m.insert("header".into(), json!(to_map(&header)));
-    if !s.body.is_empty() {
-        match std::str::from_utf8(&s.body) {
-            _ if redact.body => m.insert("body".into(), json!(redacted(&s.body))),
-            Ok(text) => m.insert("body".into(), json!(text)),
-            Err(_) => m.insert("bodyBase64".into(), json!(B64.encode(&s.body))),
-        };
-    }
-    m.insert(
-        "retries".into(),
-        json!(o.retries.unwrap_or(crate::config::DEFAULT_RETRIES)),
-    );
-    let mut put = |k: &str, v: Option<Value>| {
-        if let Some(v) = v {
-            m.insert(k.to_string(), v);
-        }
-    };
-    put("delay", o.delay.map(|d| json!(d.as_secs())));
-    put("timeout", o.timeout.map(|d| json!(d.as_secs())));
-    put(
-        "retryDelayExpression",
-        o.retry_delay.as_ref().map(|e| json!(e.as_str())),
-    );
-    put("callback", o.callback.as_ref().map(|c| json!(c.url)));
-    put(
-        "failureCallback",
-        o.failure_callback.as_ref().map(|c| json!(c.url)),
-    );
-    put(
-        "callbackHeader",
-        o.callback
-            .as_ref()
-            .filter(|c| !c.forward.is_empty())
-            .map(|c| json!(to_map(&c.forward))),
-    );
-    put(
-        "failureCallbackHeader",
-        o.failure_callback
-            .as_ref()
-            .filter(|c| !c.forward.is_empty())
-            .map(|c| json!(to_map(&c.forward))),
-    );
-    put("queueName", s.queue.as_ref().map(|q| json!(q)));
-    put("lastScheduleTime", s.last_schedule_time.map(|t| json!(t)));
-    put("nextScheduleTime", s.next_schedule_time.map(|t| json!(t)));
-    put("error", s.error.as_ref().map(|e| json!(e)));
-    if let Some(labels) = o.labels.as_ref().filter(|l| !l.is_empty()) {
-        put("label", Some(json!(labels[0])));
-        put("labels", Some(json!(labels)));
-    }
-    let states: Map<String, Value> = s
-        .last_schedule_states
-        .iter()
-        .map(|(id, st)| (id.to_string(), json!(st.as_str())))
-        .collect();
-    m.insert("lastScheduleStates".into(), Value::Object(states));
-    m.insert("callerIP".into(), json!(s.caller_ip));
-    m.insert("callerIp".into(), json!(s.caller_ip));
-    m.insert("isPaused".into(), json!(s.paused));
-    super::views::flow_fields(&mut m, o.flow.as_ref());
-    Value::Object(m)
-}
 
 fn header(pairs: &[publish_headers::Pair<'_>], name: &str) -> Option<String> {
     pairs
@@ -195,14 +102,14 @@ pub async fn get(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(schedule_json(&s.engine.schedule(t, &id)?)))
+) -> ApiResult<Json<ScheduleView>> {
+    Ok(Json(ScheduleView::of(&s.engine.schedule(t, &id)?)))
 }
 
 /// The API returns every schedule in one array (no cursor); it is streamed, as schedules can
 /// carry bodies of up to the preset's message size.
 pub async fn list(State(s): State<AppState>, Auth(t): Auth) -> Response {
-    super::page::streamed_array(s.engine.schedules(t), schedule_json)
+    super::page::streamed_array(s.engine.schedules(t), ScheduleView::of)
 }
 
 pub async fn delete(

@@ -4,15 +4,17 @@
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::auth::Auth;
 use super::body::Strings;
 use super::error::ApiResult;
+use super::views::UrlGroupView;
 use super::{body, AppState};
-use crate::engine::topics::{Endpoint, EndpointRef, UrlGroup};
+use crate::engine::topics::{Endpoint, EndpointRef};
 use crate::engine::{Error, Result};
 
 #[derive(Debug, Deserialize)]
@@ -32,22 +34,6 @@ struct EndpointsBody {
 struct HeadersBody {
     #[serde(default)]
     headers: std::collections::BTreeMap<String, Strings>,
-}
-
-fn group_json(g: &UrlGroup) -> Value {
-    let endpoints: Vec<Value> = g
-        .endpoints
-        .iter()
-        .map(|e| {
-            let mut m = Map::new();
-            if let Some(n) = &e.name {
-                m.insert("name".into(), json!(n));
-            }
-            m.insert("url".into(), json!(e.url));
-            Value::Object(m)
-        })
-        .collect();
-    json!({ "name": g.name, "createdAt": g.created_at, "updatedAt": g.updated_at, "endpoints": endpoints })
 }
 
 async fn endpoints_body(headers: &HeaderMap, raw: Body) -> Result<Vec<EndpointIn>> {
@@ -97,18 +83,18 @@ pub async fn remove_endpoints(
     Ok(Json(json!({})))
 }
 
-pub async fn list(State(s): State<AppState>, Auth(t): Auth) -> Json<Value> {
-    Json(Value::Array(
-        s.engine.url_groups(t).iter().map(group_json).collect(),
-    ))
+pub async fn list(State(s): State<AppState>, Auth(t): Auth) -> Response {
+    let groups = s.engine.url_groups(t);
+    Json(groups.iter().map(UrlGroupView::of).collect::<Vec<_>>()).into_response()
 }
 
 pub async fn get(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(name): Path<String>,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(group_json(&s.engine.url_group(t, &name)?)))
+) -> ApiResult<Response> {
+    let group = s.engine.url_group(t, &name)?;
+    Ok(Json(UrlGroupView::of(&group)).into_response())
 }
 
 pub async fn delete(

@@ -6,7 +6,7 @@
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
 
@@ -15,6 +15,7 @@ use super::bulk::{self, Fields};
 use super::error::ApiResult;
 use super::publish::options;
 use super::query::Query;
+use super::views::MessageView;
 use super::{page, views, AppState};
 use crate::engine::workflow_dlq::{
     Rerun, WorkflowDlqEntry, WorkflowDlqFilter, WorkflowDlqSelection,
@@ -66,31 +67,6 @@ fn selection(q: &Query) -> Result<WorkflowDlqSelection> {
     })
 }
 
-/// A DLQ message with its run and failure callback.
-pub fn entry_json(w: &WorkflowDlqEntry) -> Value {
-    let mut v = views::dlq_entry(&w.entry);
-    if let Value::Object(m) = &mut v {
-        m.insert("workflowRunId".into(), json!(w.run_id));
-        m.insert("workflowCreatedAt".into(), json!(w.created_at));
-        m.insert("workflowUrl".into(), json!(w.url));
-        if let Some(f) = &w.failure {
-            let mut info = Map::new();
-            info.insert("state".into(), json!(f.state));
-            if let Some(r) = &f.response {
-                info.insert("responseStatus".into(), json!(r.status));
-                info.insert(
-                    "responseBody".into(),
-                    json!(String::from_utf8_lossy(&r.body)),
-                );
-                info.insert("responseHeaders".into(), json!(r.headers.to_map()));
-            }
-            m.insert("failureCallbackInfo".into(), Value::Object(info));
-            m.insert("failureFunctionState".into(), json!(f.state));
-        }
-    }
-    v
-}
-
 fn with_cursor(mut m: Map<String, Value>, cursor: Option<String>) -> Json<Value> {
     if let Some(c) = cursor {
         m.insert("cursor".into(), json!(c));
@@ -111,7 +87,7 @@ pub fn list_query(s: &AppState, t: crate::engine::TenantId, uri: &Uri) -> ApiRes
         views::body_floor(&w.entry.spec, w.entry.response.as_deref())
             .saturating_add(failure.map_or(0, |r| r.body.len()))
     };
-    let shown = page::entries("messages", &all, floor, entry_json);
+    let shown = page::entries("messages", &all, floor, MessageView::workflow_dlq_entry);
     // Cut short by bytes: the rest starts at the first entry left out.
     let cursor = all
         .get(shown.taken)
@@ -127,8 +103,9 @@ pub async fn get(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(entry_json(&s.engine.workflow_dlq_get(t, &id)?)))
+) -> ApiResult<Response> {
+    let entry = s.engine.workflow_dlq_get(t, &id)?;
+    Ok(Json(MessageView::workflow_dlq_entry(&entry)).into_response())
 }
 
 pub async fn delete(

@@ -7,6 +7,7 @@
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
 use axum::Json;
 use serde_json::{json, Value};
 
@@ -15,6 +16,7 @@ use super::bulk::{self, Fields};
 use super::error::ApiResult;
 use super::publish_headers::parse_bool;
 use super::query::Query;
+use super::views::workflow_logs::RunLog;
 use super::{page, AppState};
 use crate::engine::workflow_logs::{parse_run_state, RunFilter};
 use crate::engine::{Error, Result};
@@ -116,14 +118,13 @@ pub async fn cancel_many(
 }
 
 /// `GET /v2/workflows/events` and `/v2/workflows/logs` → `{"cursor", "runs"}`.
-pub async fn logs(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> ApiResult<Json<Value>> {
+pub async fn logs(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> ApiResult<Response> {
     let q = Query::parse(uri.query());
     let f = run_filter(&q, true)?;
     let count = q.count(LOG_COUNT, LOG_COUNT)?;
     let cursor = q.one("cursor").map(str::trim).filter(|c| !c.is_empty());
-    let mut budget = page::Budget::default();
-    let (runs, cursor) = s
-        .engine
-        .workflow_logs(t, &f, cursor, count, |v| budget.take(v));
-    Ok(Json(json!({ "cursor": cursor, "runs": runs })))
+    let logs = s.engine.workflow_logs(t, &f, cursor, count);
+    let page = page::entries("runs", &logs.runs, |_| 0, |r| RunLog::of(&logs, r));
+    let cursor = logs.cursor_after(page.taken);
+    Ok(page::respond_cursor_first(page, &cursor))
 }

@@ -7,19 +7,21 @@
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use bytes::Bytes;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::auth::Auth;
 use super::error::ApiResult;
+use super::views::{NotifiedView, WaiterView};
 use super::{body, AppState};
 use crate::engine::headers::{canonical, to_map, Headers};
 use crate::engine::urls::check_not_link_local;
-use crate::engine::workflow_wait::{Notified, RunNotify, WaitRequest, Waiter};
+use crate::engine::workflow_wait::{RunNotify, WaitRequest};
 use crate::engine::Error;
 
 /// Request headers never kept from a wait request or a webhook call (`Authorization` is
@@ -133,30 +135,6 @@ pub async fn wait(
     Ok(Json(json!({})))
 }
 
-/// A waiter as the API shows it (`deadline` in Unix seconds).
-fn waiter_view(w: &Waiter) -> Value {
-    let mut m = Map::new();
-    m.insert("url".into(), json!(w.url));
-    m.insert("headers".into(), json!(to_map(&w.headers)));
-    m.insert("deadline".into(), json!(w.deadline / 1000));
-    if let Some(b) = &w.timeout_body {
-        m.insert("timeoutBody".into(), json!(b));
-    }
-    m.insert("timeoutUrl".into(), json!(w.timeout_url));
-    m.insert("timeoutHeaders".into(), json!(to_map(&w.timeout_headers)));
-    Value::Object(m)
-}
-
-fn notified_view(n: &Notified) -> Value {
-    json!({
-        "waiter": waiter_view(&n.waiter),
-        "messageId": n.message_id,
-        "error": n.error,
-        "workflowRunId": n.waiter.run_id,
-        "workflowCreatedAt": n.run_created_at,
-    })
-}
-
 /// `POST /v2/notify/{eventId}`: 201 with one entry per waiter reached (`[]` for none).
 pub async fn notify(
     State(s): State<AppState>,
@@ -164,15 +142,11 @@ pub async fn notify(
     Path(event_id): Path<String>,
     headers: HeaderMap,
     raw: Body,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<Response> {
     let data = body::read(&headers, raw, s.engine.limits().max_body_bytes).await?;
-    let out: Vec<Value> = s
-        .engine
-        .notify(t, &event_id, &data)
-        .iter()
-        .map(notified_view)
-        .collect();
-    Ok((StatusCode::CREATED, Json(Value::Array(out))))
+    let reached = s.engine.notify(t, &event_id, &data);
+    let out: Vec<NotifiedView> = reached.iter().map(NotifiedView::of).collect();
+    Ok((StatusCode::CREATED, Json(out)).into_response())
 }
 
 /// `POST /v2/notify/{workflowRunId}/{eventId}`: 201 with the reached waiter, or with an empty
@@ -183,21 +157,17 @@ pub async fn notify_run(
     Path((run_id, event_id)): Path<(String, String)>,
     headers: HeaderMap,
     raw: Body,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<Response> {
     let data = body::read(&headers, raw, s.engine.limits().max_body_bytes).await?;
-    let out = match s.engine.notify_run(t, &run_id, &event_id, data)? {
-        RunNotify::Delivered(n) => notified_view(&n),
+    let out = s.engine.notify_run(t, &run_id, &event_id, data)?;
+    let view = match &out {
+        RunNotify::Delivered(n) => NotifiedView::of(n),
         RunNotify::Stored {
             run_id,
             run_created_at,
-        } => json!({
-            "messageId": "",
-            "error": "",
-            "workflowRunId": run_id,
-            "workflowCreatedAt": run_created_at,
-        }),
+        } => NotifiedView::stored(run_id, *run_created_at),
     };
-    Ok((StatusCode::CREATED, Json(out)))
+    Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
 /// `GET /v2/waiters/{eventId}`.
@@ -205,14 +175,10 @@ pub async fn waiters(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(event_id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    let out: Vec<Value> = s
-        .engine
-        .waiters(t, &event_id)
-        .iter()
-        .map(waiter_view)
-        .collect();
-    Ok(Json(Value::Array(out)))
+) -> ApiResult<Response> {
+    let waiters = s.engine.waiters(t, &event_id);
+    let out: Vec<WaiterView> = waiters.iter().map(WaiterView::of).collect();
+    Ok(Json(out).into_response())
 }
 
 /// The event data of a webhook call: the request as the SDK rebuilds it

@@ -43,7 +43,6 @@ pub mod workflow_dlq;
 pub mod workflow_logs;
 pub mod workflow_registry;
 pub mod workflow_run;
-pub mod workflow_steps;
 pub mod workflow_wait;
 
 use std::collections::HashMap;

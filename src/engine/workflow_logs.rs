@@ -1,16 +1,15 @@
-//! Workflow logs (`GET /v2/workflows/events|logs`): runs newest first, filtered and paged, each
-//! rendered as a WorkflowRunLog from the run (history, config, outcome) and what the tenant's
-//! message log says about each of its messages (state, retries, errors, responses). The step
-//! groups are built in `workflow_steps`. Also the run filter shared with bulk cancel.
+//! Workflow logs (`GET /v2/workflows/events|logs`): runs newest first, filtered and paged, copied
+//! out of the tenant's state with what its message log says about each of their messages
+//! (state, retries, errors, responses) and the runs their steps invoked; the API renders them
+//! after the lock is released. Also the run filter shared with bulk cancel.
 //! Must not import axum, reqwest or tokio::net.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
-use serde_json::{json, Map, Value};
+use bytes::Bytes;
 
+use super::headers::Headers;
 use super::logs::{LogEntry, Response, State};
 use super::message::MessageSpec;
 use super::workflow::{CallType, Run, RunState, WorkflowLink};
@@ -32,24 +31,6 @@ pub(crate) struct MsgInfo<'a> {
 impl MsgInfo<'_> {
     pub fn link(&self) -> Option<&WorkflowLink> {
         self.spec.and_then(|s| s.workflow.as_deref())
-    }
-
-    /// Whether this message belongs to `run` (a run id may be reused after a run ends).
-    pub fn of_run(&self, run: &Run) -> bool {
-        self.link()
-            .is_some_and(|l| l.run_id == run.id && l.created_at == run.created_at)
-    }
-
-    pub fn call_type(&self) -> Option<CallType> {
-        self.link().map(|l| l.call_type)
-    }
-
-    /// Still waiting or being delivered.
-    pub fn pending(&self) -> bool {
-        matches!(
-            self.last,
-            Some(State::Created | State::Active | State::Retry | State::Error)
-        )
     }
 }
 
@@ -106,17 +87,6 @@ pub(crate) fn failure_call<'a, 'b>(
         .map(|(id, i)| (*id, i))
 }
 
-/// A step's state from its message's last log state.
-pub(crate) fn step_state(s: Option<State>) -> &'static str {
-    match s {
-        Some(State::Delivered) => "STEP_SUCCESS",
-        Some(State::Failed) => "STEP_FAILED",
-        Some(State::Canceled | State::CancelRequested) => "STEP_CANCELED",
-        Some(State::Retry | State::Error) => "STEP_RETRY",
-        _ => "STEP_PROGRESS",
-    }
-}
-
 /// A failure callback's state from its message's last log state.
 pub(crate) fn callback_state(s: Option<State>) -> &'static str {
     match s {
@@ -125,25 +95,6 @@ pub(crate) fn callback_state(s: Option<State>) -> &'static str {
         Some(State::Canceled | State::CancelRequested) => "CALLBACK_CANCELED",
         _ => "CALLBACK_INPROGRESS",
     }
-}
-
-/// `{error, body, headers, status, time}` of a failed attempt.
-pub(crate) fn error_json(e: &LogEntry) -> Value {
-    let (status, body, headers) = match &e.response {
-        Some(r) => (
-            r.status,
-            String::from_utf8_lossy(&r.body).into_owned(),
-            json!(r.headers.to_map()),
-        ),
-        None => (0, String::new(), json!({})),
-    };
-    json!({
-        "error": e.error.clone().unwrap_or_default(),
-        "body": body,
-        "headers": headers,
-        "status": status,
-        "time": e.time,
-    })
 }
 
 /// `RUN_STARTED`, … as a filter value.
@@ -220,94 +171,90 @@ impl RunFilter {
     }
 }
 
-/// A run as the logs show it.
-fn run_log(st: &TenantState, run: &Run, infos: &Infos) -> Value {
-    let mut m = Map::new();
-    m.insert("workflowRunId".into(), json!(run.id));
-    m.insert("workflowUrl".into(), json!(run.url));
-    m.insert("workflowState".into(), json!(run.state.as_str()));
-    m.insert("workflowRunCreatedAt".into(), json!(run.created_at));
-    if let Some(c) = run.completed_at {
-        m.insert("workflowRunCompletedAt".into(), json!(c));
-    }
-    if let Some(r) = run.response.as_ref().filter(|r| !r.is_empty()) {
-        m.insert(
-            "workflowRunResponse".into(),
-            json!(String::from_utf8_lossy(r)),
-        );
-    }
-    if let Some(inv) = &run.invoker {
-        m.insert(
-            "invoker".into(),
-            json!({ "workflowRunId": inv.run_id, "workflowUrl": inv.url, "workflowRunCreatedAt": inv.created_at }),
-        );
-    }
-    if let Some(f) = failure_function(run, infos) {
-        m.insert("failureFunction".into(), f);
-    }
-    if let Some(d) = &run.dlq_id {
-        m.insert("dlqId".into(), json!(d));
-    }
-    if let Some(first) = run.config.labels.as_ref().and_then(|l| l.first()) {
-        m.insert("label".into(), json!(first));
-        m.insert("labels".into(), json!(run.config.labels));
-    }
-    if let Some(f) = &run.config.flow {
-        m.insert("flowControlKey".into(), json!(f.key));
-    }
-    if !run.caller_ip.is_empty() {
-        m.insert("workflowRunCallerIp".into(), json!(run.caller_ip));
-    }
-    let steps = super::workflow_steps::step_groups(st, run, infos);
-    m.insert("steps".into(), Value::Array(steps));
-    Value::Object(m)
+/// What the log says about one message of a run, copied out of the tenant's state.
+#[derive(Debug, Clone)]
+pub struct MessageFacts {
+    pub spec: Arc<MessageSpec>,
+    pub last: Option<State>,
+    /// When it was first logged (Unix ms).
+    pub created: u64,
+    pub retries: u32,
+    /// Its failed attempts, oldest first.
+    pub errors: Vec<LogEntry>,
+    pub next_delivery: Option<u64>,
+    pub response: Option<Response>,
 }
 
-/// The run's failure callback: where it went, what it reported and how it fared.
-fn failure_function(run: &Run, infos: &Infos) -> Option<Value> {
-    let (id, info) = failure_call(infos, &run.id, run.created_at)?;
-    let spec = info.spec?;
-    let payload: Value = serde_json::from_slice(&spec.body).unwrap_or(Value::Null);
-    let fail_body = payload["body"]
-        .as_str()
-        .and_then(|b| B64.decode(b).ok())
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
-    let mut m = Map::new();
-    m.insert("messageId".into(), json!(id));
-    m.insert("url".into(), json!(spec.url));
-    m.insert("state".into(), json!(callback_state(info.last)));
-    m.insert("failStatus".into(), payload["status"].clone());
-    m.insert("failHeaders".into(), payload["header"].clone());
-    m.insert("failResponse".into(), json!(fail_body));
-    m.insert("dlqId".into(), payload["dlqId"].clone());
-    m.insert("maxRetries".into(), json!(spec.max_retries));
-    if let Some(r) = info.response {
-        m.insert("responseStatus".into(), json!(r.status));
-        m.insert("responseHeaders".into(), json!(r.headers.to_map()));
-        m.insert(
-            "responseBody".into(),
-            json!(String::from_utf8_lossy(&r.body)),
-        );
+impl MessageFacts {
+    fn of(i: &MsgInfo) -> Option<Self> {
+        Some(Self {
+            spec: Arc::clone(i.spec?),
+            last: i.last,
+            created: i.created,
+            retries: i.retries,
+            errors: i.errors.iter().map(|e| (*e).clone()).collect(),
+            next_delivery: i.next_delivery,
+            response: i.response.cloned(),
+        })
     }
-    if !info.errors.is_empty() {
-        let errors: Vec<Value> = info.errors.iter().map(|e| error_json(e)).collect();
-        m.insert("errors".into(), Value::Array(errors));
+
+    pub fn link(&self) -> Option<&WorkflowLink> {
+        self.spec.workflow.as_deref()
     }
-    if let (Some(t), Some(State::Retry)) = (info.next_delivery, info.last) {
-        m.insert("nextDeliveryTime".into(), json!(t));
+
+    /// Whether this message belongs to `run` (a run id may be reused after a run ends).
+    pub fn of_run(&self, run: &Run) -> bool {
+        self.link()
+            .is_some_and(|l| l.run_id == run.id && l.created_at == run.created_at)
     }
-    Some(Value::Object(m))
+
+    pub fn call_type(&self) -> Option<CallType> {
+        self.link().map(|l| l.call_type)
+    }
+
+    /// Still waiting or being delivered.
+    pub fn pending(&self) -> bool {
+        matches!(
+            self.last,
+            Some(State::Created | State::Active | State::Retry | State::Error)
+        )
+    }
 }
 
-/// The step name the SDK reported with a failed attempt (`Upstash-Error-Step-Name`).
-pub(crate) fn error_step_name(info: &MsgInfo) -> Option<String> {
-    info.errors
-        .iter()
-        .rev()
-        .find_map(|e| e.response.as_ref())
-        .and_then(|r| r.headers.get("Upstash-Error-Step-Name"))
-        .map(String::from)
+/// A run started by a step's `context.invoke`, as its parent's logs show it.
+#[derive(Debug, Clone)]
+pub struct InvokedRun {
+    /// The parent run: id and creation time.
+    pub parent: (String, u64),
+    /// The parent's invoke step.
+    pub step_id: Option<u64>,
+    pub id: String,
+    pub url: String,
+    pub created_at: u64,
+    pub body: Bytes,
+    pub headers: Headers,
+}
+
+/// A page of the workflow logs as data: the runs, newest first, the facts about their
+/// messages by message id, and the runs they invoked.
+#[derive(Debug, Default)]
+pub struct RunLogPage {
+    pub runs: Vec<Run>,
+    pub messages: HashMap<Arc<str>, MessageFacts>,
+    pub invoked: Vec<InvokedRun>,
+    /// More runs match after these.
+    pub more: bool,
+}
+
+impl RunLogPage {
+    /// The cursor of the page after the first `shown` runs ("" when none are left).
+    pub fn cursor_after(&self, shown: usize) -> String {
+        let last = shown.checked_sub(1).and_then(|i| self.runs.get(i));
+        match (shown < self.runs.len() || self.more, last) {
+            (true, Some(r)) => format!("{}:{}", r.created_at, r.id),
+            _ => String::new(),
+        }
+    }
 }
 
 /// A logs cursor: `<createdAt>:<runId>` of the last run shown.
@@ -316,40 +263,57 @@ fn parse_cursor(c: &str) -> Option<(u64, &str)> {
     Some((at.parse().ok()?, id))
 }
 
-/// The logs of `runs`, in order, for as long as `take` accepts them.
-fn run_logs(st: &TenantState, runs: &[&Run], mut take: impl FnMut(&Value) -> bool) -> Vec<Value> {
+/// `runs` with the facts about their messages and the runs they invoked.
+fn page_of(st: &TenantState, runs: &[&Run], more: bool) -> RunLogPage {
     let ids: HashSet<&str> = runs.iter().map(|r| r.id.as_str()).collect();
     let infos = collect(st, |l| ids.contains(l.run_id.as_str()));
-    let mut page = Vec::new();
-    for r in runs {
-        let v = run_log(st, r, &infos);
-        if !take(&v) {
-            break;
-        }
-        page.push(v);
+    let messages = infos
+        .iter()
+        .filter_map(|(id, i)| Some((Arc::from(*id), MessageFacts::of(i)?)))
+        .collect();
+    let parents: HashSet<(&str, u64)> =
+        runs.iter().map(|r| (r.id.as_str(), r.created_at)).collect();
+    let invoked = all_runs(st)
+        .filter_map(|c| {
+            let i = c.invoker.as_ref()?;
+            parents
+                .contains(&(i.run_id.as_str(), i.created_at))
+                .then(|| InvokedRun {
+                    parent: (i.run_id.clone(), i.created_at),
+                    step_id: i.step["stepId"].as_u64(),
+                    id: c.id.clone(),
+                    url: c.url.clone(),
+                    created_at: c.created_at,
+                    body: c.initial_body.clone(),
+                    headers: c.config.forward.clone(),
+                })
+        })
+        .collect();
+    RunLogPage {
+        runs: runs.iter().map(|r| (*r).clone()).collect(),
+        messages,
+        invoked,
+        more,
     }
-    page
+}
+
+fn all_runs(st: &TenantState) -> impl Iterator<Item = &Run> {
+    st.runs.active.values().chain(st.runs.ended.iter())
 }
 
 impl Engine {
-    /// A page of runs, newest first, and the cursor of the next page ("" on the last): up to
-    /// `count` runs, fewer when `take` refuses one (the API's byte budget: it always takes the
-    /// first, so paging makes progress).
+    /// Up to `count` runs, newest first, after `cursor`, copied out with what the logs show of
+    /// them (see [`RunLogPage`]).
     pub fn workflow_logs(
         &self,
         t: TenantId,
         f: &RunFilter,
         cursor: Option<&str>,
         count: usize,
-        take: impl FnMut(&Value) -> bool,
-    ) -> (Vec<Value>, String) {
+    ) -> RunLogPage {
         let after = cursor.and_then(parse_cursor);
         self.with(t, |st| {
-            let mut runs: Vec<&Run> = st
-                .runs
-                .active
-                .values()
-                .chain(st.runs.ended.iter())
+            let mut runs: Vec<&Run> = all_runs(st)
                 .filter(|r| f.matches(r))
                 .filter(|r| {
                     after.is_none_or(|(at, id)| {
@@ -358,14 +322,9 @@ impl Engine {
                 })
                 .collect();
             runs.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
-            runs.truncate(count.saturating_add(1));
-            let page = run_logs(st, &runs[..runs.len().min(count)], take);
-            let last = page.len().checked_sub(1).and_then(|i| runs.get(i));
-            let next = match (page.len() < runs.len(), last) {
-                (true, Some(r)) => format!("{}:{}", r.created_at, r.id),
-                _ => String::new(),
-            };
-            (page, next)
+            let more = runs.len() > count;
+            runs.truncate(count);
+            page_of(st, &runs, more)
         })
     }
 }

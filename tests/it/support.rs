@@ -150,7 +150,8 @@ impl App {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let text = resp.text().await.expect("body");
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        assert_canonical(&body, &text);
         Reply {
             status,
             headers,
@@ -288,5 +289,25 @@ pub fn assert_error_for(r: &Reply, status: u16, what: &str) {
         r.body["error"].as_str().is_some_and(|e| !e.is_empty()),
         "{what}: a JSON error: {}",
         r.text
+    );
+}
+
+/// The API writes compact JSON with the keys of every object below the top level in
+/// alphabetical order (a page puts its cursor last, a publish answer is written in its own
+/// order): responses stay byte for byte what the SDKs have always been sent.
+fn assert_canonical(body: &Value, text: &str) {
+    fn within(v: &Value, text: &str) -> bool {
+        match v {
+            Value::Object(m) => m
+                .iter()
+                .all(|(k, v)| text.contains(&format!("{}:{}", Value::from(k.as_str()), v))),
+            Value::Array(items) => items.iter().all(|e| within(e, text)),
+            other => text.contains(&other.to_string()),
+        }
+    }
+    assert!(
+        body.is_null() || within(body, text),
+        "a JSON body in canonical form: {}",
+        &text[..text.len().min(300)]
     );
 }
