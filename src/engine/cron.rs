@@ -12,8 +12,8 @@
 //! step above 1, as in robfig/cron); `*/2` is restricted. The aliases `@yearly`, `@annually`,
 //! `@monthly`, `@weekly` (Sunday 00:00), `@daily`, `@midnight` and `@hourly` are accepted,
 //! case-insensitive; `@every` and `@reboot` are not. Six fields (seconds) or any count other
-//! than five is an error, and so are croner's extensions `L`, `W`, `#` and `+`, which standard
-//! cron lacks.
+//! than five is an error, and so are the extensions `L`, `W`, `#` and `+` of other dialects,
+//! which standard cron lacks.
 //!
 //! An optional `CRON_TZ=<IANA zone> ` prefix (or its alias `TZ=<zone> `, as in robfig/cron;
 //! the keys are case-sensitive) evaluates the fields in that zone; the default is UTC. The
@@ -27,35 +27,33 @@
 //! (spring forward) fires at the first valid minute after the gap (03:00 for 02:30 in New
 //! York), and a local time that occurs twice (fall back) fires once, at its first occurrence.
 //!
-//! Matching and searching are done by the `croner` crate, fed a canonical numeric pattern
-//! that this module builds from its own field parser (croner alone would read weekday names
-//! in the month field, treat a day-of-week `*/1` as restricted and accept `L`/`#`/`+`).
-//! Wildcard jobs use croner's zone-aware search, whose interval-job rules are exactly the
-//! real-time rule above; fixed-time jobs use croner on the wall clock and map each match to
-//! an instant here, because croner treats multi-valued fixed jobs such as `0,30 1 * * *` as
-//! interval jobs. A pattern that can never fire (`0 0 30 2 *`) parses, and `next_after`
-//! answers `None` at once. Firings are found up to the year 5000 (croner's search limit); from
-//! 5000-01-01T00:00Z on, `next_after` answers `None`.
+//! The `cron` crate finds the matching wall clock times (see `search`) and this module maps
+//! them to instants. The crate's own zone-aware search is not used: it drops a skipped local
+//! time and yields a repeated one twice, which suits wildcard jobs but not fixed-time ones;
+//! started inside the first pass through a repeated hour it misses the second pass, which
+//! wildcard jobs need; and it knows only the years 1970-2100. A pattern that can never
+//! fire (`0 0 30 2 *`) parses, and `next_after` answers `None` at once. Firings are found up to
+//! 5000-01-01T00:00Z; a later one, or a start from then on, gives `None`.
 
 use std::str::FromStr;
 
 use chrono::{DateTime, LocalResult, NaiveDateTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
-use croner::parser::{CronParser, Seconds, Year};
-use croner::Cron;
 
 mod parse;
+mod search;
 #[cfg(test)]
 mod tests;
 
 use parse::Fields;
+use search::WallSearch;
 
-/// The first instant croner can no longer search from: 5000-01-01T00:00:00Z, in Unix ms.
+/// The last instant a firing may fall on: 5000-01-01T00:00:00Z, in Unix ms.
 const SEARCH_LIMIT_MS: i64 = 95_617_584_000_000;
-/// The most wall clock matches a fixed-time search steps over before it gives up; only
-/// absurd zone histories come near it (a skipped or repeated span of more than a day).
-const MAX_FIXED_STEPS: usize = 4_000;
-/// The longest gap in local time, in minutes, a fixed-time job is carried across.
+/// The most wall clock matches a search steps over before it gives up; only absurd zone
+/// histories come near it (a skipped or repeated span of more than a day).
+const MAX_STEPS: usize = 4_000;
+/// The longest gap in local time, in minutes, a search is carried across.
 const MAX_GAP_MINUTES: usize = 2 * 24 * 60;
 
 /// A parsed schedule cron expression.
@@ -64,7 +62,7 @@ pub struct CronSchedule {
     /// The expression as given, trimmed.
     expr: String,
     tz: Tz,
-    cron: Cron,
+    search: WallSearch,
     /// Whether the job is fixed-time (see the module docs) rather than wildcard.
     fixed: bool,
     /// The day fields can never match (`0 0 30 2 *`).
@@ -123,18 +121,11 @@ impl CronSchedule {
             });
         };
         let f = Fields::parse([minute, hour, dom, month, dow])?;
-        let cron = CronParser::builder()
-            .seconds(Seconds::Disallowed)
-            .year(Year::Disallowed)
-            .dom_and_dow(false)
-            .alternative_weekdays(false)
-            .build()
-            .parse(&f.croner_pattern())
-            .map_err(|e| invalid(e.to_string()))?;
+        let search = WallSearch::new(&f).map_err(invalid)?;
         Ok(Self {
             expr: trimmed.to_string(),
             tz,
-            cron,
+            search,
             fixed: !f.is_wildcard_job(),
             never: !f.can_fire(),
         })
@@ -158,29 +149,93 @@ impl CronSchedule {
         let next = if self.fixed {
             self.next_fixed(t0)?
         } else {
-            let local = t0.with_timezone(&self.tz);
-            self.cron.find_next_occurrence(&local, false).ok()?.to_utc()
+            self.next_real(t0)?
         };
-        u64::try_from(next.timestamp_millis()).ok()
+        let next = next.timestamp_millis();
+        u64::try_from(next).ok().filter(|_| next <= SEARCH_LIMIT_MS)
+    }
+
+    fn wall(&self, at: DateTime<Utc>) -> NaiveDateTime {
+        at.with_timezone(&self.tz).naive_local()
     }
 
     /// The next firing of a fixed-time job. Each wall clock match maps to one instant: its
     /// only one, the earlier of two, or the first valid minute after a gap. That map never
     /// goes backwards as the wall clock advances, and every wall clock time up to `t0`'s own
-    /// maps to `t0` or before, so the answer is the first match from there that maps past
-    /// `t0`. Only the rest of a repeated hour, or a gap that maps onto `t0`, is stepped over.
+    /// maps to `t0` or before, so the answer is the first match after it that maps past `t0`.
+    /// Only the rest of a repeated hour, or a gap that maps onto `t0`, is stepped over.
     fn next_fixed(&self, t0: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let mut wall = t0.with_timezone(&self.tz).naive_local();
-        let mut inclusive = true;
-        for _ in 0..MAX_FIXED_STEPS {
-            let matched = self.cron.find_next_occurrence(&wall, inclusive).ok()?;
+        let mut wall = self.wall(t0);
+        for _ in 0..MAX_STEPS {
+            let matched = self.search.next_after(wall)?;
             if let Some(at) = self.first_instant(matched) {
                 if at > t0 {
                     return Some(at);
                 }
             }
             wall = matched;
-            inclusive = false;
+        }
+        None
+    }
+
+    /// The next firing of a wildcard job: the first real instant after `t0` whose wall clock
+    /// matches. It shows a wall clock time after `t0`'s own, or, when `t0` is in the first
+    /// pass through a repeated span, one up to `t0`'s own on the second pass.
+    fn next_real(&self, t0: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let ahead = self.real_after_wall(t0);
+        let again = self.repeated_after(t0);
+        match (ahead, again) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The first instant after `t0` showing a match later than `t0`'s wall clock. From `t0` on,
+    /// wall clock and real time advance together up to the next repeated span, where a match's
+    /// first pass comes before the later matches' second, so the first match (in wall clock
+    /// order) with an instant past `t0` gives the earliest such instant.
+    fn real_after_wall(&self, t0: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let mut wall = self.wall(t0);
+        for _ in 0..MAX_STEPS {
+            let matched = self.search.next_after(wall)?;
+            match self.tz.from_local_datetime(&matched) {
+                LocalResult::Single(at) if at > t0 => return Some(at.to_utc()),
+                LocalResult::Ambiguous(first, second) if first > t0 || second > t0 => {
+                    return Some(if first > t0 { first } else { second }.to_utc())
+                }
+                LocalResult::None => {
+                    // Go on from the first valid minute after the gap, that minute included.
+                    let resume = self.wall(self.first_instant(matched)?);
+                    wall = resume - TimeDelta::seconds(1);
+                    continue;
+                }
+                _ => {}
+            }
+            wall = matched;
+        }
+        None
+    }
+
+    /// When `t0` is in the first pass through a repeated span, the first instant of the second
+    /// pass that shows a match up to `t0`'s wall clock time.
+    fn repeated_after(&self, t0: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let wall = self.wall(t0);
+        let LocalResult::Ambiguous(first, second) = self.tz.from_local_datetime(&wall) else {
+            return None;
+        };
+        if first.to_utc() != t0 {
+            return None;
+        }
+        // The span repeats by the difference of the two offsets; search all of it.
+        let mut from = wall - (second.to_utc() - first.to_utc()) - TimeDelta::seconds(1);
+        for _ in 0..MAX_STEPS {
+            let matched = self.search.next_after(from).filter(|m| *m <= wall)?;
+            if let LocalResult::Ambiguous(_, second) = self.tz.from_local_datetime(&matched) {
+                if second > t0 {
+                    return Some(second.to_utc());
+                }
+            }
+            from = matched;
         }
         None
     }

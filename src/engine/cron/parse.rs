@@ -1,6 +1,4 @@
-//! The five fields, parsed into value sets, and the canonical numeric pattern croner gets.
-
-use std::fmt::Write as _;
+//! The five fields, checked and parsed into value sets; each error names its field and problem.
 
 use super::CronError;
 
@@ -124,36 +122,6 @@ impl Fields {
             let days_in_month = ((1u64 << (length + 1)) - 1) & !1;
             self.months & (1 << m) != 0 && self.days & days_in_month != 0
         })
-    }
-
-    /// The pattern croner parses: numbers only, `*` exactly where a day field is
-    /// unrestricted (croner's own OR rule keys on a literal `*`).
-    pub fn croner_pattern(&self) -> String {
-        let mut out = String::new();
-        push_list(&mut out, self.minutes, 0..=59, false);
-        push_list(&mut out, self.hours, 0..=23, false);
-        push_list(&mut out, self.days, 1..=31, self.dom_star);
-        push_list(&mut out, self.months, 1..=12, false);
-        push_list(&mut out, self.weekdays, 0..=6, self.dow_star);
-        out
-    }
-}
-
-fn push_list(out: &mut String, bits: u64, range: std::ops::RangeInclusive<u32>, star: bool) {
-    if !out.is_empty() {
-        out.push(' ');
-    }
-    if star {
-        out.push('*');
-        return;
-    }
-    let mut first = true;
-    for v in range.filter(|v| bits & (1 << v) != 0) {
-        if !first {
-            out.push(',');
-        }
-        first = false;
-        let _ = write!(out, "{v}");
     }
 }
 

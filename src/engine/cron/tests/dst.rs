@@ -34,7 +34,7 @@ fn spring_forward_fixed_time_fires_after_the_gap() {
             "2026-03-09 02:30 -04:00",
         ]
     );
-    // A list of hours is still fixed-time (croner alone would skip this 02:30).
+    // A list of hours is still fixed-time (a zone-aware search alone would skip this 02:30).
     assert_eq!(
         local_firings(
             "CRON_TZ=America/New_York 30 2,14 * * *",
@@ -116,7 +116,7 @@ fn fall_back_fixed_time_fires_once_at_the_first_occurrence() {
     for start in ["2026-11-01T05:00:00Z", "2026-11-01T05:29:59Z"] {
         assert_eq!(s.next_after(ms(start)), Some(first), "{start}");
     }
-    // A list is fixed-time too: 01:00 and 01:30 once each (croner alone fires four times).
+    // A list is fixed-time too: 01:00 and 01:30 once each, not once per pass.
     assert_eq!(
         local_firings(
             "CRON_TZ=America/New_York 0,30 1 * * *",
@@ -135,7 +135,7 @@ fn fall_back_fixed_time_fires_once_at_the_first_occurrence() {
 #[test]
 fn fall_back_wildcard_jobs_fire_on_both_occurrences() {
     let s = sched("CRON_TZ=America/New_York 30 * * * *");
-    // Croner searches the second occurrence when starting inside the first.
+    // The second occurrence is found when starting inside the first.
     assert_eq!(
         s.next_after(ms("2026-11-01T05:00:00Z")),
         Some(ms("2026-11-01T05:30:00Z"))

@@ -104,7 +104,7 @@ fn one_day_field_unrestricted_means_only_the_other() {
             "2026-06-13T00:00:00Z"
         ]
     );
-    // `?` and `*/1` are unrestricted too; croner on its own reads `*/1` as restricted.
+    // `?` and `*/1` are unrestricted too, as in Vixie cron and robfig/cron.
     for expr in ["0 0 13 * ?", "0 0 13 * */1", "0 0 13 * *,5"] {
         assert_eq!(
             firings(expr, "2026-04-01T00:00:00Z", 2),

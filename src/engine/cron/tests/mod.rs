@@ -61,6 +61,7 @@ fn local_firings(expr: &str, zone: &str, start: &str, n: usize) -> Vec<String> {
         .collect()
 }
 
+mod dialect;
 mod dst;
 mod fields;
 mod next;

@@ -71,6 +71,84 @@ fn zones_shift_the_wall_clock() {
 }
 
 #[test]
+fn wall_clock_times_before_1970_are_searched() {
+    // The first instants of 1970 are the evening of 1969-12-31 in New York (UTC-5).
+    assert_eq!(
+        firings(
+            "CRON_TZ=America/New_York 0 20 * * *",
+            "1970-01-01T00:00:00Z",
+            2
+        ),
+        ["1970-01-01T01:00:00Z", "1970-01-02T01:00:00Z"]
+    );
+    assert_eq!(
+        firings(
+            "CRON_TZ=America/New_York 0 20 31 12 *",
+            "1970-01-01T00:00:00Z",
+            2
+        ),
+        ["1970-01-01T01:00:00Z", "1971-01-01T01:00:00Z"]
+    );
+    // 1969-12-31 was a Wednesday.
+    assert_eq!(
+        firings(
+            "CRON_TZ=America/New_York 30 23 * * WED",
+            "1970-01-01T00:00:00Z",
+            1
+        ),
+        ["1970-01-01T04:30:00Z"]
+    );
+}
+
+#[test]
+fn rare_patterns_find_their_next_firing() {
+    let start = "2026-03-01T00:00:00Z";
+    assert_eq!(
+        firings("0 0 29 2 *", start, 3),
+        [
+            "2028-02-29T00:00:00Z",
+            "2032-02-29T00:00:00Z",
+            "2036-02-29T00:00:00Z"
+        ]
+    );
+    // Both day fields restricted: the 31st or a Monday.
+    assert_eq!(
+        firings("0 0 31 * 1", start, 3),
+        [
+            "2026-03-02T00:00:00Z",
+            "2026-03-09T00:00:00Z",
+            "2026-03-16T00:00:00Z"
+        ]
+    );
+    assert_eq!(
+        firings("0 0 31 * 1", "2026-03-29T00:00:00Z", 2),
+        ["2026-03-30T00:00:00Z", "2026-03-31T00:00:00Z"]
+    );
+    assert_eq!(
+        firings("CRON_TZ=Australia/Lord_Howe 59 23 29 2 *", start, 1),
+        ["2028-02-29T12:59:00Z"]
+    );
+    // The leap years around the centuries: 2100 and 2300 are not, 2400 is.
+    assert_eq!(
+        firings("0 0 29 2 *", "2288-03-01T00:00:00Z", 3),
+        [
+            "2292-02-29T00:00:00Z",
+            "2296-02-29T00:00:00Z",
+            "2304-02-29T00:00:00Z"
+        ]
+    );
+    assert_eq!(
+        firings("0 0 29 2 *", "2397-01-01T00:00:00Z", 2),
+        ["2400-02-29T00:00:00Z", "2404-02-29T00:00:00Z"]
+    );
+    // A Friday the 13th in a restricted month only (both day fields restricted: either).
+    assert_eq!(
+        firings("0 0 13 2 5", "2026-02-14T00:00:00Z", 1),
+        ["2026-02-20T00:00:00Z"]
+    );
+}
+
+#[test]
 fn patterns_that_can_never_fire_answer_none_at_once() {
     for expr in [
         "0 0 30 2 *",
@@ -140,7 +218,7 @@ fn extreme_inputs_do_not_panic() {
         }
     }
     assert_eq!(sched("* * * * *").next_after(u64::MAX), None);
-    // Croner searches up to the first instant of 5000, and not from there on.
+    // Firings are found up to the first instant of 5000, and not from there on.
     assert_eq!(
         sched("0 0 1 1 *").next_after(ms("4999-06-01T00:00:00Z")),
         Some(SEARCH_LIMIT_MS as u64)

@@ -168,7 +168,7 @@ fn names_are_only_accepted_in_their_own_field() {
 }
 
 #[test]
-fn croner_extensions_and_unknown_aliases_are_rejected() {
+fn dialect_extensions_and_unknown_aliases_are_rejected() {
     for expr in [
         "0 0 L * *",
         "0 0 15W * *",

@@ -2,7 +2,7 @@ use super::*;
 
 // ---- Cross-check against a brute-force reference ----
 
-/// The day and time rules, written out independently of croner.
+/// The day and time rules, written out independently of the `cron` crate.
 fn reference_matches(f: &Fields, wall: NaiveDateTime) -> bool {
     let bit = |set: u64, v: u32| set & (1 << v) != 0;
     let dom = bit(f.days, wall.day());
@@ -89,54 +89,76 @@ fn agrees_with_a_brute_force_reference_around_zone_changes() {
         // Nepal moved from +05:30 to +05:45: a 15-minute gap.
         ("Asia/Kathmandu", "1985-12-31T18:30:00Z"),
     ];
-    let patterns = [
-        "0 * * * *",
-        "*/15 * * * *",
-        "*/7 0-3,22-23 * * *",
-        "30 * * * *",
-        "* 1 * * *",
-        "15 */2 * * *",
-        "0 0 * * *",
-        "30 1 * * *",
-        "30 2 * * *",
-        "45 23 * * *",
-        "0,30 0-3 * * *",
-        "0-59/10 2 * * *",
-        "0 12 * * *",
-        "0 0 13 * 5",
-        "20 0,23 * * 6,0",
-        "0 0 1,15 * *",
-    ];
     for (zone, switch) in cases {
-        let tz: Tz = zone.parse().expect("zone");
-        let at = ms(switch) as i64;
-        let (from, to) = (at - 36 * 3_600_000, at + 36 * 3_600_000);
-        for pattern in patterns {
-            let expr = format!("CRON_TZ={zone} {pattern}");
-            let s = sched(&expr);
-            let want = reference_firings(&expr, tz, from, to);
-            // Walking firing to firing.
-            let mut got = BTreeSet::new();
-            let mut t = from - 1;
-            while let Some(next) = s.next_after(t as u64) {
-                let next = next as i64;
-                if next > to {
-                    break;
-                }
-                got.insert(next);
-                t = next;
+        agrees_with_the_reference_around(zone, switch, &PATTERNS);
+    }
+}
+
+#[test]
+fn agrees_with_a_brute_force_reference_far_from_today() {
+    // Years the cron crate does not know, searched through their twins in 2000-2027: 2100 is
+    // no leap year, 2400 is one, and a zone ahead of UTC reaches year 5000 before UTC does.
+    for (zone, at) in [
+        ("UTC", "2100-02-28T12:00:00Z"),
+        ("America/New_York", "2100-12-31T12:00:00Z"),
+        ("Europe/Berlin", "2101-03-27T00:00:00Z"),
+        ("Pacific/Kiritimati", "2400-02-29T00:00:00Z"),
+        ("Asia/Kolkata", "3999-12-31T20:00:00Z"),
+        ("Pacific/Kiritimati", "4999-12-30T00:00:00Z"),
+    ] {
+        agrees_with_the_reference_around(zone, at, &PATTERNS);
+    }
+}
+
+const PATTERNS: [&str; 16] = [
+    "0 * * * *",
+    "*/15 * * * *",
+    "*/7 0-3,22-23 * * *",
+    "30 * * * *",
+    "* 1 * * *",
+    "15 */2 * * *",
+    "0 0 * * *",
+    "30 1 * * *",
+    "30 2 * * *",
+    "45 23 * * *",
+    "0,30 0-3 * * *",
+    "0-59/10 2 * * *",
+    "0 12 * * *",
+    "0 0 13 * 5",
+    "20 0,23 * * 6,0",
+    "0 0 1,15 * *",
+];
+
+/// Checks every pattern in `zone` against the reference for 36 hours either side of `at`.
+fn agrees_with_the_reference_around(zone: &str, at: &str, patterns: &[&str]) {
+    let tz: Tz = zone.parse().expect("zone");
+    let at = ms(at) as i64;
+    let (from, to) = (at - 36 * 3_600_000, at + 36 * 3_600_000);
+    for pattern in patterns {
+        let expr = format!("CRON_TZ={zone} {pattern}");
+        let s = sched(&expr);
+        let want = reference_firings(&expr, tz, from, to);
+        // Walking firing to firing.
+        let mut got = BTreeSet::new();
+        let mut t = from - 1;
+        while let Some(next) = s.next_after(t as u64) {
+            let next = next as i64;
+            if next > to {
+                break;
             }
-            assert_eq!(got, want, "{expr} around {switch}");
-            // And from arbitrary starts, seconds and milliseconds included.
-            let mut start = from;
-            while start < to - 3 * 3_600_000 {
-                let expected = want.range(start + 1..).next().copied();
-                let actual = s.next_after(start as u64).map(|v| v as i64);
-                if let Some(expected) = expected {
-                    assert_eq!(actual, Some(expected), "{expr} after {}", utc(start as u64));
-                }
-                start += 7 * 60_000 + 13_001;
+            got.insert(next);
+            t = next;
+        }
+        assert_eq!(got, want, "{expr} around {}", utc(at as u64));
+        // And from arbitrary starts, seconds and milliseconds included.
+        let mut start = from;
+        while start < to - 3 * 3_600_000 {
+            let expected = want.range(start + 1..).next().copied();
+            let actual = s.next_after(start as u64).map(|v| v as i64);
+            if let Some(expected) = expected {
+                assert_eq!(actual, Some(expected), "{expr} after {}", utc(start as u64));
             }
+            start += 7 * 60_000 + 13_001;
         }
     }
 }
