@@ -59,16 +59,7 @@ pub fn trigger_options(url: &str, caller: Vec<(String, String)>) -> Result<Publi
     o.method = Some("POST");
     o.content_type
         .get_or_insert_with(|| "application/json".to_string());
-    let label = value(&caller, "upstash-label").map(String::from);
-    let forwarded: Vec<(&str, String)> = [
-        ("upstash-workflow-sdk-version", Some("1".to_string())),
-        ("upstash-workflow-unknown-sdk", unknown_sdk),
-        ("upstash-label", label),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| Some((k, v?)))
-    .filter(|(k, _)| value(&caller, &format!("upstash-forward-{k}")).is_none())
-    .collect();
+    let forwarded = sdk_forwards(&caller, unknown_sdk);
     // After the caller's `Upstash-Forward-*` headers, before those `Upstash-Header-Forward` adds.
     let at = caller
         .iter()
@@ -89,6 +80,24 @@ pub fn trigger_options(url: &str, caller: Vec<(String, String)>) -> Result<Publi
     fcb.flow = fcb.flow.filter(|f| !f.key.is_empty());
     o.failure_callback = Some(fcb);
     Ok(o)
+}
+
+/// The headers `client.trigger` forwards to the run (lower-case names without the
+/// `upstash-forward-` prefix), where the caller forwards none of that name.
+fn sdk_forwards(
+    caller: &[(String, String)],
+    unknown_sdk: Option<String>,
+) -> Vec<(&'static str, String)> {
+    let label = value(caller, "upstash-label").map(String::from);
+    [
+        ("upstash-workflow-sdk-version", Some("1".to_string())),
+        ("upstash-workflow-unknown-sdk", unknown_sdk),
+        ("upstash-label", label),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| Some((k, v?)))
+    .filter(|(k, _)| value(caller, &format!("upstash-forward-{k}")).is_none())
+    .collect()
 }
 
 /// What the failure callback to the workflow URL is given, unless the caller set it.
