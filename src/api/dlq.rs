@@ -9,14 +9,14 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::auth::Auth;
 use super::bulk::{self, Fields};
 use super::error::ApiResult;
 use super::publish::{options, published_json};
 use super::query::Query;
-use super::views::MessageView;
+use super::views::{Deleted, MessageView};
 use super::{page, views, AppState};
 use crate::engine::manage::DlqSelection;
 use crate::engine::{Error, Result};
@@ -127,15 +127,10 @@ pub async fn delete_many(
     uri: Uri,
     headers: HeaderMap,
     raw: Body,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Deleted>> {
     let sel = bulk_selection(&uri, &headers, raw).await?;
     let (deleted, cursor) = s.engine.dlq_delete_many(t, &sel);
-    let mut out = Map::new();
-    out.insert("deleted".into(), json!(deleted));
-    if let Some(c) = cursor {
-        out.insert("cursor".into(), json!(c));
-    }
-    Ok(Json(Value::Object(out)))
+    Ok(Json(Deleted { cursor, deleted }))
 }
 
 pub async fn retry(

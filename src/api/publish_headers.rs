@@ -70,7 +70,7 @@ fn parse_expr(header: &str, v: &str) -> Result<RetryDelayExpr> {
     RetryDelayExpr::parse(v).map_err(|e| bad(header, v, e))
 }
 
-fn parse_url(header: &str, v: &str) -> Result<String> {
+pub fn parse_url(header: &str, v: &str) -> Result<String> {
     let v = v.trim();
     urls::check_not_link_local(v, &canonical(header))?;
     urls::check_url(v, "callback")
@@ -80,7 +80,7 @@ fn parse_url(header: &str, v: &str) -> Result<String> {
 
 /// The run's own URL: the SDK's business, but never a link-local host, since a restarted run
 /// is delivered to it.
-fn parse_workflow_url(header: &str, v: &str) -> Result<String> {
+pub fn parse_workflow_url(header: &str, v: &str) -> Result<String> {
     let v = v.trim();
     urls::check_not_link_local(v, &canonical(header))?;
     Ok(v.to_string())
@@ -188,6 +188,17 @@ pub fn merge_sources<'a>(headers: Vec<Pair<'a>>, query: &'a [(String, String)]) 
 
 /// Parses lower-cased `(name, value)` pairs into publish options.
 pub fn parse<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> Result<PublishOptions> {
+    let (mut o, mut fcb) = parse_parts(pairs)?;
+    fcb.flow = fcb.flow.filter(|f| !f.key.is_empty());
+    o.failure_callback = (!fcb.url.is_empty()).then_some(fcb);
+    Ok(o)
+}
+
+/// The options of `pairs` but the failure callback, and the failure callback's settings even
+/// when no URL is given (a workflow trigger supplies its own).
+pub fn parse_parts<K: AsRef<str>, V: AsRef<str>>(
+    pairs: &[(K, V)],
+) -> Result<(PublishOptions, CallbackOptions)> {
     let mut o = PublishOptions::default();
     let mut cb = CallbackOptions::default();
     let mut fcb = CallbackOptions::default();
@@ -270,10 +281,8 @@ pub fn parse<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> Result<PublishOp
     };
     o.workflow = (!wf.run_id.is_empty()).then_some(wf);
     cb.flow = cb.flow.filter(|f| !f.key.is_empty());
-    fcb.flow = fcb.flow.filter(|f| !f.key.is_empty());
     o.callback = (!cb.url.is_empty()).then_some(cb);
-    o.failure_callback = (!fcb.url.is_empty()).then_some(fcb);
-    Ok(o)
+    Ok((o, fcb))
 }
 
 #[cfg(test)]

@@ -8,14 +8,14 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::auth::Auth;
 use super::bulk::{self, Fields};
 use super::error::ApiResult;
 use super::publish::options;
 use super::query::Query;
-use super::views::MessageView;
+use super::views::{Deleted, MessageView, Reruns, RunRef};
 use super::{page, views, AppState};
 use crate::engine::workflow_dlq::{
     Rerun, WorkflowDlqEntry, WorkflowDlqFilter, WorkflowDlqSelection,
@@ -65,13 +65,6 @@ fn selection(q: &Query) -> Result<WorkflowDlqSelection> {
             .map(String::from),
         count: q.count(MAX_COUNT, MAX_COUNT)?,
     })
-}
-
-fn with_cursor(mut m: Map<String, Value>, cursor: Option<String>) -> Json<Value> {
-    if let Some(c) = cursor {
-        m.insert("cursor".into(), json!(c));
-    }
-    Json(Value::Object(m))
 }
 
 /// The listing for a query (shared with `GET /v2/dlq?source=workflow`), bounded by the byte
@@ -128,16 +121,10 @@ pub async fn delete_many(
     uri: Uri,
     headers: HeaderMap,
     raw: Body,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Deleted>> {
     let sel = bulk_selection(&uri, &headers, raw).await?;
     let (deleted, cursor) = s.engine.workflow_dlq_delete_many(t, &sel);
-    let mut m = Map::new();
-    m.insert("deleted".into(), json!(deleted));
-    Ok(with_cursor(m, cursor))
-}
-
-fn run_json((id, at): &(String, u64)) -> Value {
-    json!({ "workflowRunId": id, "workflowCreatedAt": at })
+    Ok(Json(Deleted { cursor, deleted }))
 }
 
 async fn rerun_many(
@@ -145,16 +132,16 @@ async fn rerun_many(
     t: crate::engine::TenantId,
     (uri, headers, raw): (Uri, HeaderMap, Body),
     mode: Rerun,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let overrides = options(&headers, &[])?;
     let sel = bulk_selection(&uri, &headers, raw).await?;
     let (runs, cursor) = s.engine.workflow_dlq_rerun(t, &sel, mode, &overrides)?;
-    let mut m = Map::new();
-    m.insert(
-        "workflowRuns".into(),
-        Value::Array(runs.iter().map(run_json).collect()),
-    );
-    Ok(with_cursor(m, cursor))
+    let workflow_runs = runs.iter().map(RunRef::of).collect();
+    Ok(Json(Reruns {
+        cursor,
+        workflow_runs,
+    })
+    .into_response())
 }
 
 fn rerun_one(
@@ -163,14 +150,14 @@ fn rerun_one(
     id: String,
     headers: &HeaderMap,
     mode: Rerun,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let overrides = options(headers, &[])?;
     let sel = WorkflowDlqSelection {
         dlq_ids: vec![id],
         ..Default::default()
     };
     let (runs, _) = s.engine.workflow_dlq_rerun(t, &sel, mode, &overrides)?;
-    Ok(Json(runs.first().map(run_json).unwrap_or(Value::Null)))
+    Ok(Json(runs.first().map(RunRef::of)).into_response())
 }
 
 pub async fn resume_many(
@@ -179,7 +166,7 @@ pub async fn resume_many(
     uri: Uri,
     headers: HeaderMap,
     raw: Body,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     rerun_many(&s, t, (uri, headers, raw), Rerun::Resume).await
 }
 
@@ -189,7 +176,7 @@ pub async fn restart_many(
     uri: Uri,
     headers: HeaderMap,
     raw: Body,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     rerun_many(&s, t, (uri, headers, raw), Rerun::Restart).await
 }
 
@@ -198,7 +185,7 @@ pub async fn resume(
     Auth(t): Auth,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     rerun_one(&s, t, id, &headers, Rerun::Resume)
 }
 
@@ -207,7 +194,7 @@ pub async fn restart(
     Auth(t): Auth,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     rerun_one(&s, t, id, &headers, Rerun::Restart)
 }
 
@@ -216,7 +203,7 @@ pub async fn callback(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let run = s.engine.workflow_dlq_callback(t, &id)?;
-    Ok(Json(run_json(&run)))
+    Ok(Json(RunRef::of(&run)).into_response())
 }

@@ -5,12 +5,14 @@
 //! `json!` literals in their handlers. Redacted values show as
 //! `REDACTED:<hex SHA-256 of the value>`.
 
+mod answers;
 mod messages;
 mod resources;
 mod schedules;
 pub mod workflow_logs;
 mod workflow_steps;
 
+pub use answers::{Deleted, Reruns, RunRef};
 pub use messages::MessageView;
 pub use resources::{FlowInfoView, NotifiedView, QueueView, UrlGroupView, WaiterView};
 pub use schedules::ScheduleView;

@@ -14,7 +14,8 @@ use serde_json::Value;
 
 use super::workflow_steps::{step_groups, Group};
 use crate::engine::logs::{LogEntry, State};
-use crate::engine::workflow::{CallType, Run};
+use crate::engine::message::Kind;
+use crate::engine::workflow::{CallType, Run, RunState};
 use crate::engine::workflow_logs::{callback_state, MessageFacts, RunLogPage};
 
 fn lossy(b: &[u8]) -> Cow<'_, str> {
@@ -214,6 +215,37 @@ pub struct NextStep<'a> {
     step_name: Option<String>,
 }
 
+/// The steps of the `next` group: the messages being delivered or retried (running), or the
+/// one that failed the run.
+pub fn next_group<'a>(page: &'a RunLogPage, run: &Run) -> Option<Vec<NextStep<'a>>> {
+    let mine = page
+        .messages
+        .iter()
+        .filter(|(_, i)| i.of_run(run) && i.call_type() != Some(CallType::FailureCall));
+    let mut chosen: Vec<(&str, &MessageFacts)> = match run.state {
+        RunState::Running => mine
+            .filter(|(_, i)| i.pending())
+            .map(|(k, i)| (&**k, i))
+            .collect(),
+        RunState::Failed => mine
+            .filter(|(_, i)| {
+                i.last == Some(State::Failed)
+                    && i.spec.kind == Kind::Normal
+                    && i.call_type() == Some(CallType::Step)
+            })
+            .max_by_key(|(_, i)| i.created)
+            .map(|(k, i)| (&**k, i))
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    };
+    if chosen.is_empty() {
+        return None;
+    }
+    chosen.sort_by_key(|(_, i)| i.created);
+    Some(chosen.into_iter().map(|(id, i)| next_step(id, i)).collect())
+}
+
 /// A step's state from its message's last log state.
 fn step_state(s: Option<State>) -> &'static str {
     match s {
@@ -225,7 +257,7 @@ fn step_state(s: Option<State>) -> &'static str {
     }
 }
 
-pub fn next_step<'a>(id: &'a str, info: &'a MessageFacts) -> NextStep<'a> {
+fn next_step<'a>(id: &'a str, info: &'a MessageFacts) -> NextStep<'a> {
     let planned = serde_json::from_slice::<Value>(&info.spec.body)
         .ok()
         .filter(|v| v["stepId"].as_u64() == Some(0))
