@@ -15,7 +15,7 @@ fn req(host: &str, extra: &[(&str, &str)]) -> Request {
     for (k, v) in extra {
         b = b.header(*k, *v);
     }
-    b.body(axum::body::Body::empty()).unwrap()
+    b.body(axum::body::Body::empty()).expect("a valid request")
 }
 
 fn status(g: &Guard, r: Request) -> u16 {
@@ -61,7 +61,7 @@ fn an_absolute_form_target_and_the_host_header_must_both_pass() {
             .uri(target)
             .header("host", host)
             .body(axum::body::Body::empty())
-            .unwrap();
+            .expect("a valid request");
         status(&g, r)
     };
     assert_eq!(absolute("http://127.0.0.1:8080/v2/logs", "localhost"), 200);
@@ -107,9 +107,13 @@ fn foreign_origins_are_refused_unless_listed() {
 fn a_host_that_is_not_text_is_refused() {
     let r = Request::builder()
         .uri("/v2/logs")
-        .header("host", HeaderValue::from_bytes(b"\xffqstash").unwrap())
+        .header(
+            "host",
+            HeaderValue::from_bytes(b"\xffqstash")
+                .expect("a header value may hold any byte but controls"),
+        )
         .body(axum::body::Body::empty())
-        .unwrap();
+        .expect("a valid request");
     assert_eq!(status(&guard(&[], &[]), r), 403);
 }
 
@@ -124,7 +128,10 @@ fn a_webhook_takes_cross_site_calls_but_grants_no_preflight() {
         for (k, v) in extra {
             b = b.header(*k, *v);
         }
-        status(&g, b.body(axum::body::Body::empty()).unwrap())
+        status(
+            &g,
+            b.body(axum::body::Body::empty()).expect("a valid request"),
+        )
     };
     let cross = [
         ("origin", "https://mail.example"),
@@ -161,7 +168,7 @@ fn a_preflight_gets_grants_only_for_an_allowed_origin() {
             .header("access-control-request-headers", "authorization")
             .header("access-control-request-private-network", "true")
             .body(axum::body::Body::empty())
-            .unwrap();
+            .expect("a valid request");
         match g.check(&r) {
             Verdict::Answer(resp) => resp,
             _ => panic!("a preflight is answered by the guard"),
