@@ -97,6 +97,19 @@ async fn wait_closed(s: &mut TcpStream) -> Vec<u8> {
     got
 }
 
+/// Asserts that the server closes `r` without an answer, and not before `deadline` from `start`.
+async fn assert_cut_off_unanswered(
+    r: &mut tokio::net::tcp::OwnedReadHalf,
+    start: Instant,
+    deadline: Duration,
+) {
+    let mut got = Vec::new();
+    let closed = tokio::time::timeout(PATIENCE, r.read_to_end(&mut got)).await;
+    assert!(closed.is_ok(), "still open after {PATIENCE:?}");
+    assert!(start.elapsed() >= deadline, "not before the deadline");
+    assert!(got.is_empty(), "closed without an answer: {got:?}");
+}
+
 /// Sends `bytes` one at a time, `every` apart, until the peer stops taking them.
 fn trickle(mut w: tokio::net::tcp::OwnedWriteHalf, bytes: Vec<u8>, every: Duration) {
     tokio::spawn(async move {
@@ -119,14 +132,7 @@ async fn a_client_trickling_its_request_head_is_cut_off_after_the_header_deadlin
         "a".repeat(200)
     );
     trickle(w, head.into_bytes(), Duration::from_millis(100));
-    let mut got = Vec::new();
-    let closed = tokio::time::timeout(PATIENCE, r.read_to_end(&mut got)).await;
-    assert!(closed.is_ok(), "still open after {PATIENCE:?}");
-    assert!(
-        start.elapsed() >= Duration::from_secs(1),
-        "not before the deadline"
-    );
-    assert!(got.is_empty(), "closed without an answer: {got:?}");
+    assert_cut_off_unanswered(&mut r, start, Duration::from_secs(1)).await;
     assert_eq!(app.get("/v2/keys").await.status, 200, "others are served");
 }
 
@@ -139,14 +145,7 @@ async fn a_kept_alive_connection_trickling_its_next_head_is_cut_off() {
     let (mut r, w) = s.into_split();
     let start = Instant::now();
     trickle(w, keys_request(&app), Duration::from_millis(100));
-    let mut got = Vec::new();
-    let closed = tokio::time::timeout(PATIENCE, r.read_to_end(&mut got)).await;
-    assert!(closed.is_ok(), "still open after {PATIENCE:?}");
-    assert!(
-        start.elapsed() >= Duration::from_secs(1),
-        "not before the deadline"
-    );
-    assert!(got.is_empty(), "closed without an answer: {got:?}");
+    assert_cut_off_unanswered(&mut r, start, Duration::from_secs(1)).await;
 }
 
 /// hyper starts the header deadline as soon as an answer is sent, not at the next request's
