@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use clap::{Parser, Subcommand};
 use owo_colors::{OwoColorize, Stream};
 
-use crate::api::guard::Guard;
+use crate::api::edge::guard::Guard;
 use crate::config::{Config, Limits, QuotaPreset, TEST_USERS};
 
 #[derive(Debug, Parser)]

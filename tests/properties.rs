@@ -10,17 +10,17 @@ use axum::http::Uri;
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
-use qstash_dev::api::batch::parse_item;
+use qstash_dev::api::extract::query::Query;
 use qstash_dev::api::normalize_path;
+use qstash_dev::api::publish::batch::parse_item;
 use qstash_dev::api::publish::destination;
-use qstash_dev::api::publish_headers::{merge_sources, parse, parse_redact};
-use qstash_dev::api::query::Query;
+use qstash_dev::api::publish::upstash::{merge_sources, parse, parse_redact};
 use qstash_dev::delivery::hints::{parse_hint_value, retry_after_hint, MAX_HINT};
 use qstash_dev::engine::cron::CronSchedule;
-use qstash_dev::engine::duration::parse_duration;
 use qstash_dev::engine::expr::{RetryDelayExpr, MAX_DELAY_MS};
-use qstash_dev::engine::flow::{parse_period, parse_value, MAX_PERIOD_SECS};
-use qstash_dev::engine::logs::{Cursor, State};
+use qstash_dev::engine::limits::flow::{parse_period, parse_value, MAX_PERIOD_SECS};
+use qstash_dev::engine::store::logs::{Cursor, State};
+use qstash_dev::engine::syntax::duration::parse_duration;
 use qstash_dev::ids::parse_stream_id;
 
 fn config(cases: u32) -> ProptestConfig {

@@ -75,7 +75,7 @@ async fn pipeline(
     let delay = headers
         .get("upstash-delay")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| qstash_dev::engine::duration::parse_duration(v).ok())
+        .and_then(|v| qstash_dev::engine::syntax::duration::parse_duration(v).ok())
         .unwrap_or(Duration::ZERO);
     let mut out = reqwest::header::HeaderMap::new();
     for (k, v) in &headers {

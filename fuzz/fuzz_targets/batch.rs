@@ -2,8 +2,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use qstash_dev::api::batch::parse_item;
-use qstash_dev::api::body;
+use qstash_dev::api::publish::batch::parse_item;
+use qstash_dev::api::extract::body;
 use serde_json::Value;
 
 fuzz_target!(|data: &[u8]| {

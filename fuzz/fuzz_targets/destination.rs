@@ -5,7 +5,7 @@ use http::Uri;
 use libfuzzer_sys::fuzz_target;
 use qstash_dev::api::normalize_path;
 use qstash_dev::api::publish::destination;
-use qstash_dev::api::query::Query;
+use qstash_dev::api::extract::query::Query;
 
 fuzz_target!(|data: &[u8]| {
     let s = String::from_utf8_lossy(data);

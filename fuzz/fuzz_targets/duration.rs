@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use qstash_dev::engine::duration::parse_duration;
+use qstash_dev::engine::syntax::duration::parse_duration;
 
 fuzz_target!(|data: &[u8]| {
     let s = String::from_utf8_lossy(data);

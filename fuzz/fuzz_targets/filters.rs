@@ -2,8 +2,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use qstash_dev::api::query::Query;
-use qstash_dev::engine::logs::{Cursor, State};
+use qstash_dev::api::extract::query::Query;
+use qstash_dev::engine::store::logs::{Cursor, State};
 use qstash_dev::ids::parse_stream_id;
 
 fuzz_target!(|data: &[u8]| {

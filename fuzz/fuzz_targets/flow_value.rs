@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use qstash_dev::engine::flow::{parse_period, parse_value, MAX_PERIOD_SECS};
+use qstash_dev::engine::limits::flow::{parse_period, parse_value, MAX_PERIOD_SECS};
 
 fuzz_target!(|data: &[u8]| {
     let s = String::from_utf8_lossy(data);

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use libfuzzer_sys::fuzz_target;
-use qstash_dev::api::publish_headers::{merge_sources, parse, parse_redact};
+use qstash_dev::api::publish::upstash::{merge_sources, parse, parse_redact};
 
 fuzz_target!(|data: &[u8]| {
     let s = String::from_utf8_lossy(data);

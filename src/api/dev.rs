@@ -9,12 +9,12 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::auth::Auth;
 use super::error::ApiResult;
-use super::publish_headers::parse_bool;
-use super::query::Query;
 use super::AppState;
-use crate::engine::duration::parse_duration;
+use crate::api::extract::auth::Auth;
+use crate::api::extract::query::Query;
+use crate::api::publish::upstash::parse_bool;
+use crate::engine::syntax::duration::parse_duration;
 use crate::engine::Error;
 
 /// Longest `/dev/wait-idle` wait; the default is 30 s.

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::engine::quota::LimitState;
+use crate::engine::limits::quota::LimitState;
 use crate::engine::Error;
 
 /// Which throughput limit a 429 is about.

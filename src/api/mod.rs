@@ -3,35 +3,16 @@
 //! routing: repeated leading slashes collapse, resource names match in any case
 //! (`/v2/Schedules`), and a trailing slash on a collection is ignored. Never calls `delivery`.
 
-pub mod auth;
-pub mod batch;
-pub mod body;
-pub mod bulk;
-pub mod dashboard;
-pub mod dev;
-pub mod dlq;
-pub mod edge;
-pub mod error;
-pub mod flow;
-pub mod guard;
-pub mod head;
-pub mod keys;
-pub mod limits;
-pub mod logs;
+pub(crate) mod dashboard;
+pub(crate) mod dev;
+pub(crate) mod edge;
+pub(crate) mod error;
+pub mod extract;
 pub mod messages;
-pub mod page;
 pub mod publish;
-pub mod publish_headers;
-pub mod query;
-pub mod queues;
-pub mod schedules;
-pub mod topics;
-pub mod trigger;
+pub(crate) mod resources;
 pub mod views;
-pub mod workflow_dlq;
-pub mod workflow_runs;
-pub mod workflow_wait;
-pub mod workflows;
+pub(crate) mod workflow;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -80,76 +61,88 @@ pub fn router(engine: Arc<Engine>) -> Router {
         .route("/v2/publish", post(publish::publish))
         .route("/v2/publish/{*destination}", post(publish::publish))
         .route("/v2/enqueue/{*rest}", post(publish::enqueue))
-        .route("/v2/batch", post(batch::batch))
-        .route("/v2/topics", get(topics::list))
+        .route("/v2/batch", post(publish::batch::batch))
+        .route("/v2/topics", get(resources::topics::list))
         .route(
             "/v2/topics/{name}",
-            get(topics::get)
-                .delete(topics::delete)
-                .patch(topics::set_headers),
+            get(resources::topics::get)
+                .delete(resources::topics::delete)
+                .patch(resources::topics::set_headers),
         )
         .route(
             "/v2/topics/{name}/endpoints",
-            post(topics::add_endpoints).delete(topics::remove_endpoints),
+            post(resources::topics::add_endpoints).delete(resources::topics::remove_endpoints),
         )
-        .route("/v2/queues", get(queues::list).post(queues::upsert))
-        .route("/v2/queues/{name}", get(queues::get).delete(queues::delete))
-        .route("/v2/queues/{name}/pause", post(queues::pause))
-        .route("/v2/queues/{name}/resume", post(queues::resume))
-        .route("/v2/schedules", get(schedules::list))
+        .route(
+            "/v2/queues",
+            get(resources::queues::list).post(resources::queues::upsert),
+        )
+        .route(
+            "/v2/queues/{name}",
+            get(resources::queues::get).delete(resources::queues::delete),
+        )
+        .route("/v2/queues/{name}/pause", post(resources::queues::pause))
+        .route("/v2/queues/{name}/resume", post(resources::queues::resume))
+        .route("/v2/schedules", get(resources::schedules::list))
         .route(
             "/v2/schedules/{*rest}",
-            post(schedules::post)
-                .patch(schedules::patch)
-                .get(schedules::get)
-                .delete(schedules::delete),
+            post(resources::schedules::post)
+                .patch(resources::schedules::patch)
+                .get(resources::schedules::get)
+                .delete(resources::schedules::delete),
         )
-        .route("/v2/flowControl", get(flow::list))
-        .route("/v2/flowControl/{key}", get(flow::get))
-        .route("/v2/flowControl/{key}/{action}", post(flow::action))
-        .route("/v2/globalParallelism", get(flow::global))
-        .route("/v2/wait/{event_id}", post(workflow_wait::wait))
-        .route("/v2/notify/{event_id}", post(workflow_wait::notify))
+        .route("/v2/flowControl", get(resources::flow::list))
+        .route("/v2/flowControl/{key}", get(resources::flow::get))
+        .route(
+            "/v2/flowControl/{key}/{action}",
+            post(resources::flow::action),
+        )
+        .route("/v2/globalParallelism", get(resources::flow::global))
+        .route("/v2/wait/{event_id}", post(workflow::wait::wait))
+        .route("/v2/notify/{event_id}", post(workflow::wait::notify))
         .route(
             "/v2/notify/{run_id}/{event_id}",
-            post(workflow_wait::notify_run),
+            post(workflow::wait::notify_run),
         )
-        .route("/v2/waiters/{event_id}", get(workflow_wait::waiters))
+        .route("/v2/waiters/{event_id}", get(workflow::wait::waiters))
         .route(
             "/v2/workflows/hooks/{user_id}/{run_id}/{event_id}",
-            any(workflow_wait::hook),
+            any(workflow::wait::hook),
         )
         .route(
             "/v2/workflows/runs/{id}",
-            get(workflows::history).delete(workflows::end),
+            get(workflow::history).delete(workflow::end),
         )
-        .route("/v2/workflows/runs", delete(workflow_runs::cancel_many))
-        .route("/v2/workflows/events", get(workflow_runs::logs))
-        .route("/v2/workflows/logs", get(workflow_runs::logs))
+        .route("/v2/workflows/runs", delete(workflow::runs::cancel_many))
+        .route("/v2/workflows/events", get(workflow::runs::logs))
+        .route("/v2/workflows/logs", get(workflow::runs::logs))
         .route(
             "/v2/workflows/dlq",
-            get(workflow_dlq::list).delete(workflow_dlq::delete_many),
+            get(workflow::dlq::list).delete(workflow::dlq::delete_many),
         )
-        .route("/v2/workflows/dlq/resume", post(workflow_dlq::resume_many))
+        .route("/v2/workflows/dlq/resume", post(workflow::dlq::resume_many))
         .route(
             "/v2/workflows/dlq/restart",
-            post(workflow_dlq::restart_many),
+            post(workflow::dlq::restart_many),
         )
-        .route("/v2/workflows/dlq/resume/{id}", post(workflow_dlq::resume))
+        .route("/v2/workflows/dlq/resume/{id}", post(workflow::dlq::resume))
         .route(
             "/v2/workflows/dlq/restart/{id}",
-            post(workflow_dlq::restart),
+            post(workflow::dlq::restart),
         )
         .route(
             "/v2/workflows/dlq/callback/{id}",
-            post(workflow_dlq::callback),
+            post(workflow::dlq::callback),
         )
         .route(
             "/v2/workflows/dlq/{id}",
-            get(workflow_dlq::get).delete(workflow_dlq::delete),
+            get(workflow::dlq::get).delete(workflow::dlq::delete),
         )
-        .route("/v2/trigger/{*workflow_url}", post(trigger::trigger))
-        .route("/v2/batch/trigger", post(trigger::batch))
+        .route(
+            "/v2/trigger/{*workflow_url}",
+            post(publish::trigger::trigger),
+        )
+        .route("/v2/batch/trigger", post(publish::trigger::batch))
         .route("/dev/schedules/{id}/trigger", post(dev::trigger_schedule))
         .route("/dev/wait-idle", get(dev::wait_idle).post(dev::wait_idle))
         .route("/dev/reset", post(dev::reset))
@@ -158,15 +151,21 @@ pub fn router(engine: Arc<Engine>) -> Router {
             "/v2/messages/{id}",
             get(messages::get).delete(messages::cancel),
         )
-        .route("/v2/events", get(logs::events))
-        .route("/v2/logs", get(logs::logs))
-        .route("/v2/dlq", get(dlq::list).delete(dlq::delete_many))
-        .route("/v2/dlq/retry", post(dlq::retry_many))
-        .route("/v2/dlq/retry/{id}", post(dlq::retry))
-        .route("/v2/dlq/{id}", get(dlq::get).delete(dlq::delete))
-        .route("/v2/keys", get(keys::get))
-        .route("/v2/keys/rotate", post(keys::rotate))
-        .route("/v2/rotate", post(keys::rotate))
+        .route("/v2/events", get(messages::logs::events))
+        .route("/v2/logs", get(messages::logs::logs))
+        .route(
+            "/v2/dlq",
+            get(messages::dlq::list).delete(messages::dlq::delete_many),
+        )
+        .route("/v2/dlq/retry", post(messages::dlq::retry_many))
+        .route("/v2/dlq/retry/{id}", post(messages::dlq::retry))
+        .route(
+            "/v2/dlq/{id}",
+            get(messages::dlq::get).delete(messages::dlq::delete),
+        )
+        .route("/v2/keys", get(resources::keys::get))
+        .route("/v2/keys/rotate", post(resources::keys::rotate))
+        .route("/v2/rotate", post(resources::keys::rotate))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

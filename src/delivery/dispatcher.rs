@@ -16,9 +16,9 @@ use tokio_util::task::TaskTracker;
 use super::sign::sign;
 use super::verdict::verdict;
 use crate::clock::{wall_ms, wall_time};
-use crate::engine::attempt::{Attempt, AttemptResult, Verdict};
-use crate::engine::headers::ResponseHeaders;
-use crate::engine::logs::Response;
+use crate::engine::lifecycle::attempt::{Attempt, AttemptResult, Verdict};
+use crate::engine::store::logs::Response;
+use crate::engine::syntax::headers::ResponseHeaders;
 use crate::engine::{Engine, Job, Starter};
 use crate::timer::Timer;
 
@@ -40,7 +40,7 @@ const MAX_REDIRECTS: usize = 10;
 /// a delivery into a request to a cloud metadata endpoint that publishing it could not make.
 /// Such a redirect fails the attempt, which is retried like any other failure.
 fn redirect(attempt: reqwest::redirect::Attempt) -> reqwest::redirect::Action {
-    if crate::engine::urls::is_link_local(attempt.url()) {
+    if crate::engine::syntax::urls::is_link_local(attempt.url()) {
         let refused = format!(
             "redirect to {} refused: a link-local address",
             attempt.url()
@@ -213,7 +213,8 @@ async fn try_send(
 ) -> Result<Response, String> {
     // Real time, not the server's clock: receivers check `iat`/`nbf`/`exp` against their own.
     let now_s = wall_ms() / 1000;
-    let mut url = crate::engine::urls::parse(a.url()).map_err(|e| format!("invalid url: {e}"))?;
+    let mut url =
+        crate::engine::syntax::urls::parse(a.url()).map_err(|e| format!("invalid url: {e}"))?;
     // `sub` is the URL as it goes on the wire, so a receiver that rebuilds it from the request
     // it got verifies: serialised by the URL parser (percent-encoded; a bare origin gets its
     // `/`), without a fragment.
@@ -310,7 +311,7 @@ fn describe(e: reqwest::Error) -> String {
 mod tests {
     use super::*;
     use crate::config::PAYG;
-    use crate::engine::publish::build_spec;
+    use crate::engine::lifecycle::publish::build_spec;
     use crate::engine::TenantId;
 
     #[test]

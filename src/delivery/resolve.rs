@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-use crate::engine::urls::is_link_local_ip;
+use crate::engine::syntax::urls::is_link_local_ip;
 
 /// The system resolver without link-local answers.
 pub(crate) struct NoLinkLocal;

@@ -5,8 +5,8 @@
 use std::time::SystemTime;
 
 use super::hints::retry_after_hint;
-use crate::engine::attempt::Verdict;
-use crate::engine::headers::ResponseHeaders;
+use crate::engine::lifecycle::attempt::Verdict;
+use crate::engine::syntax::headers::ResponseHeaders;
 
 pub fn verdict(status: u16, headers: &ResponseHeaders, now: SystemTime) -> Verdict {
     if (200..300).contains(&status) {

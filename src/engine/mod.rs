@@ -5,45 +5,15 @@
 //! "now" is read on the timer's clock (`Engine::now`), so a moved clock moves it too.
 //! Must not import axum, reqwest, clap, tokio::net, `api`, `delivery`, `server` or `cli`.
 
-pub mod attempt;
-pub mod backoff;
-pub mod callback;
 pub mod cron;
-pub mod dedup;
-pub mod dlq;
-pub mod duration;
-pub mod error;
+pub(crate) mod error;
 pub mod expr;
-pub mod filter;
-pub mod flow;
-pub mod flow_ops;
-pub mod headers;
-#[cfg(test)]
-mod line_tests;
-pub mod logs;
-pub mod manage;
-pub mod message;
-pub mod names;
-pub mod options;
-pub mod publish;
-pub mod queues;
-pub mod quota;
-pub mod schedules;
-mod starter;
-#[cfg(test)]
-mod starter_tests;
-#[cfg(test)]
-mod test_publish;
-pub mod topics;
-pub mod urls;
-mod waitline;
+pub mod lifecycle;
+pub mod limits;
+pub mod resources;
+pub mod store;
+pub mod syntax;
 pub mod workflow;
-pub mod workflow_admin;
-pub mod workflow_dlq;
-pub mod workflow_logs;
-pub mod workflow_registry;
-pub mod workflow_run;
-pub mod workflow_wait;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -53,13 +23,13 @@ use crate::config::{Config, Limits, TestUser, TEST_USERS};
 use crate::timer::Timer;
 
 pub use error::{Error, Result};
-pub use starter::Starter;
+pub use lifecycle::starter::Starter;
 
-use dedup::Dedup;
-use dlq::Dlq;
-use logs::{LogEntry, LogRing, Response, State};
-use message::Message;
-use starter::Started;
+use lifecycle::dedup::Dedup;
+use lifecycle::message::Message;
+use lifecycle::starter::Started;
+use store::dlq::Dlq;
+use store::logs::{LogEntry, LogRing, Response, State};
 
 /// Index of a tenant (one per test user).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -114,16 +84,16 @@ pub(crate) struct TenantState {
     dlq: Dlq,
     dedup: Dedup,
     keys: SigningKeys,
-    topics: topics::Topics,
-    queues: queues::Queues,
-    schedules: schedules::Schedules,
-    flows: HashMap<String, flow::FlowKey>,
+    topics: resources::topics::Topics,
+    queues: limits::queues::Queues,
+    schedules: resources::schedules::Schedules,
+    flows: HashMap<String, limits::flow::FlowKey>,
     /// Deliveries in flight for this tenant, and the ones waiting for global parallelism.
     global_in_flight: usize,
-    global_waitlist: waitline::WaitLine,
-    runs: workflow_registry::Runs,
+    global_waitlist: limits::waitline::WaitLine,
+    runs: workflow::registry::Runs,
     /// Workflow waiters and stored run-scoped notifications.
-    waits: workflow_wait::Waits,
+    waits: workflow::wait::Waits,
     /// Attempts started under the lock, handed to the starter once it is released.
     started: Started,
 }
@@ -135,7 +105,7 @@ pub struct Tenant {
     /// their core to any other thread, while `std` waiters sleep on a futex until the release
     /// wakes them, which keeps end-to-end throughput close to the bare pipeline's.
     state: std::sync::Mutex<TenantState>,
-    quotas: quota::Quotas,
+    quotas: limits::quota::Quotas,
 }
 
 pub struct Engine {
@@ -249,7 +219,7 @@ impl Engine {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let r = f(&mut guard);
         let started = guard.started.take();
-        logs::EVICTED.with(|spare| {
+        store::logs::EVICTED.with(|spare| {
             let mut spare = spare.borrow_mut();
             guard.logs.swap_evicted(&mut spare);
             drop(guard);
@@ -300,7 +270,7 @@ impl TenantState {
             flows: HashMap::new(),
             global_in_flight: 0,
             global_waitlist: Default::default(),
-            runs: workflow_registry::Runs::new(limits.max_log_entries),
+            runs: workflow::registry::Runs::new(limits.max_log_entries),
             waits: Default::default(),
             started: Started::default(),
         }
@@ -380,7 +350,7 @@ mod tests {
     use crate::config::PAYG;
 
     fn message(id: &str, body: &'static [u8]) -> Message {
-        let spec = publish::build_spec(
+        let spec = lifecycle::publish::build_spec(
             "https://example.com".into(),
             Default::default(),
             bytes::Bytes::from_static(body),

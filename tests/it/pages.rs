@@ -1,4 +1,4 @@
-//! List pages bounded by bytes (`api::page`): a log, DLQ or workflow log of large bodies is
+//! List pages bounded by bytes (`api::views::page`): a log, DLQ or workflow log of large bodies is
 //! paged a few entries at a time with `count=1000`, the cursors reach every entry exactly once
 //! and in order, a page of several entries stays within the budget, and small entries still
 //! fill a page up to `count`.
@@ -8,8 +8,8 @@ use std::collections::HashSet;
 use axum::http::Method;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use qstash_dev::api::page::PAGE_BYTES;
-use qstash_dev::engine::filter::Filter;
+use qstash_dev::api::views::page::PAGE_BYTES;
+use qstash_dev::engine::store::filter::Filter;
 use serde_json::{json, Value};
 
 use crate::support::*;

@@ -2,7 +2,7 @@
 //! endpoints with `Burst-RateLimit-*` headers and 429s (publish exempt), the daily message
 //! quota with `RateLimit-*` headers (batch items count one each), and the flag that turns both
 //! off; the windows on a frozen clock, moved to their edges. DLQ retention is in `dlq`; the DLQ
-//! count bound and the log bound are unit-tested in `engine::dlq` and `engine::logs`.
+//! count bound and the log bound are unit-tested in `engine::store::dlq` and `engine::store::logs`.
 
 use std::collections::BTreeSet;
 use std::time::Duration;

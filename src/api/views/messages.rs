@@ -11,12 +11,12 @@ use base64::Engine as _;
 use serde::Serialize;
 
 use super::{header_view, redacted, HeaderMap};
-use crate::engine::dlq::DlqEntry;
-use crate::engine::headers::to_map;
-use crate::engine::logs::LogEntry;
-use crate::engine::message::{Message, MessageSpec};
-use crate::engine::options::CallbackOptions;
-use crate::engine::workflow_dlq::WorkflowDlqEntry;
+use crate::engine::lifecycle::message::{Message, MessageSpec};
+use crate::engine::store::dlq::DlqEntry;
+use crate::engine::store::logs::LogEntry;
+use crate::engine::syntax::headers::to_map;
+use crate::engine::syntax::options::CallbackOptions;
+use crate::engine::workflow::dlq::WorkflowDlqEntry;
 
 /// Every field of a message, DLQ entry or log entry.
 #[derive(Serialize, Default)]

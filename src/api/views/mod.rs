@@ -7,6 +7,7 @@
 
 mod answers;
 mod messages;
+pub mod page;
 mod resources;
 mod schedules;
 pub mod workflow_logs;
@@ -21,9 +22,9 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
-use crate::engine::headers::{to_map, Headers};
-use crate::engine::logs::Response;
-use crate::engine::message::MessageSpec;
+use crate::engine::lifecycle::message::MessageSpec;
+use crate::engine::store::logs::Response;
+use crate::engine::syntax::headers::{to_map, Headers};
 
 /// `REDACTED:<hex SHA-256 of the value>`, what API responses show for a redacted field.
 pub fn redacted(value: &[u8]) -> String {

@@ -5,11 +5,11 @@
 use serde::Serialize;
 
 use super::HeaderMap;
-use crate::engine::flow_ops::FlowInfo;
-use crate::engine::headers::to_map;
-use crate::engine::queues::Queue;
-use crate::engine::topics::{Endpoint, UrlGroup};
-use crate::engine::workflow_wait::{Notified, Waiter};
+use crate::engine::limits::flow::ops::FlowInfo;
+use crate::engine::limits::queues::Queue;
+use crate::engine::resources::topics::{Endpoint, UrlGroup};
+use crate::engine::syntax::headers::to_map;
+use crate::engine::workflow::wait::{Notified, Waiter};
 
 /// An endpoint carries exactly `name` (when set) and `url`.
 #[derive(Serialize)]

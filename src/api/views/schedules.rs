@@ -9,9 +9,9 @@ use base64::Engine as _;
 use serde::Serialize;
 
 use super::{redacted, HeaderMap};
-use crate::engine::headers::{canonical, to_map, Headers};
-use crate::engine::options::{CallbackOptions, PublishOptions};
-use crate::engine::schedules::Schedule;
+use crate::engine::resources::schedules::Schedule;
+use crate::engine::syntax::headers::{canonical, to_map, Headers};
+use crate::engine::syntax::options::{CallbackOptions, PublishOptions};
 
 #[derive(Serialize, Default)]
 #[serde(rename_all = "camelCase")]

@@ -13,10 +13,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::workflow_steps::{step_groups, Group};
-use crate::engine::logs::{LogEntry, State};
-use crate::engine::message::Kind;
+use crate::engine::lifecycle::message::Kind;
+use crate::engine::store::logs::{LogEntry, State};
+use crate::engine::workflow::logs::{callback_state, MessageFacts, RunLogPage};
 use crate::engine::workflow::{CallType, Run, RunState};
-use crate::engine::workflow_logs::{callback_state, MessageFacts, RunLogPage};
 
 fn lossy(b: &[u8]) -> Cow<'_, str> {
     String::from_utf8_lossy(b)

@@ -12,10 +12,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::workflow_logs::{next_group, NextStep};
-use crate::engine::headers::{get, to_map};
-use crate::engine::logs::State;
+use crate::engine::store::logs::State;
+use crate::engine::syntax::headers::{get, to_map};
+use crate::engine::workflow::logs::{MessageFacts, RunLogPage};
 use crate::engine::workflow::{CallType, RawStep, Run, RunState};
-use crate::engine::workflow_logs::{MessageFacts, RunLogPage};
 
 /// A group of steps: `sequential`, `parallel` or `next`.
 #[derive(Serialize)]

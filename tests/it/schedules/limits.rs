@@ -2,8 +2,8 @@
 //! an existing one at the limit still works.
 
 use axum::body::Bytes;
-use qstash_dev::engine::options::PublishOptions;
-use qstash_dev::engine::schedules::ScheduleRequest;
+use qstash_dev::engine::resources::schedules::ScheduleRequest;
+use qstash_dev::engine::syntax::options::PublishOptions;
 
 use super::*;
 

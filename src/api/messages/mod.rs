@@ -1,0 +1,74 @@
+//! `GET/DELETE /v2/messages/{id}` and bulk cancel `DELETE /v2/messages`, which takes its
+//! selection (ids, filters, `count`) from the query or from a JSON body such as
+//! `{"messageIds": [...]}`, checked by [`bulk`]; naming nothing (or `all=true`) cancels
+//! everything, up to `count`.
+
+pub(crate) mod dlq;
+pub(crate) mod logs;
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::api::error::ApiResult;
+use crate::api::extract::auth::Auth;
+use crate::api::extract::bulk::{self, Fields};
+use crate::api::{views, AppState};
+
+pub async fn get(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let msg = s.engine.message(t, &id)?;
+    Ok(Json(views::MessageView::message(&msg)).into_response())
+}
+
+pub async fn cancel(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    s.engine.cancel(t, &id)?;
+    Ok(Json(json!({ "cancelled": 1 })))
+}
+
+/// What bulk cancel reads (see [`bulk`]). `messageIds` win over the other filters, as the
+/// docs say; the singular `messageId` is not a cancel filter (nor in the SDKs), so it is
+/// refused like any misspelling.
+const BULK: Fields = Fields {
+    selectors: &[&[
+        "messageIds",
+        "url",
+        "topicName",
+        "queueName",
+        "scheduleId",
+        "label",
+        "flowControlKey",
+        "host",
+        "path",
+        "callerIp",
+        "callerIP",
+        "fromDate",
+        "toDate",
+    ]],
+    modifiers: &["count"],
+};
+
+pub async fn cancel_many(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    uri: Uri,
+    headers: HeaderMap,
+    raw: Body,
+) -> ApiResult<Json<Value>> {
+    let q = bulk::selection(&uri, &headers, raw, &BULK).await?;
+    let mut filter = q.filter()?;
+    let ids = std::mem::take(&mut filter.message_ids);
+    let count = q.u64("count")?.map(|c| c as usize);
+    let cancelled = s.engine.cancel_many(t, &ids, &filter, count);
+    Ok(Json(json!({ "cancelled": cancelled })))
+}

@@ -1,0 +1,122 @@
+//! Schedules (`/v2/schedules…`, any case): create or overwrite (`POST /v2/schedules/{destination}`
+//! with `Upstash-Cron`, optional `Upstash-Schedule-Id` and `Upstash-Queue-Name`, and the publish
+//! headers), get, list, delete, and pause / resume with POST or PATCH (the docs say POST, every
+//! SDK sends PATCH).
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::api::error::ApiResult;
+use crate::api::extract::auth::Auth;
+use crate::api::publish::{destination, header_pairs};
+use crate::api::views::ScheduleView;
+use crate::api::{extract::body, publish::upstash, AppState};
+use crate::engine::resources::schedules::ScheduleRequest;
+use crate::engine::{Error, TenantId};
+
+fn header(pairs: &[upstash::Pair<'_>], name: &str) -> Option<String> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_string())
+}
+
+async fn create(
+    s: &AppState,
+    t: TenantId,
+    peer: SocketAddr,
+    uri: &Uri,
+    headers: &HeaderMap,
+    raw: Body,
+) -> ApiResult<Json<Value>> {
+    let (dest, config) = destination(uri, "/v2/schedules/");
+    let mut pairs = upstash::merge_sources(header_pairs(headers), &config);
+    let cron = header(&pairs, "upstash-cron")
+        .ok_or_else(|| Error::bad("the Upstash-Cron header is required"))?;
+    crate::api::publish::add_group_defaults(s, t, &dest, &mut pairs);
+    let options = upstash::parse(&pairs)?;
+    let body = body::read(headers, raw, s.engine.limits().max_body_bytes).await?;
+    let req = ScheduleRequest {
+        id: header(&pairs, "upstash-schedule-id"),
+        cron,
+        destination: dest,
+        options,
+        body,
+        queue: header(&pairs, "upstash-queue-name").filter(|q| !q.is_empty()),
+        caller_ip: peer.ip().to_string(),
+    };
+    let id = s.engine.create_schedule(t, req)?;
+    Ok(Json(json!({ "scheduleId": id })))
+}
+
+/// `<id>/pause` or `<id>/resume`: the id and whether to pause.
+fn pause_target(rest: &str) -> Option<(&str, bool)> {
+    let (id, action) = rest.rsplit_once('/')?;
+    if id.contains('/') || id.contains(':') {
+        return None;
+    }
+    match action {
+        "pause" => Some((id, true)),
+        "resume" => Some((id, false)),
+        _ => None,
+    }
+}
+
+async fn set_paused(s: &AppState, t: TenantId, rest: &str) -> ApiResult<Json<Value>> {
+    let (id, paused) = pause_target(rest)
+        .ok_or_else(|| Error::not_found(format!("no route for /v2/schedules/{rest}")))?;
+    s.engine.set_schedule_paused(t, id, paused)?;
+    Ok(Json(json!({})))
+}
+
+pub async fn post(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(rest): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    raw: Body,
+) -> ApiResult<Json<Value>> {
+    if pause_target(&rest).is_some() {
+        return set_paused(&s, t, &rest).await;
+    }
+    create(&s, t, peer, &uri, &headers, raw).await
+}
+
+pub async fn patch(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path(rest): Path<String>,
+) -> ApiResult<Json<Value>> {
+    set_paused(&s, t, &rest).await
+}
+
+pub async fn get(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ScheduleView>> {
+    Ok(Json(ScheduleView::of(&s.engine.schedule(t, &id)?)))
+}
+
+/// The API returns every schedule in one array (no cursor); it is streamed, as schedules can
+/// carry bodies of up to the preset's message size.
+pub async fn list(State(s): State<AppState>, Auth(t): Auth) -> Response {
+    crate::api::views::page::streamed_array(s.engine.schedules(t), ScheduleView::of)
+}
+
+pub async fn delete(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    s.engine.delete_schedule(t, &id)?;
+    Ok(Json(json!({})))
+}

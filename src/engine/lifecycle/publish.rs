@@ -1,0 +1,381 @@
+//! Publishing: check a request against the quota, resolve its destination, build the message,
+//! deduplicate, store it, log CREATED and schedule its first attempt.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::config::{Limits, DEFAULT_RETRIES};
+use crate::engine::lifecycle::dedup;
+use crate::engine::lifecycle::message::{Kind, Message, MessageSpec, Origin};
+use crate::engine::syntax::options::{CallbackOptions, PublishOptions};
+use crate::engine::workflow::Prepared;
+use crate::engine::{Engine, Error, Job, LogExtra, Result, State, TenantId, TenantState};
+
+/// A publish-family request after HTTP parsing.
+#[derive(Debug, Clone)]
+pub struct PublishRequest {
+    /// The raw destination: a URL, or the name of a URL group.
+    pub destination: String,
+    pub options: PublishOptions,
+    pub body: Bytes,
+    pub caller_ip: String,
+    /// Enqueue into this queue (created if missing).
+    pub queue: Option<String>,
+    /// Set when a schedule produces the message.
+    pub schedule_id: Option<String>,
+}
+
+/// The outcome of one publish, as §4.1 describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    pub message_id: Arc<str>,
+    pub url: Option<String>,
+    pub deduplicated: bool,
+}
+
+pub use crate::engine::syntax::urls::check_url;
+
+fn check_duration(d: Option<Duration>, max: Duration, header: &str) -> Result<()> {
+    match d {
+        Some(d) if d > max => Err(Error::bad(format!(
+            "{header} of {}s exceeds the maximum of {}s allowed by the quota",
+            d.as_secs(),
+            max.as_secs()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn check_retries(r: Option<u32>, limits: &Limits, header: &str) -> Result<()> {
+    match r {
+        Some(r) if r > limits.max_retries => Err(Error::bad(format!(
+            "{header} {r} exceeds the maximum of {} retries allowed by the quota",
+            limits.max_retries
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn check_callback(cb: Option<&CallbackOptions>, limits: &Limits, name: &str) -> Result<()> {
+    let Some(cb) = cb else { return Ok(()) };
+    check_url(&cb.url, name)?;
+    check_retries(cb.retries, limits, &format!("Upstash-{name}-Retries"))?;
+    check_duration(
+        cb.timeout,
+        limits.max_timeout,
+        &format!("Upstash-{name}-Timeout"),
+    )?;
+    check_duration(cb.delay, limits.max_delay, &format!("Upstash-{name}-Delay"))
+}
+
+/// Checks every option against the quota preset.
+pub fn check_options(o: &PublishOptions, limits: &Limits, now: u64) -> Result<()> {
+    check_retries(o.retries, limits, "Upstash-Retries")?;
+    check_duration(o.delay, limits.max_delay, "Upstash-Delay")?;
+    check_duration(o.timeout, limits.max_timeout, "Upstash-Timeout")?;
+    if let Some(nb) = o.not_before_s {
+        let ahead = Duration::from_millis(nb.saturating_mul(1000).saturating_sub(now));
+        check_duration(Some(ahead), limits.max_delay, "Upstash-Not-Before")?;
+    }
+    check_callback(o.callback.as_ref(), limits, "Callback")?;
+    check_callback(o.failure_callback.as_ref(), limits, "Failure-Callback")
+}
+
+/// When the first attempt may start: not-before wins over delay.
+pub fn first_delivery(o: &PublishOptions, now: u64) -> u64 {
+    match (o.not_before_s, o.delay) {
+        (Some(nb), _) => nb.saturating_mul(1000),
+        (None, Some(d)) => now.saturating_add(d.as_millis() as u64),
+        (None, None) => now,
+    }
+}
+
+/// The specification of a message to `url` from the options of a request.
+pub fn build_spec(
+    url: String,
+    o: PublishOptions,
+    body: Bytes,
+    caller_ip: String,
+    limits: &Limits,
+) -> MessageSpec {
+    let mut header = Vec::with_capacity(o.forward.len() + 1);
+    if let Some(ct) = o.content_type {
+        header.push(("Content-Type".to_string(), ct));
+    }
+    header.extend(o.forward);
+    MessageSpec {
+        url,
+        method: o.method.unwrap_or("POST"),
+        header,
+        body,
+        max_retries: o.retries.unwrap_or(DEFAULT_RETRIES.min(limits.max_retries)),
+        retry_delay: o.retry_delay.map(Box::new),
+        timeout: o.timeout,
+        callback: o.callback.map(Box::new),
+        failure_callback: o.failure_callback.map(Box::new),
+        labels: o.labels.unwrap_or_default(),
+        caller_ip,
+        redact: o.redact.filter(|r| !r.is_empty()).map(Box::new),
+        kind: Kind::Normal,
+        origin: None,
+        flow: o.flow.map(Box::new),
+        workflow: None,
+    }
+}
+
+/// Where one message of a publish goes.
+struct Target {
+    url: String,
+    topic: Option<String>,
+    endpoint: Option<String>,
+}
+
+/// The result of a publish: one message for a URL, one per endpoint for a URL group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishOutcome {
+    One(Published),
+    Group(Vec<Published>),
+}
+
+impl PublishOutcome {
+    pub fn messages(&self) -> &[Published] {
+        match self {
+            Self::One(p) => std::slice::from_ref(p),
+            Self::Group(v) => v,
+        }
+    }
+}
+
+/// The dedup key of a request (`Some("")` stands for content-based, computed per target).
+fn dedup_key(o: &PublishOptions) -> Option<String> {
+    match (&o.dedup_id, o.content_dedup) {
+        (Some(id), _) => Some(dedup::id_key(id)),
+        (None, true) => Some(String::new()),
+        (None, false) => None,
+    }
+}
+
+impl TenantState {
+    /// A URL, or the endpoints of a URL group.
+    fn targets(&self, dest: &str) -> Result<(Vec<Target>, bool)> {
+        // Anything with a scheme is a URL (a URL group name cannot contain ':' or '/'), so
+        // `ftp://x` is a bad URL rather than an unknown group.
+        if dest.contains("://") {
+            check_url(dest, "destination")?;
+            let t = Target {
+                url: dest.to_string(),
+                topic: None,
+                endpoint: None,
+            };
+            return Ok((vec![t], false));
+        }
+        let group = self
+            .topics
+            .get(dest)
+            .ok_or_else(|| Error::not_found(format!("topic {dest} not found")))?;
+        let targets = group
+            .endpoints
+            .iter()
+            .map(|e| Target {
+                url: e.url.clone(),
+                topic: Some(group.name.clone()),
+                endpoint: e.name.clone(),
+            })
+            .collect();
+        Ok((targets, true))
+    }
+}
+
+impl Engine {
+    /// Publishes to a URL or fans out to a URL group, into a queue when `req.queue` is set.
+    pub fn publish(&self, t: TenantId, req: PublishRequest) -> Result<PublishOutcome> {
+        let now = self.now();
+        self.with(t, |st| self.publish_locked(t, st, req, now))
+    }
+
+    /// `publish` with the tenant's state already locked (schedules fire through this). Takes
+    /// the request by value: its options, body and caller IP move into the last (usually
+    /// the only) message instead of being copied.
+    pub(crate) fn publish_locked(
+        &self,
+        t: TenantId,
+        st: &mut TenantState,
+        req: PublishRequest,
+        now: u64,
+    ) -> Result<PublishOutcome> {
+        let limits = self.limits();
+        let PublishRequest {
+            destination,
+            mut options,
+            mut body,
+            mut caller_ip,
+            queue,
+            schedule_id,
+        } = req;
+        let dest = destination.trim();
+        if dest.is_empty() {
+            return Err(Error::bad("a non-empty destination must be provided"));
+        }
+        check_options(&options, limits, now)?;
+        let key = dedup_key(&options);
+        let not_before = first_delivery(&options, now);
+        let window = limits.dedup_window.as_millis() as u64;
+        let (targets, is_group) = st.targets(dest)?;
+        let max_pending = self.config().max_pending_messages();
+        st.check_pending(limits, max_pending, targets.len(), body.len())?;
+        if let Some(q) = &queue {
+            st.ensure_queue(q, Some(limits), now)?;
+        }
+        let mut link = None;
+        if let (Some(wf), false) = (options.workflow.clone(), is_group) {
+            match st.workflow_prepare(&wf, &mut options, &mut body, dest, &caller_ip, now)? {
+                Prepared::Duplicate(id) => {
+                    let p = Published {
+                        message_id: id,
+                        url: Some(dest.to_string()),
+                        deduplicated: true,
+                    };
+                    return Ok(PublishOutcome::One(p));
+                }
+                Prepared::Message(l) => link = Some(l),
+            }
+        }
+        let n = targets.len();
+        let mut out = Vec::with_capacity(n);
+        for (i, target) in targets.into_iter().enumerate() {
+            // The last message takes the request's parts; the others copy them. A workflow
+            // step's body is still needed below.
+            let (o, b, ip) = match i + 1 == n {
+                true => (
+                    std::mem::take(&mut options),
+                    match link {
+                        None => std::mem::take(&mut body),
+                        Some(_) => body.clone(),
+                    },
+                    std::mem::take(&mut caller_ip),
+                ),
+                false => (options.clone(), body.clone(), caller_ip.clone()),
+            };
+            let mut spec = build_spec(target.url, o, b, ip, limits);
+            spec.set_origin(Origin {
+                topic_name: target.topic,
+                endpoint_name: target.endpoint,
+                queue_name: queue.clone(),
+                schedule_id: schedule_id.clone(),
+            });
+            spec.workflow = link.clone().map(Box::new);
+            let key = key.as_ref().map(|k| match (k.is_empty(), is_group) {
+                (true, _) => dedup::content_key(&spec.url, &spec.body, &spec.header),
+                (false, true) => format!("{k}|{}", spec.url),
+                (false, false) => k.clone(),
+            });
+            let url = spec.url.clone();
+            if let Some(existing) = key.as_ref().and_then(|k| st.dedup.check(k, now)) {
+                out.push(Published {
+                    message_id: existing,
+                    url: Some(url),
+                    deduplicated: true,
+                });
+                continue;
+            }
+            let id = self.enqueue(t, st, Arc::new(spec), now, not_before);
+            if let Some(l) = &link {
+                st.workflow_append(l, &id, &body, now);
+            }
+            if let Some(k) = key {
+                st.dedup.insert(k, id.clone(), now, window);
+            }
+            out.push(Published {
+                message_id: id,
+                url: Some(url),
+                deduplicated: false,
+            });
+        }
+        Ok(match (is_group, out.pop()) {
+            (false, Some(one)) => PublishOutcome::One(one),
+            (_, last) => {
+                out.extend(last);
+                PublishOutcome::Group(out)
+            }
+        })
+    }
+
+    /// Stores a new message, logs CREATED, adds it to its queue and schedules its first attempt.
+    pub(crate) fn enqueue(
+        &self,
+        t: TenantId,
+        st: &mut TenantState,
+        spec: Arc<MessageSpec>,
+        now: u64,
+        not_before: u64,
+    ) -> Arc<str> {
+        let id = crate::ids::shared_message_id();
+        let msg = Message {
+            id: id.clone(),
+            spec,
+            created_at: now,
+            not_before,
+            retried: 0,
+            active: false,
+            cancel_requested: false,
+            woken: false,
+            slot: None,
+        };
+        st.log(now, State::Created, &msg, LogExtra::default());
+        if let Some((q, _)) = msg.slot_key() {
+            st.queue_push(&q, id.clone(), now);
+        }
+        if let Some(f) = &msg.spec.flow {
+            st.flow_register(f, now);
+        }
+        let plain =
+            msg.slot_key().is_none() && msg.spec.flow.is_none() && msg.spec.workflow.is_none();
+        st.store_message(msg);
+        // Due now while others wait for the tenant's global parallelism: its first attempt
+        // would only find the line and join it, so it joins at once (one job less per message
+        // under load); its turn wakes it like any other in line.
+        let max = self.limits().global_parallelism as usize;
+        if plain && not_before <= now && st.global_line_busy(max) {
+            st.global_waitlist.push(&id);
+            return id;
+        }
+        // Due now and nothing in the way: the first attempt starts here, exactly as its
+        // timer job would start it a moment later. Only plain messages: a workflow step is set
+        // up by the caller after this returns, and queued or flow-controlled messages keep
+        // their single admission path, the timer job. (A callback's queue slot, also set by
+        // the caller, plays no part in the callback's own admission.)
+        if self
+            .starter
+            .get()
+            .is_some_and(|s| plain && not_before <= now && s.open())
+        {
+            if let Some(attempt) = self.start_locked(t, st, &id, now) {
+                // Sent once the tenant's lock is released (`Engine::with`).
+                st.started.push(attempt);
+            }
+            return id;
+        }
+        // A delay counts from the publish's instant, which lies somewhere within the
+        // millisecond `now` (and `not_before` = `now` + delay): the first attempt waits until
+        // that millisecond of `not_before` is over, so it never comes early, not even by a
+        // fraction of a millisecond. `notBefore` as shown stays `createdAt` + delay. (An
+        // absolute `Upstash-Not-Before`, whole seconds, waits that one millisecond too.) On a
+        // frozen clock the publish happened at `now` exactly: due at `not_before` itself, so
+        // an advance by the delay delivers.
+        let at = if not_before > now && !self.clock().is_frozen() {
+            not_before.saturating_add(1)
+        } else {
+            not_before
+        };
+        self.timer.schedule(
+            at,
+            Job::Deliver {
+                tenant: t,
+                id: id.clone(),
+            },
+        );
+        id
+    }
+}

@@ -1,0 +1,254 @@
+//! Queues: FIFO delivery with parallelism N. A message of a queue waits until it is the oldest
+//! due message of its queue and one of the N slots is free; it keeps its slot through its
+//! retries and until its callbacks and failure callback are finished, then the next message
+//! goes. A paused queue accepts messages but starts nothing; resuming continues from the
+//! oldest. Deleting a queue cancels the messages still in it.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+
+use crate::config::Limits;
+use crate::engine::resources::names::check_name;
+use crate::engine::{Engine, Error, Job, Result, TenantId, TenantState};
+
+#[derive(Debug, Clone)]
+pub struct Queue {
+    pub name: String,
+    pub parallelism: u32,
+    pub paused: bool,
+    pub created_at: u64,
+    pub updated_at: u64,
+    /// Messages waiting for a slot, oldest first.
+    waiting: VecDeque<Arc<str>>,
+    /// Slot holders and how many of their messages (itself, callbacks) are unfinished.
+    holders: HashMap<Arc<str>, usize>,
+}
+
+impl Queue {
+    fn new(name: &str, parallelism: u32, paused: bool, now: u64) -> Self {
+        Self {
+            name: name.to_string(),
+            parallelism: parallelism.max(1),
+            paused,
+            created_at: now,
+            updated_at: now,
+            waiting: VecDeque::new(),
+            holders: HashMap::new(),
+        }
+    }
+
+    /// Messages not yet delivered: waiting plus holding a slot.
+    pub fn lag(&self) -> usize {
+        self.waiting.len() + self.holders.len()
+    }
+
+    fn free_slots(&self) -> usize {
+        (self.parallelism as usize).saturating_sub(self.holders.len())
+    }
+}
+
+pub type Queues = BTreeMap<String, Queue>;
+
+/// Upsert settings of `POST /v2/queues`.
+#[derive(Debug, Clone)]
+pub struct QueueSettings {
+    pub name: String,
+    pub parallelism: Option<u32>,
+    pub paused: Option<bool>,
+}
+
+fn queue_not_found(name: &str) -> Error {
+    Error::not_found(format!("queue {name} not found"))
+}
+
+fn check_parallelism(p: u32, limits: &Limits) -> Result<()> {
+    if p > limits.max_queue_parallelism {
+        return Err(Error::QuotaExceeded(format!(
+            "queue parallelism {p} exceeds the maximum of {} allowed by the quota",
+            limits.max_queue_parallelism
+        )));
+    }
+    Ok(())
+}
+
+impl TenantState {
+    /// The queue, created with parallelism 1 if missing (after the quota check when `limits`).
+    pub(crate) fn ensure_queue(
+        &mut self,
+        name: &str,
+        limits: Option<&Limits>,
+        now: u64,
+    ) -> Result<&mut Queue> {
+        if !self.queues.contains_key(name) {
+            check_name("queue", name)?;
+            if let Some(l) = limits {
+                if self.queues.len() >= l.max_queues as usize {
+                    return Err(Error::QuotaExceeded(format!(
+                        "queue limit reached: the quota allows {} queues",
+                        l.max_queues
+                    )));
+                }
+            }
+            self.queues
+                .insert(name.to_string(), Queue::new(name, 1, false, now));
+        }
+        self.queues
+            .get_mut(name)
+            .ok_or_else(|| queue_not_found(name))
+    }
+
+    /// Whether message `id` of queue `q` may start now; takes a slot when it may.
+    pub(crate) fn queue_admits(&mut self, q: &str, id: &Arc<str>, now: u64) -> bool {
+        let Some(queue) = self.queues.get_mut(q) else {
+            return true;
+        };
+        if queue.paused {
+            return false;
+        }
+        if queue.holders.contains_key(id) {
+            return true;
+        }
+        if queue.free_slots() == 0 {
+            return false;
+        }
+        let messages = &self.messages;
+        let first_due = queue
+            .waiting
+            .iter()
+            .position(|w| messages.get(w).is_some_and(|m| m.not_before <= now));
+        match first_due {
+            Some(i) if queue.waiting[i] == *id => {
+                queue.waiting.remove(i);
+                queue.holders.insert(id.clone(), 1);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Adds a new message to its queue's waiting line.
+    pub(crate) fn queue_push(&mut self, q: &str, id: Arc<str>, now: u64) {
+        if let Ok(queue) = self.ensure_queue(q, None, now) {
+            queue.waiting.push_back(id);
+        }
+    }
+
+    /// One more unfinished message (a callback) under `owner`'s slot.
+    pub(crate) fn queue_hold(&mut self, q: &str, owner: &Arc<str>) {
+        if let Some(n) = self
+            .queues
+            .get_mut(q)
+            .and_then(|queue| queue.holders.get_mut(owner))
+        {
+            *n += 1;
+        }
+    }
+
+    /// A message under `owner`'s slot finished; true when the slot became free.
+    pub(crate) fn queue_release(&mut self, q: &str, owner: &Arc<str>) -> bool {
+        let Some(queue) = self.queues.get_mut(q) else {
+            return false;
+        };
+        let Some(n) = queue.holders.get_mut(owner) else {
+            queue.waiting.retain(|w| w != owner);
+            return false;
+        };
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            queue.holders.remove(owner);
+            return true;
+        }
+        false
+    }
+}
+
+impl Engine {
+    /// Wakes what may start now in queue `q`: due slot holders and the oldest due waiters.
+    pub(crate) fn wake_queue(&self, t: TenantId, st: &TenantState, q: &str, now: u64) {
+        let Some(queue) = st.queues.get(q) else {
+            return;
+        };
+        if queue.paused {
+            return;
+        }
+        let due = |id: &Arc<str>| {
+            st.messages
+                .get(id)
+                .is_some_and(|m| !m.active && m.not_before <= now)
+        };
+        let holders = queue.holders.keys().filter(|id| due(id));
+        let waiters = queue
+            .waiting
+            .iter()
+            .filter(|id| due(id))
+            .take(queue.free_slots());
+        for id in holders.chain(waiters) {
+            self.timer.schedule(
+                now,
+                Job::Deliver {
+                    tenant: t,
+                    id: id.clone(),
+                },
+            );
+        }
+    }
+
+    pub fn upsert_queue(&self, t: TenantId, s: QueueSettings) -> Result<()> {
+        check_name("queue", &s.name)?;
+        let limits = self.limits();
+        if let Some(p) = s.parallelism {
+            check_parallelism(p, limits)?;
+        }
+        let now = self.now();
+        self.with(t, |st| {
+            let queue = st.ensure_queue(&s.name, Some(limits), now)?;
+            if let Some(p) = s.parallelism {
+                queue.parallelism = p.max(1);
+            }
+            if let Some(p) = s.paused {
+                queue.paused = p;
+            }
+            queue.updated_at = now;
+            self.wake_queue(t, st, &s.name, now);
+            Ok(())
+        })
+    }
+
+    pub fn queue(&self, t: TenantId, name: &str) -> Result<Queue> {
+        check_name("queue", name)?;
+        self.with(t, |st| st.queues.get(name).cloned())
+            .ok_or_else(|| queue_not_found(name))
+    }
+
+    pub fn queues(&self, t: TenantId) -> Vec<Queue> {
+        self.with(t, |st| st.queues.values().cloned().collect())
+    }
+
+    pub fn set_queue_paused(&self, t: TenantId, name: &str, paused: bool) -> Result<()> {
+        check_name("queue", name)?;
+        let now = self.now();
+        self.with(t, |st| {
+            let queue = st
+                .queues
+                .get_mut(name)
+                .ok_or_else(|| queue_not_found(name))?;
+            queue.paused = paused;
+            queue.updated_at = now;
+            self.wake_queue(t, st, name, now);
+            Ok(())
+        })
+    }
+
+    /// Deletes a queue (200 even when it does not exist) and cancels its pending messages.
+    pub fn delete_queue(&self, t: TenantId, name: &str) {
+        let now = self.now();
+        self.with(t, |st| {
+            let Some(queue) = st.queues.remove(name) else {
+                return;
+            };
+            for id in queue.waiting.iter().chain(queue.holders.keys()) {
+                self.cancel_locked(t, st, id, now);
+            }
+        });
+    }
+}

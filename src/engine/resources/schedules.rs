@@ -1,0 +1,313 @@
+//! Schedules: a cron expression and a publish request that runs at every firing. The timer
+//! wakes exactly at the next firing (to the millisecond, not "within a minute"); each firing
+//! publishes one message (or one per URL-group endpoint, or into a queue) carrying the schedule
+//! id. A paused schedule keeps its `nextScheduleTime` and skips the firings due while paused.
+//! Creating with an existing id overwrites every setting (the creation time is kept).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::engine::cron::CronSchedule;
+use crate::engine::lifecycle::publish::{check_options, PublishRequest};
+use crate::engine::resources::names::check_name;
+use crate::engine::syntax::options::PublishOptions;
+use crate::engine::{Engine, Error, Job, Result, TenantId, TenantState};
+
+/// The state of one message of a schedule's last firing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunState {
+    InProgress,
+    Success,
+    Fail,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InProgress => "IN_PROGRESS",
+            Self::Success => "SUCCESS",
+            Self::Fail => "FAIL",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub id: String,
+    pub cron: CronSchedule,
+    pub destination: String,
+    pub options: PublishOptions,
+    pub body: Bytes,
+    pub queue: Option<String>,
+    pub caller_ip: String,
+    pub created_at: u64,
+    pub paused: bool,
+    pub last_schedule_time: Option<u64>,
+    pub next_schedule_time: Option<u64>,
+    /// Messages of the last firing and how they ended so far.
+    pub last_schedule_states: BTreeMap<Arc<str>, RunState>,
+    /// Why the last firing published nothing (e.g. the URL group is gone).
+    pub error: Option<String>,
+    /// A fresh number on every create or overwrite, so timer jobs of an old version (or of a
+    /// deleted schedule with the same id) are ignored.
+    generation: u64,
+}
+
+impl Schedule {
+    /// The version of this schedule that its timer jobs carry (see `Engine::fire_schedule`).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+}
+
+/// What `POST /v2/schedules/{destination}` asks for.
+#[derive(Debug, Clone)]
+pub struct ScheduleRequest {
+    pub id: Option<String>,
+    pub cron: String,
+    pub destination: String,
+    pub options: PublishOptions,
+    pub body: Bytes,
+    pub queue: Option<String>,
+    pub caller_ip: String,
+}
+
+/// A tenant's schedules by id, and the counter that numbers their versions.
+#[derive(Debug, Default)]
+pub struct Schedules {
+    by_id: BTreeMap<String, Schedule>,
+    /// The last generation handed out. Never reused, not even after a delete, so the timer
+    /// job of a deleted schedule stays stale when one with the same id is created.
+    last_generation: u64,
+}
+
+impl Schedules {
+    /// Forgets every schedule but keeps the generation counter, so the timer jobs of the old
+    /// schedules stay stale (`/dev/reset`).
+    pub fn clear(&mut self) {
+        self.by_id.clear();
+    }
+}
+
+fn not_found(id: &str) -> Error {
+    Error::not_found(format!("schedule {id} not found"))
+}
+
+impl TenantState {
+    /// Records how a message of a schedule's last firing ended.
+    pub(crate) fn schedule_outcome(&mut self, schedule_id: &str, msg: &Arc<str>, delivered: bool) {
+        if let Some(state) = self
+            .schedules
+            .by_id
+            .get_mut(schedule_id)
+            .and_then(|s| s.last_schedule_states.get_mut(msg))
+        {
+            *state = if delivered {
+                RunState::Success
+            } else {
+                RunState::Fail
+            };
+        }
+    }
+}
+
+impl Engine {
+    /// Creates or overwrites a schedule; returns its id.
+    pub fn create_schedule(&self, t: TenantId, req: ScheduleRequest) -> Result<String> {
+        let now = self.now();
+        let limits = self.limits();
+        let cron = CronSchedule::parse(&req.cron).map_err(|e| Error::bad(e.to_string()))?;
+        let destination = req.destination.trim().to_string();
+        if destination.is_empty() {
+            return Err(Error::bad("a non-empty destination must be provided"));
+        }
+        if destination.contains("://") {
+            crate::engine::lifecycle::publish::check_url(&destination, "destination")?;
+        }
+        if req.options.not_before_s.is_some() {
+            return Err(Error::bad(
+                "Upstash-Not-Before is not supported for schedules; use Upstash-Delay",
+            ));
+        }
+        check_options(&req.options, limits, now)?;
+        // Deduplication would swallow every firing after the first.
+        let mut options = req.options;
+        options.dedup_id = None;
+        options.content_dedup = false;
+        let id = match req
+            .id
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+        {
+            Some(id) => {
+                check_name("schedule id", &id)?;
+                id
+            }
+            None => format!("scd_{}", crate::ids::base58(28)),
+        };
+        if let Some(q) = &req.queue {
+            check_name("queue", q)?;
+        }
+        self.with(t, |st| {
+            if !destination.contains("://") && !st.topics.contains_key(&destination) {
+                return Err(Error::not_found(format!("topic {destination} not found")));
+            }
+            let old = st.schedules.by_id.get(&id);
+            if old.is_none() && st.schedules.by_id.len() >= limits.max_schedules as usize {
+                return Err(Error::QuotaExceeded(format!(
+                    "schedule limit reached: the quota allows {} schedules",
+                    limits.max_schedules
+                )));
+            }
+            st.schedules.last_generation += 1;
+            let generation = st.schedules.last_generation;
+            let next = cron.next_after(now);
+            let schedule = Schedule {
+                id: id.clone(),
+                cron,
+                destination,
+                options,
+                body: req.body,
+                queue: req.queue,
+                caller_ip: req.caller_ip,
+                created_at: old.map_or(now, |o| o.created_at),
+                paused: false,
+                last_schedule_time: old.and_then(|o| o.last_schedule_time),
+                next_schedule_time: next,
+                last_schedule_states: BTreeMap::new(),
+                error: None,
+                generation,
+            };
+            st.schedules.by_id.insert(id.clone(), schedule);
+            if let Some(at) = next {
+                self.timer.schedule(
+                    at,
+                    Job::Fire {
+                        tenant: t,
+                        schedule: id.as_str().into(),
+                        generation,
+                    },
+                );
+            }
+            Ok(id)
+        })
+    }
+
+    pub fn schedule(&self, t: TenantId, id: &str) -> Result<Schedule> {
+        self.with(t, |st| st.schedules.by_id.get(id).cloned())
+            .ok_or_else(|| not_found(id))
+    }
+
+    pub fn schedules(&self, t: TenantId) -> Vec<Schedule> {
+        self.with(t, |st| st.schedules.by_id.values().cloned().collect())
+    }
+
+    pub fn delete_schedule(&self, t: TenantId, id: &str) -> Result<()> {
+        self.with(t, |st| st.schedules.by_id.remove(id))
+            .map(drop)
+            .ok_or_else(|| not_found(id))
+    }
+
+    pub fn set_schedule_paused(&self, t: TenantId, id: &str, paused: bool) -> Result<()> {
+        self.with(t, |st| {
+            let s = st
+                .schedules
+                .by_id
+                .get_mut(id)
+                .ok_or_else(|| not_found(id))?;
+            s.paused = paused;
+            Ok(())
+        })
+    }
+
+    /// A timer firing: publishes unless paused, then arms the next firing. Stale jobs (from
+    /// before an overwrite, or of a deleted schedule) do nothing.
+    pub fn fire_schedule(&self, t: TenantId, id: &str, generation: u64) {
+        let now = self.now();
+        self.with(t, |st| {
+            let Some(s) = st.schedules.by_id.get_mut(id) else {
+                return;
+            };
+            if s.generation != generation {
+                return;
+            }
+            let fired_at = s.next_schedule_time.unwrap_or(now);
+            s.next_schedule_time = s.cron.next_after(fired_at.max(now));
+            if let Some(at) = s.next_schedule_time {
+                self.timer.schedule(
+                    at,
+                    Job::Fire {
+                        tenant: t,
+                        schedule: id.into(),
+                        generation,
+                    },
+                );
+            }
+            if !s.paused {
+                // A firing is recorded at its cron time, not when the job happened to run.
+                self.run_schedule(t, st, id, now, fired_at.min(now));
+            }
+        });
+    }
+
+    /// Runs a schedule now, outside its cron (for tests and the dev tools); the next firing
+    /// stays as it was. Returns the ids of the messages it published.
+    pub fn trigger_schedule(&self, t: TenantId, id: &str) -> Result<Vec<Arc<str>>> {
+        let now = self.now();
+        self.with(t, |st| {
+            if !st.schedules.by_id.contains_key(id) {
+                return Err(not_found(id));
+            }
+            Ok(self.run_schedule(t, st, id, now, now))
+        })
+    }
+
+    /// Publishes the schedule's request at `now` and records the firing as of `fired_at`.
+    fn run_schedule(
+        &self,
+        t: TenantId,
+        st: &mut TenantState,
+        id: &str,
+        now: u64,
+        fired_at: u64,
+    ) -> Vec<Arc<str>> {
+        let Some(s) = st.schedules.by_id.get(id) else {
+            return Vec::new();
+        };
+        let req = PublishRequest {
+            destination: s.destination.clone(),
+            options: s.options.clone(),
+            body: s.body.clone(),
+            caller_ip: s.caller_ip.clone(),
+            queue: s.queue.clone(),
+            schedule_id: Some(s.id.clone()),
+        };
+        let result = self.publish_locked(t, st, req, now);
+        let Some(s) = st.schedules.by_id.get_mut(id) else {
+            return Vec::new();
+        };
+        s.last_schedule_time = Some(fired_at);
+        s.last_schedule_states.clear();
+        match result {
+            Ok(outcome) => {
+                s.error = None;
+                let ids: Vec<Arc<str>> = outcome
+                    .messages()
+                    .iter()
+                    .map(|p| p.message_id.clone())
+                    .collect();
+                for m in &ids {
+                    s.last_schedule_states
+                        .insert(m.clone(), RunState::InProgress);
+                }
+                ids
+            }
+            Err(e) => {
+                s.error = Some(e.to_string());
+                Vec::new()
+            }
+        }
+    }
+}

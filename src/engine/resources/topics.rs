@@ -1,0 +1,160 @@
+//! URL groups (the API calls them topics): named sets of endpoints. A group is created by its
+//! first endpoint and removed with its last one. Publishing to a group fans out one message per
+//! endpoint; the group's default headers (set with PATCH) apply under the request's own.
+
+use std::collections::BTreeMap;
+
+use crate::engine::lifecycle::publish::check_url;
+use crate::engine::resources::names::check_name;
+use crate::engine::syntax::headers::Headers;
+use crate::engine::{Engine, Error, Result, TenantId};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub name: Option<String>,
+    pub url: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct UrlGroup {
+    pub name: String,
+    pub created_at: u64,
+    pub updated_at: u64,
+    pub endpoints: Vec<Endpoint>,
+    /// Default `Upstash-*` (and other) headers, lower-case names, applied to every publish.
+    pub headers: Headers,
+}
+
+/// An endpoint to remove: by name, by URL, or both.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointRef {
+    pub name: Option<String>,
+    pub url: Option<String>,
+}
+
+impl EndpointRef {
+    fn matches(&self, e: &Endpoint) -> bool {
+        let name_ok = self
+            .name
+            .as_ref()
+            .is_none_or(|n| e.name.as_ref() == Some(n));
+        let url_ok = self.url.as_ref().is_none_or(|u| *u == e.url);
+        name_ok && url_ok
+    }
+}
+
+pub type Topics = BTreeMap<String, UrlGroup>;
+
+fn topic_not_found(name: &str) -> Error {
+    Error::not_found(format!("topic {name} not found"))
+}
+
+impl Engine {
+    /// Adds endpoints, creating the group if needed. An endpoint whose URL is already in the
+    /// group replaces it (so its name can be changed).
+    pub fn add_endpoints(&self, t: TenantId, name: &str, endpoints: Vec<Endpoint>) -> Result<()> {
+        check_name("url group", name)?;
+        if endpoints.is_empty() {
+            return Err(Error::bad("at least one endpoint is required"));
+        }
+        for e in &endpoints {
+            check_url(&e.url, "endpoint")?;
+            if let Some(n) = &e.name {
+                check_name("endpoint", n)?;
+            }
+        }
+        let limits = self.limits();
+        let now = self.now();
+        self.with(t, |st| {
+            if !st.topics.contains_key(name) && st.topics.len() >= limits.max_url_groups as usize {
+                return Err(Error::QuotaExceeded(format!(
+                    "url group limit reached: the quota allows {} url groups",
+                    limits.max_url_groups
+                )));
+            }
+            let group = st
+                .topics
+                .entry(name.to_string())
+                .or_insert_with(|| UrlGroup {
+                    name: name.to_string(),
+                    created_at: now,
+                    updated_at: now,
+                    endpoints: Vec::new(),
+                    headers: Vec::new(),
+                });
+            let mut merged = group.endpoints.clone();
+            for e in endpoints {
+                merged.retain(|old| old.url != e.url);
+                merged.push(e);
+            }
+            if merged.len() > limits.max_endpoints_per_group as usize {
+                if group.endpoints.is_empty() {
+                    st.topics.remove(name);
+                }
+                return Err(Error::QuotaExceeded(format!(
+                    "endpoint limit reached: the quota allows {} endpoints per url group",
+                    limits.max_endpoints_per_group
+                )));
+            }
+            group.endpoints = merged;
+            group.updated_at = now;
+            Ok(())
+        })
+    }
+
+    /// Removes matching endpoints; the group goes with its last endpoint.
+    pub fn remove_endpoints(&self, t: TenantId, name: &str, refs: &[EndpointRef]) -> Result<()> {
+        if refs.iter().any(|r| r.name.is_none() && r.url.is_none()) {
+            return Err(Error::bad("each endpoint to remove needs a name or a url"));
+        }
+        let now = self.now();
+        self.with(t, |st| {
+            let group = st
+                .topics
+                .get_mut(name)
+                .ok_or_else(|| topic_not_found(name))?;
+            group
+                .endpoints
+                .retain(|e| !refs.iter().any(|r| r.matches(e)));
+            group.updated_at = now;
+            if group.endpoints.is_empty() {
+                st.topics.remove(name);
+            }
+            Ok(())
+        })
+    }
+
+    pub fn url_group(&self, t: TenantId, name: &str) -> Result<UrlGroup> {
+        self.with(t, |st| st.topics.get(name).cloned())
+            .ok_or_else(|| topic_not_found(name))
+    }
+
+    pub fn url_groups(&self, t: TenantId) -> Vec<UrlGroup> {
+        self.with(t, |st| st.topics.values().cloned().collect())
+    }
+
+    /// Deletes a group; deleting one that does not exist succeeds, as with the hosted service.
+    /// Messages already published keep going.
+    pub fn delete_url_group(&self, t: TenantId, name: &str) {
+        self.with(t, |st| st.topics.remove(name));
+    }
+
+    /// Replaces the group's default headers (lower-case names).
+    pub fn set_url_group_headers(&self, t: TenantId, name: &str, headers: Headers) -> Result<()> {
+        let now = self.now();
+        self.with(t, |st| {
+            let group = st
+                .topics
+                .get_mut(name)
+                .ok_or_else(|| topic_not_found(name))?;
+            group.headers = headers;
+            group.updated_at = now;
+            Ok(())
+        })
+    }
+
+    /// The default headers of a group, if it exists.
+    pub fn url_group_headers(&self, t: TenantId, name: &str) -> Option<Headers> {
+        self.with(t, |st| st.topics.get(name).map(|g| g.headers.clone()))
+    }
+}

@@ -1,0 +1,394 @@
+//! The event log of one tenant: every state transition of every message, newest first,
+//! bounded by count and by body bytes (the oldest entries drop off when the quota's
+//! `max_log_entries` or `max_log_body_bytes` is reached; the newest entry is always kept).
+//! Cursors are `<time>-<seq>` strings; a bare integer is read as a Unix-ms time ("older than
+//! this").
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::num::NonZeroU64;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::engine::lifecycle::message::MessageSpec;
+use crate::engine::store::filter::Filter;
+use crate::engine::syntax::headers::{Headers, ResponseHeaders};
+
+/// A message state as the log and its filters name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Created,
+    Active,
+    Retry,
+    Error,
+    Delivered,
+    Failed,
+    CancelRequested,
+    Canceled,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "CREATED",
+            Self::Active => "ACTIVE",
+            Self::Retry => "RETRY",
+            Self::Error => "ERROR",
+            Self::Delivered => "DELIVERED",
+            Self::Failed => "FAILED",
+            Self::CancelRequested => "CANCEL_REQUESTED",
+            Self::Canceled => "CANCELED",
+        }
+    }
+
+    /// Parses a state filter. `IN_PROGRESS` stands for ACTIVE, RETRY and ERROR; both
+    /// spellings of cancelled are accepted, `CANCELED` is what the log emits.
+    pub fn parse_filter(s: &str) -> Option<Vec<State>> {
+        let one = match s.trim().to_ascii_uppercase().as_str() {
+            "CREATED" => Self::Created,
+            "ACTIVE" => Self::Active,
+            "RETRY" => Self::Retry,
+            "ERROR" => Self::Error,
+            "DELIVERED" => Self::Delivered,
+            "FAILED" => Self::Failed,
+            "CANCEL_REQUESTED" => Self::CancelRequested,
+            "CANCELED" | "CANCELLED" => Self::Canceled,
+            "IN_PROGRESS" => return Some(vec![Self::Active, Self::Retry, Self::Error]),
+            _ => return None,
+        };
+        Some(vec![one])
+    }
+}
+
+/// A destination's response to one attempt.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: ResponseHeaders,
+    pub body: Bytes,
+}
+
+/// The bytes an entry holding `spec` and `response` is charged against a byte budget (log or
+/// DLQ): the message body and headers plus the response body and headers (headers may reach
+/// 64 KiB a message). Entries of one message share the same `Arc`'d spec, so summing this per
+/// entry over-counts; that is deliberate and conservative (the real footprint is at most the
+/// charged total), and cheaper than tracking which specs are shared.
+pub fn charged_bytes(spec: &MessageSpec, response: Option<&Response>) -> usize {
+    let headers = |h: &Headers| h.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+    spec.body
+        .len()
+        .saturating_add(headers(&spec.header))
+        .saturating_add(response.map_or(0, |r| r.body.len() + r.headers.byte_len()))
+}
+
+/// One state transition. Ten thousand of these per user are kept, and each push writes over
+/// the oldest: kept compact (80 bytes, a unit test pins it), because every byte of it is a
+/// cold write per state change.
+#[derive(Debug, Clone)]
+pub struct LogEntry {
+    pub seq: u64,
+    pub time: u64,
+    pub state: State,
+    pub message_id: Arc<str>,
+    pub spec: Arc<MessageSpec>,
+    pub error: Option<Box<str>>,
+    pub next_delivery_time: Option<NonZeroU64>,
+    pub response: Option<Arc<Response>>,
+}
+
+impl LogEntry {
+    /// What this entry is charged against the log's byte budget ([`charged_bytes`]).
+    pub fn charged_bytes(&self) -> usize {
+        charged_bytes(&self.spec, self.response.as_deref())
+    }
+
+    /// The cursor of the page after this entry: `<time>-<seq>`.
+    pub fn cursor(&self) -> String {
+        format!("{}-{}", self.time, self.seq)
+    }
+}
+
+/// A position in a listing: strictly older than an entry, or than a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor {
+    Seq(u64),
+    Time(u64),
+}
+
+impl Cursor {
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim();
+        if let Some((_, seq)) = s.split_once('-') {
+            return seq.parse().ok().map(Self::Seq);
+        }
+        s.parse().ok().map(Self::Time)
+    }
+
+    fn admits(self, e: &LogEntry) -> bool {
+        match self {
+            Self::Seq(seq) => e.seq < seq,
+            Self::Time(t) => e.time < t,
+        }
+    }
+}
+
+thread_local! {
+    /// A per-thread spare for [`LogRing::swap_evicted`]: evicted entries are dropped from it
+    /// outside the tenant's lock, and it keeps its capacity for the next time.
+    pub(crate) static EVICTED: RefCell<Vec<LogEntry>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The bounded log of one tenant.
+#[derive(Debug)]
+pub struct LogRing {
+    entries: VecDeque<LogEntry>,
+    /// Entries evicted since the last `swap_evicted`, to be dropped by the caller.
+    evicted: Vec<LogEntry>,
+    /// Each entry's charge, in step with `entries`: evicting an old entry then needs no look
+    /// at its (long cold) message.
+    charges: VecDeque<u32>,
+    cap: usize,
+    /// Budget for the sum of the entries' [`LogEntry::charged_bytes`].
+    max_bytes: usize,
+    /// That sum over `entries`, kept up to date by `push` (the only path that adds or drops).
+    bytes: usize,
+    next_seq: u64,
+}
+
+impl LogRing {
+    /// A log of at most `cap` entries (at least 1) charged at most `max_bytes` in all, except
+    /// that the newest entry is kept even when it alone is over the budget.
+    pub fn new(cap: usize, max_bytes: usize) -> Self {
+        Self {
+            entries: VecDeque::new(),
+            evicted: Vec::new(),
+            charges: VecDeque::new(),
+            cap: cap.max(1),
+            max_bytes,
+            bytes: 0,
+            next_seq: 1,
+        }
+    }
+
+    /// Appends an entry, giving it the next sequence number; first drops the oldest entries
+    /// until the new one fits both the count and the byte budget (or nothing else is left).
+    pub fn push(&mut self, mut entry: LogEntry) {
+        entry.seq = self.next_seq;
+        self.next_seq += 1;
+        // Charges are bounded far below 4 GiB (the quota presets' body and header limits).
+        let charge = u32::try_from(entry.charged_bytes()).unwrap_or(u32::MAX);
+        let size = charge as usize;
+        while self.entries.len() >= self.cap || self.bytes.saturating_add(size) > self.max_bytes {
+            let Some(old) = self.entries.pop_front() else {
+                break;
+            };
+            self.evicted.push(old);
+            let old = self.charges.pop_front().unwrap_or(0);
+            self.bytes = self.bytes.saturating_sub(old as usize);
+        }
+        self.bytes = self.bytes.saturating_add(size);
+        self.entries.push_back(entry);
+        self.charges.push_back(charge);
+    }
+
+    /// Hands the entries evicted so far to `spare` (which must be empty) in exchange for its
+    /// storage: the caller drops them where it likes, and neither side allocates again.
+    pub fn swap_evicted(&mut self, spare: &mut Vec<LogEntry>) {
+        if !self.evicted.is_empty() {
+            std::mem::swap(&mut self.evicted, spare);
+        }
+    }
+
+    /// The sum the running total must equal, recomputed (tests check the two agree).
+    #[cfg(test)]
+    fn recount(&self) -> usize {
+        self.entries.iter().map(LogEntry::charged_bytes).sum()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Every entry, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &LogEntry> {
+        self.entries.iter()
+    }
+
+    /// Up to `count` matching entries, newest first, and the cursor of the next page if any.
+    pub fn list(
+        &self,
+        filter: &Filter,
+        cursor: Option<Cursor>,
+        count: usize,
+    ) -> (Vec<LogEntry>, Option<String>) {
+        let mut page = Vec::new();
+        let mut more = false;
+        let matching = self
+            .entries
+            .iter()
+            .rev()
+            .filter(|e| cursor.is_none_or(|c| c.admits(e)))
+            .filter(|e| filter.matches_log(e));
+        for e in matching {
+            if page.len() == count {
+                more = true;
+                break;
+            }
+            page.push(e.clone());
+        }
+        let next = match (more, page.last()) {
+            (true, Some(last)) => Some(last.cursor()),
+            _ => None,
+        };
+        (page, next)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::PAYG;
+    use crate::engine::lifecycle::publish::build_spec;
+    use crate::engine::syntax::options::PublishOptions;
+
+    #[test]
+    fn an_entry_is_80_bytes() {
+        assert_eq!(std::mem::size_of::<LogEntry>(), 80);
+    }
+
+    fn entry(time: u64) -> LogEntry {
+        sized(time, Arc::new(spec(0)), None)
+    }
+
+    fn spec(body: usize) -> MessageSpec {
+        build_spec(
+            "http://example.com".into(),
+            PublishOptions::default(),
+            vec![b'x'; body].into(),
+            String::new(),
+            &PAYG,
+        )
+    }
+
+    /// An entry of the message `spec`, with a response of `response` bytes if given.
+    fn sized(time: u64, spec: Arc<MessageSpec>, response: Option<usize>) -> LogEntry {
+        LogEntry {
+            seq: 0,
+            time,
+            state: State::Created,
+            message_id: format!("msg_{time}").into(),
+            spec,
+            error: None,
+            next_delivery_time: None,
+            response: response.map(|n| {
+                Arc::new(Response {
+                    status: 200,
+                    headers: ResponseHeaders::default(),
+                    body: vec![b'r'; n].into(),
+                })
+            }),
+        }
+    }
+
+    fn times(ring: &LogRing) -> Vec<u64> {
+        ring.iter().map(|e| e.time).collect()
+    }
+
+    #[test]
+    fn the_ring_keeps_only_the_newest_entries_up_to_its_cap() {
+        let mut ring = LogRing::new(3, usize::MAX);
+        for t in 1..=5 {
+            ring.push(entry(t));
+        }
+        assert_eq!(ring.len(), 3);
+        let (page, next) = ring.list(&Filter::default(), None, 10);
+        let kept: Vec<(u64, u64)> = page.iter().map(|e| (e.time, e.seq)).collect();
+        assert_eq!(
+            kept,
+            [(5, 5), (4, 4), (3, 3)],
+            "newest first, oldest dropped"
+        );
+        assert_eq!(next, None);
+    }
+
+    #[test]
+    fn past_the_byte_budget_the_oldest_entries_are_dropped_first() {
+        let mut ring = LogRing::new(100, 1000);
+        for t in 1..=4 {
+            ring.push(sized(t, Arc::new(spec(300)), None));
+        }
+        assert_eq!(times(&ring), [2, 3, 4], "1200 > 1000: the oldest went");
+        assert_eq!((ring.bytes, ring.recount()), (900, 900));
+        // The response body counts too: 50 + 50 more fills the budget exactly.
+        ring.push(sized(5, Arc::new(spec(50)), Some(50)));
+        assert_eq!(times(&ring), [2, 3, 4, 5]);
+        assert_eq!(ring.bytes, 1000);
+        ring.push(sized(6, Arc::new(spec(650)), None));
+        assert_eq!(times(&ring), [5, 6], "as many dropped as needed");
+        assert_eq!((ring.bytes, ring.recount()), (750, 750));
+        let seqs: Vec<u64> = ring.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [5, 6], "sequence numbers go on across evictions");
+        // Both bounds at once: the count bound still applies.
+        let mut ring = LogRing::new(2, 1000);
+        for t in 1..=3 {
+            ring.push(sized(t, Arc::new(spec(1)), None));
+        }
+        assert_eq!((times(&ring), ring.bytes), (vec![2, 3], 2));
+    }
+
+    #[test]
+    fn the_newest_entry_is_kept_even_when_it_alone_is_over_the_budget() {
+        let mut ring = LogRing::new(100, 100);
+        ring.push(sized(1, Arc::new(spec(10)), None));
+        ring.push(sized(2, Arc::new(spec(500)), Some(500)));
+        assert_eq!(times(&ring), [2]);
+        assert_eq!((ring.bytes, ring.recount()), (1000, 1000));
+        ring.push(sized(3, Arc::new(spec(0)), None));
+        assert_eq!(
+            times(&ring),
+            [3],
+            "the big one goes as soon as it is not the newest"
+        );
+        assert_eq!(ring.bytes, 0);
+        let mut ring = LogRing::new(0, 0);
+        ring.push(sized(1, Arc::new(spec(1)), None));
+        ring.push(sized(2, Arc::new(spec(1)), None));
+        assert_eq!(times(&ring), [2], "zero bounds keep the newest");
+    }
+
+    #[test]
+    fn evicted_entries_are_handed_over_for_dropping_elsewhere() {
+        let mut ring = LogRing::new(2, usize::MAX);
+        for t in 1..=5 {
+            ring.push(entry(t));
+        }
+        let mut spare = Vec::with_capacity(8);
+        ring.swap_evicted(&mut spare);
+        let gone: Vec<u64> = spare.iter().map(|e| e.time).collect();
+        assert_eq!(gone, [1, 2, 3], "oldest first, none kept back");
+        assert_eq!(times(&ring), [4, 5]);
+        assert!(
+            ring.evicted.is_empty() && ring.evicted.capacity() >= 8,
+            "the spare's storage"
+        );
+        spare.clear();
+        ring.swap_evicted(&mut spare);
+        assert!(spare.is_empty(), "nothing evicted since");
+    }
+
+    #[test]
+    fn entries_sharing_a_body_are_each_charged_for_it() {
+        let mut ring = LogRing::new(100, 250);
+        let shared = Arc::new(spec(100));
+        for t in 1..=3 {
+            ring.push(sized(t, shared.clone(), None));
+        }
+        assert_eq!(times(&ring), [2, 3], "conservative: 300 charged, not 100");
+        assert_eq!((ring.bytes, ring.recount()), (200, 200));
+    }
+}

@@ -1,0 +1,71 @@
+//! Starting and cancelling runs through the run API: a trigger (`/v2/trigger`, whose request the
+//! API has already turned into the first message of a run) answers with the run it started or
+//! the active run it found; bulk cancel (`DELETE /v2/workflows/runs`) ends the chosen active
+//! runs as cancelled. Must not import axum, reqwest or tokio::net.
+
+use crate::engine::lifecycle::publish::PublishRequest;
+use crate::engine::workflow::logs::RunFilter;
+use crate::engine::workflow::RunState;
+use crate::engine::{Engine, Error, Result, TenantId};
+
+/// The run a trigger started, or the active one with that id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Triggered {
+    pub run_id: String,
+    pub created_at: u64,
+    pub deduplicated: bool,
+}
+
+impl Engine {
+    /// Publishes the first message of a run (`req.options.workflow` with `init`).
+    pub fn trigger(&self, t: TenantId, req: PublishRequest) -> Result<Triggered> {
+        let run_id = req
+            .options
+            .workflow
+            .as_ref()
+            .filter(|w| w.init)
+            .map(|w| w.run_id.clone())
+            .ok_or_else(|| Error::bad("a workflow run id is required"))?;
+        let now = self.now();
+        self.with(t, |st| {
+            let out = self.publish_locked(t, st, req, now)?;
+            let deduplicated = out.messages().iter().all(|p| p.deduplicated);
+            let created_at = st.runs.active.get(&run_id).map_or(now, |r| r.created_at);
+            Ok(Triggered {
+                run_id,
+                created_at,
+                deduplicated,
+            })
+        })
+    }
+
+    /// Cancels active runs: those in `ids`, else those matching `f` (oldest first, at most
+    /// `count`). Returns how many were cancelled.
+    pub fn cancel_runs(&self, t: TenantId, ids: &[String], f: &RunFilter, count: usize) -> usize {
+        let now = self.now();
+        self.with(t, |st| {
+            let mut chosen: Vec<(u64, String)> = st
+                .runs
+                .active
+                .values()
+                .filter(|r| r.is_active())
+                .filter(|r| {
+                    if ids.is_empty() {
+                        f.matches(r)
+                    } else {
+                        ids.contains(&r.id)
+                    }
+                })
+                .map(|r| (r.created_at, r.id.clone()))
+                .collect();
+            chosen.sort();
+            if ids.is_empty() {
+                chosen.truncate(count);
+            }
+            for (_, id) in &chosen {
+                self.end_run(t, st, id, RunState::Canceled, None, now);
+            }
+            chosen.len()
+        })
+    }
+}

@@ -1,0 +1,401 @@
+//! The workflow DLQ: the DLQ entries of workflow steps (a run failed on them), listed with their
+//! run and the fate of the run's failure callback; deleted; resumed (a new run with the failed
+//! run's history up to the failed message, which is published again) or restarted (a new run
+//! from its first message), with publish headers overriding the run config; and the failure
+//! callback published again. Must not import axum, reqwest or tokio::net.
+
+use std::sync::Arc;
+
+use crate::engine::lifecycle::manage::apply_overrides;
+use crate::engine::lifecycle::message::MessageSpec;
+use crate::engine::lifecycle::publish::{build_spec, check_options, first_delivery};
+use crate::engine::store::dlq::DlqEntry;
+use crate::engine::store::filter::Filter;
+use crate::engine::store::logs::Response;
+use crate::engine::syntax::headers::{merge, Headers};
+use crate::engine::syntax::options::{CallbackOptions, PublishOptions};
+use crate::engine::workflow::logs::{callback_state, collect, failure_call};
+use crate::engine::workflow::{CallType, Run, RunConfig, RunState, WorkflowLink};
+use crate::engine::{Engine, Error, Result, TenantId, TenantState};
+
+/// A workflow DLQ entry with its run and failure callback.
+#[derive(Debug, Clone)]
+pub struct WorkflowDlqEntry {
+    pub entry: DlqEntry,
+    pub run_id: String,
+    pub created_at: u64,
+    pub url: String,
+    pub failure: Option<FailureInfo>,
+}
+
+/// How the run's failure callback fared.
+#[derive(Debug, Clone)]
+pub struct FailureInfo {
+    pub state: &'static str,
+    pub response: Option<Response>,
+}
+
+/// Filters of the workflow DLQ: the message filter plus the run's fields.
+#[derive(Debug, Clone, Default)]
+pub struct WorkflowDlqFilter {
+    pub base: Filter,
+    pub run_ids: Vec<String>,
+    pub urls: Vec<String>,
+    pub created_at: Option<u64>,
+    pub failure_states: Vec<String>,
+}
+
+impl WorkflowDlqFilter {
+    fn matches(&self, w: &WorkflowDlqEntry) -> bool {
+        let state = w.failure.as_ref().map(|f| f.state);
+        (self.run_ids.is_empty() || self.run_ids.contains(&w.run_id))
+            && (self.urls.is_empty() || self.urls.contains(&w.url))
+            && self.created_at.is_none_or(|c| c == w.created_at)
+            && (self.failure_states.is_empty()
+                || self
+                    .failure_states
+                    .iter()
+                    .any(|s| Some(s.as_str()) == state))
+    }
+}
+
+/// Explicit ids win over the filter.
+#[derive(Debug, Clone, Default)]
+pub struct WorkflowDlqSelection {
+    pub dlq_ids: Vec<String>,
+    pub filter: WorkflowDlqFilter,
+    pub cursor: Option<String>,
+    pub count: usize,
+}
+
+/// A run's id and creation time (Unix ms).
+pub type RunKey = (String, u64);
+
+/// What to do with a failed run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rerun {
+    Resume,
+    Restart,
+}
+
+/// A run by id and creation time, active or ended.
+pub(crate) fn find_run<'a>(st: &'a TenantState, id: &str, created_at: u64) -> Option<&'a Run> {
+    st.runs
+        .active
+        .get(id)
+        .filter(|r| r.created_at == created_at)
+        .or_else(|| {
+            st.runs
+                .ended
+                .iter()
+                .rev()
+                .find(|r| r.id == id && r.created_at == created_at)
+        })
+}
+
+fn not_found(id: &str) -> Error {
+    Error::not_found(format!("workflow dlq message {id} not found"))
+}
+
+/// The failure callback now carries the new run's id.
+fn with_run_id(cb: &mut CallbackOptions, run_id: &str) {
+    for (k, v) in cb.forward.iter_mut() {
+        if k.eq_ignore_ascii_case("Upstash-Workflow-RunId") {
+            *v = run_id.to_string();
+        }
+    }
+}
+
+/// The override of a failure callback replaces its URL and keeps the workflow headers.
+fn failure_override(base: Option<&CallbackOptions>, o: &PublishOptions) -> Option<CallbackOptions> {
+    let over = o.failure_callback.as_ref()?;
+    Some(match base {
+        Some(b) => CallbackOptions {
+            url: over.url.clone(),
+            ..b.clone()
+        },
+        None => over.clone(),
+    })
+}
+
+fn label_header(labels: &[String]) -> Headers {
+    vec![("Upstash-Label".to_string(), labels.join(","))]
+}
+
+/// The run config of the new run: the old one with the overrides.
+fn new_config(c: &RunConfig, o: &PublishOptions, run_id: &str) -> RunConfig {
+    let mut c = c.clone();
+    c.retries = o.retries.or(c.retries);
+    if o.retry_delay.is_some() {
+        c.retry_delay = o.retry_delay.clone();
+    }
+    if o.flow.is_some() {
+        c.flow = o.flow.clone();
+    }
+    if let Some(l) = &o.labels {
+        c.labels = Some(l.clone());
+        c.forward = merge(&c.forward, &label_header(l));
+    }
+    if let Some(f) = failure_override(c.failure_callback.as_ref(), o) {
+        c.failure_callback = Some(f);
+    }
+    if let Some(f) = &mut c.failure_callback {
+        with_run_id(f, run_id);
+    }
+    c
+}
+
+impl TenantState {
+    fn workflow_entry(&self, e: &DlqEntry) -> Option<WorkflowDlqEntry> {
+        let link = e.spec.workflow.as_ref()?;
+        let url = find_run(self, &link.run_id, link.created_at)
+            .map_or_else(|| e.spec.url.clone(), |r| r.url.clone());
+        Some(WorkflowDlqEntry {
+            entry: e.clone(),
+            run_id: link.run_id.clone(),
+            created_at: link.created_at,
+            url,
+            failure: None,
+        })
+    }
+
+    /// Adds what the log says about the failure callbacks of the entries' runs.
+    fn with_failures(&self, mut list: Vec<WorkflowDlqEntry>) -> Vec<WorkflowDlqEntry> {
+        let infos = collect(self, |l| l.call_type == CallType::FailureCall);
+        for w in &mut list {
+            w.failure = failure_call(&infos, &w.run_id, w.created_at).map(|(_, i)| FailureInfo {
+                state: callback_state(i.last),
+                response: i.response.cloned(),
+            });
+        }
+        list
+    }
+
+    /// The selected workflow entries, and the cursor of the rest.
+    fn workflow_select(
+        &self,
+        sel: &WorkflowDlqSelection,
+    ) -> (Vec<WorkflowDlqEntry>, Option<String>) {
+        if !sel.dlq_ids.is_empty() {
+            let found = sel
+                .dlq_ids
+                .iter()
+                .filter_map(|id| self.dlq.get(id))
+                .filter_map(|e| self.workflow_entry(e))
+                .collect();
+            return (self.with_failures(found), None);
+        }
+        let (all, _) = self
+            .dlq
+            .list(&sel.filter.base, sel.cursor.as_deref(), usize::MAX);
+        let matching = all.iter().filter_map(|e| self.workflow_entry(e));
+        let matching = self.with_failures(matching.collect());
+        let mut page = Vec::new();
+        for w in matching.into_iter().filter(|w| sel.filter.matches(w)) {
+            if page.len() == sel.count {
+                return (page, Some(w.entry.dlq_id));
+            }
+            page.push(w);
+        }
+        (page, None)
+    }
+}
+
+impl Engine {
+    fn expire_workflow_dlq(&self, st: &mut TenantState) {
+        let keep = self
+            .now()
+            .saturating_sub(self.limits().dlq_retention.as_millis() as u64);
+        st.dlq.expire(keep);
+    }
+
+    pub fn workflow_dlq_list(
+        &self,
+        t: TenantId,
+        sel: &WorkflowDlqSelection,
+    ) -> (Vec<WorkflowDlqEntry>, Option<String>) {
+        self.with(t, |st| {
+            self.expire_workflow_dlq(st);
+            st.workflow_select(sel)
+        })
+    }
+
+    pub fn workflow_dlq_get(&self, t: TenantId, dlq_id: &str) -> Result<WorkflowDlqEntry> {
+        let sel = WorkflowDlqSelection {
+            dlq_ids: vec![dlq_id.to_string()],
+            ..Default::default()
+        };
+        let (mut found, _) = self.workflow_dlq_list(t, &sel);
+        found.pop().ok_or_else(|| not_found(dlq_id))
+    }
+
+    pub fn workflow_dlq_delete_many(
+        &self,
+        t: TenantId,
+        sel: &WorkflowDlqSelection,
+    ) -> (usize, Option<String>) {
+        self.with(t, |st| {
+            self.expire_workflow_dlq(st);
+            let (page, cursor) = st.workflow_select(sel);
+            for w in &page {
+                st.dlq.remove(&w.entry.dlq_id);
+            }
+            (page.len(), cursor)
+        })
+    }
+
+    /// Resumes or restarts the selected failed runs: `(new run id, its creation time)` each.
+    pub fn workflow_dlq_rerun(
+        &self,
+        t: TenantId,
+        sel: &WorkflowDlqSelection,
+        mode: Rerun,
+        o: &PublishOptions,
+    ) -> Result<(Vec<RunKey>, Option<String>)> {
+        let now = self.now();
+        check_options(o, self.limits(), now)?;
+        self.with(t, |st| {
+            self.expire_workflow_dlq(st);
+            let (page, cursor) = st.workflow_select(sel);
+            if page.is_empty() && sel.dlq_ids.len() == 1 {
+                return Err(not_found(&sel.dlq_ids[0]));
+            }
+            let mut runs = Vec::with_capacity(page.len());
+            for w in &page {
+                runs.push(self.rerun_locked(t, st, &w.entry, mode, o, now)?);
+            }
+            Ok((runs, cursor))
+        })
+    }
+
+    fn rerun_locked(
+        &self,
+        t: TenantId,
+        st: &mut TenantState,
+        e: &DlqEntry,
+        mode: Rerun,
+        o: &PublishOptions,
+        now: u64,
+    ) -> Result<RunKey> {
+        let link = e
+            .spec
+            .workflow
+            .clone()
+            .ok_or_else(|| not_found(&e.dlq_id))?;
+        let old = find_run(st, &link.run_id, link.created_at)
+            .cloned()
+            .ok_or_else(|| Error::bad(format!("the run of dlq message {} is gone", e.dlq_id)))?;
+        let new_id = format!("wfr_{}", crate::ids::base58(21));
+        let (keep, base, init) = match mode {
+            Rerun::Resume => {
+                let at = old
+                    .history
+                    .iter()
+                    .position(|s| s.message_id == e.message_id);
+                (
+                    at.unwrap_or(old.history.len()),
+                    (*e.spec).clone(),
+                    link.init,
+                )
+            }
+            Rerun::Restart => (0, self.init_spec(st, &old), true),
+        };
+        let mut spec = apply_overrides(
+            &base,
+            &PublishOptions {
+                failure_callback: None,
+                ..o.clone()
+            },
+        );
+        spec.failure_callback = failure_override(base.failure_callback.as_deref(), o)
+            .map(Box::new)
+            .or(spec.failure_callback);
+        if let Some(f) = &mut spec.failure_callback {
+            with_run_id(f, &new_id);
+        }
+        if let Some(l) = &o.labels {
+            spec.header = merge(&spec.header, &label_header(l));
+        }
+        let new_link = WorkflowLink {
+            run_id: new_id.clone(),
+            created_at: now,
+            call_type: CallType::Step,
+            init,
+            detect_trigger: link.detect_trigger
+                || (init && old.feature_set.contains("WF_DetectTrigger")),
+        };
+        spec.workflow = Some(Box::new(new_link.clone()));
+        let mut run = old.clone();
+        run.id = new_id.clone();
+        run.created_at = now;
+        run.state = RunState::Running;
+        run.completed_at = None;
+        run.response = None;
+        run.dlq_id = None;
+        run.error = None;
+        run.invoker = None;
+        run.config = new_config(&old.config, o, &new_id);
+        run.history.truncate(keep);
+        st.runs.active.insert(new_id.clone(), run);
+        let body = spec.body.clone();
+        let id = self.enqueue(t, st, Arc::new(spec), now, first_delivery(o, now));
+        st.workflow_append(&new_link, &id, &body, now);
+        st.dlq.remove(&e.dlq_id);
+        Ok((new_id, now))
+    }
+
+    /// The first message of `run` as it was published (from the log), else rebuilt from its
+    /// config.
+    fn init_spec(&self, st: &TenantState, run: &Run) -> MessageSpec {
+        let logged = st
+            .logs
+            .iter()
+            .find(|e| e.message_id == run.init_message)
+            .map(|e| (*e.spec).clone());
+        logged.unwrap_or_else(|| {
+            let c = &run.config;
+            let sdk = [("Upstash-Workflow-Sdk-Version".to_string(), "1".to_string())];
+            let o = PublishOptions {
+                content_type: Some("application/json".into()),
+                forward: merge(&c.forward, &sdk),
+                retries: c.retries,
+                retry_delay: c.retry_delay.clone(),
+                flow: c.flow.clone(),
+                failure_callback: c.failure_callback.clone(),
+                labels: c.labels.clone(),
+                ..Default::default()
+            };
+            let (url, body, ip) = (
+                run.url.clone(),
+                run.initial_body.clone(),
+                run.caller_ip.clone(),
+            );
+            build_spec(url, o, body, ip, self.limits())
+        })
+    }
+
+    /// Publishes the failure callback of a failed run again (its last one must have failed).
+    pub fn workflow_dlq_callback(&self, t: TenantId, dlq_id: &str) -> Result<RunKey> {
+        let now = self.now();
+        self.with(t, |st| {
+            let w = st
+                .dlq
+                .get(dlq_id)
+                .and_then(|e| st.workflow_entry(e))
+                .ok_or_else(|| not_found(dlq_id))?;
+            let spec: Arc<MessageSpec> = {
+                let infos = collect(st, |l| l.call_type == CallType::FailureCall);
+                let (_, info) = failure_call(&infos, &w.run_id, w.created_at)
+                    .ok_or_else(|| Error::bad("the workflow run has no failure callback"))?;
+                if callback_state(info.last) != "CALLBACK_FAIL" {
+                    return Err(Error::bad("the failure callback has not failed"));
+                }
+                info.spec
+                    .cloned()
+                    .ok_or_else(|| Error::bad("the failure callback is gone"))?
+            };
+            self.enqueue(t, st, spec, now, now);
+            Ok((w.run_id, w.created_at))
+        })
+    }
+}

@@ -1,0 +1,338 @@
+//! Workflow runs inside the delivery state machine and the run API: what a delivery to the
+//! workflow endpoint carries (history body, run headers), `WF_DetectTrigger`, `WF_NoDelete`
+//! for `context.call`, failing a run when a step fails for good, and ending runs
+//! (`DELETE /v2/workflows/runs/{id}`), with the lazy-fetch history lookup.
+
+use std::sync::Arc;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use bytes::Bytes;
+use serde_json::{json, Value};
+
+use crate::engine::lifecycle::attempt::{AttemptResult, Verdict};
+use crate::engine::lifecycle::message::{Kind, Message};
+use crate::engine::store::logs::Response;
+use crate::engine::syntax::headers::Headers;
+use crate::engine::workflow::{CallType, RunState, WorkflowLink, NON_WORKFLOW_ERROR};
+use crate::engine::{Engine, Error, Result, TenantId, TenantState};
+
+/// Whether a message goes to its workflow endpoint with the run's history as body.
+fn carries_history(msg: &Message) -> bool {
+    msg.spec.kind == Kind::Normal
+        && msg
+            .spec
+            .workflow
+            .as_ref()
+            .is_some_and(|l| l.call_type == CallType::Step)
+}
+
+impl TenantState {
+    /// The body and extra headers of an attempt of a workflow message; None when the message
+    /// belongs to a run that has ended (it must be dropped).
+    pub(crate) fn workflow_delivery(&self, msg: &Message) -> Option<(Bytes, Headers)> {
+        let Some(link) = &msg.spec.workflow else {
+            return Some((msg.spec.body.clone(), Vec::new()));
+        };
+        let run = self.runs.active.get(&link.run_id);
+        if run.is_none() && msg.spec.kind != Kind::FailureCallback {
+            return None;
+        }
+        let mut headers = Vec::new();
+        if link.call_type != CallType::ToCallback {
+            headers.push(("Upstash-Workflow-RunId".to_string(), link.run_id.clone()));
+            headers.push((
+                "Upstash-Workflow-CreatedAt".to_string(),
+                link.created_at.to_string(),
+            ));
+        }
+        let body = match run.filter(|_| carries_history(msg)) {
+            Some(run) => Bytes::from(run.history_json(Some(&msg.id)).to_string()),
+            None => msg.spec.body.clone(),
+        };
+        Some((body, headers))
+    }
+}
+
+/// `WF_DetectTrigger`: the first delivery of a run answered without the workflow SDK's header
+/// means the destination is not a workflow endpoint: the run fails at once.
+pub fn detect_trigger(msg: &Message, result: &mut AttemptResult) {
+    let Some(link) = msg
+        .spec
+        .workflow
+        .as_ref()
+        .filter(|l| l.init && l.detect_trigger)
+    else {
+        return;
+    };
+    let Some(resp) = &result.response else { return };
+    let from_sdk = resp.headers.contains("upstash-workflow-sdk-version");
+    if !from_sdk && link.call_type == CallType::Step {
+        result.verdict = Verdict::Fail;
+        result.error = Some(NON_WORKFLOW_ERROR.to_string());
+    }
+}
+
+impl Engine {
+    /// Drops a message of an ended run instead of delivering it.
+    pub(crate) fn drop_ended(&self, t: TenantId, st: &mut TenantState, id: &str, now: u64) {
+        self.cancel_locked(t, st, id, now);
+    }
+
+    /// The link of a callback made from `source`: a `context.call` result is part of the run's
+    /// history (`fromCallback`); a failure callback is the run's `failureCall`.
+    pub(crate) fn workflow_callback_link(
+        &self,
+        source: &Message,
+        kind: Kind,
+    ) -> Option<WorkflowLink> {
+        let link = source.spec.workflow.as_ref()?;
+        let call_type = match kind {
+            Kind::Callback if link.call_type == CallType::ToCallback => CallType::FromCallback,
+            Kind::FailureCallback => CallType::FailureCall,
+            _ => return None,
+        };
+        Some(WorkflowLink {
+            call_type,
+            init: false,
+            detect_trigger: false,
+            ..(**link).clone()
+        })
+    }
+
+    /// Adds the workflow fields to a callback payload about `source`: the run id and creation
+    /// time, and (`InitialBody`) the run's initial payload as `sourceBody`.
+    pub(crate) fn workflow_payload(&self, st: &TenantState, source: &Message, payload: &mut Value) {
+        let Some(link) = &source.spec.workflow else {
+            return;
+        };
+        payload["workflowRunId"] = json!(link.run_id);
+        payload["workflowCreatedAt"] = json!(link.created_at);
+        let initial = st
+            .runs
+            .active
+            .get(&link.run_id)
+            .or_else(|| st.runs.ended.iter().rev().find(|r| r.id == link.run_id))
+            .map(|r| r.initial_body.clone());
+        if let Some(body) = initial {
+            payload["sourceBody"] = json!(B64.encode(&body));
+        }
+    }
+
+    /// A workflow step failed for good: the run fails (its DLQ entry and failure callback are
+    /// made by the caller), and what is left of it is dropped.
+    pub(crate) fn workflow_failed(
+        &self,
+        t: TenantId,
+        st: &mut TenantState,
+        msg: &Message,
+        dlq_id: Option<String>,
+        error: Option<String>,
+        now: u64,
+    ) {
+        let Some(link) = &msg.spec.workflow else {
+            return;
+        };
+        if msg.spec.kind != Kind::Normal || link.call_type != CallType::Step {
+            return;
+        }
+        let Some(run) = st.runs.active.get_mut(&link.run_id) else {
+            return;
+        };
+        run.dlq_id = dlq_id;
+        run.error = error;
+        self.end_run(t, st, &link.run_id.clone(), RunState::Failed, None, now);
+    }
+
+    /// Ends a run: records how, drops its pending messages, waiters and stored notifications,
+    /// moves it to the ended runs.
+    pub(crate) fn end_run(
+        &self,
+        t: TenantId,
+        st: &mut TenantState,
+        id: &str,
+        state: RunState,
+        response: Option<Bytes>,
+        now: u64,
+    ) {
+        let Some(run) = st.runs.active.get_mut(id) else {
+            return;
+        };
+        run.state = state;
+        run.completed_at = Some(now);
+        run.response = response;
+        let pending: Vec<Arc<str>> = st
+            .messages
+            .values()
+            .filter(|m| m.spec.kind != Kind::FailureCallback)
+            .filter(|m| m.spec.workflow.as_ref().is_some_and(|l| l.run_id == id))
+            .map(|m| m.id.clone())
+            .collect();
+        for m in pending {
+            self.cancel_locked(t, st, &m, now);
+        }
+        st.waits.drop_run(id);
+        if let Some(run) = st.runs.end(id).cloned() {
+            self.resolve_invoker(t, st, &run, now);
+        }
+    }
+
+    /// `DELETE /v2/workflows/runs/{id}`: `cancel=false` completes the run with `body` as its
+    /// result, `cancel=true` cancels it. A run that has already ended (however it ended) is
+    /// left as it is and the call succeeds, as on the hosted service: the SDK ends a run again
+    /// when its trigger was deduplicated. Only an id never seen (or ended so long ago that it
+    /// left the bounded record of ended runs) is not found.
+    pub fn finish_run(&self, t: TenantId, id: &str, cancel: bool, body: Bytes) -> Result<()> {
+        let now = self.now();
+        self.with(t, |st| {
+            if !st.runs.active.contains_key(id) {
+                if st.runs.ended_ids.contains(id) {
+                    return Ok(());
+                }
+                return Err(Error::not_found(format!("workflow run {id} not found")));
+            }
+            let (state, response) = if cancel {
+                (RunState::Canceled, None)
+            } else {
+                (RunState::Success, Some(body))
+            };
+            self.end_run(t, st, id, state, response, now);
+            Ok(())
+        })
+    }
+
+    /// The history of an active run (lazy fetch); 404 once it has ended.
+    pub fn run_history(&self, t: TenantId, id: &str) -> Result<Value> {
+        self.with(t, |st| st.runs.active.get(id).map(|r| r.history_json(None)))
+            .ok_or_else(|| Error::not_found(format!("workflow run {id} not found")))
+    }
+}
+
+/// For a `context.call` that failed for good (`WF_NoDelete`): the run goes on with the failing
+/// status, so the callback is sent even when the third party never answered.
+pub fn is_workflow_call(msg: &Message) -> bool {
+    msg.spec.kind == Kind::Normal
+        && msg
+            .spec
+            .workflow
+            .as_ref()
+            .is_some_and(|l| l.call_type == CallType::ToCallback)
+}
+
+/// A response for a call that got none (connection refused, timeout): status 0.
+pub fn no_response() -> Response {
+    Response {
+        status: 0,
+        headers: Default::default(),
+        body: Bytes::new(),
+    }
+}
+
+/// A step the server makes for a run: where it goes, with which protocol headers.
+#[derive(Debug, Clone)]
+pub struct ServerStep {
+    pub run_id: String,
+    pub url: String,
+    /// `Name: value` pairs as the SDK sent them (`Upstash-Forward-X` reaches the endpoint).
+    pub headers: Headers,
+    /// The step JSON (`stepId`, `stepName`, `stepType`, `concurrent`, `out`, …).
+    pub step: Value,
+}
+
+/// Publish options of a step the server makes from protocol headers (`Name: value` pairs as
+/// the SDK sent them for a waiter or an invoker): `Upstash-Forward-X` reaches the endpoint as
+/// `X`; everything else is the run's business.
+fn server_step_options(
+    headers: &Headers,
+    run_id: &str,
+) -> crate::engine::syntax::options::PublishOptions {
+    let mut o = crate::engine::syntax::options::PublishOptions::default();
+    for (k, v) in headers {
+        let lower = k.to_ascii_lowercase();
+        if let Some(rest) = lower.strip_prefix("upstash-forward-") {
+            if !o.forward.iter().any(|(n, _)| n.eq_ignore_ascii_case(rest)) {
+                o.forward
+                    .push((crate::engine::syntax::headers::canonical(rest), v.clone()));
+            }
+        } else if lower == "content-type" && o.content_type.is_none() {
+            o.content_type = Some(v.clone());
+        }
+    }
+    o.content_type
+        .get_or_insert_with(|| "application/json".to_string());
+    o.workflow = Some(crate::engine::syntax::options::WorkflowHeaders {
+        run_id: run_id.to_string(),
+        ..Default::default()
+    });
+    o
+}
+
+impl Engine {
+    /// Appends a step the server makes (a notify, a wait timeout, an invoke result) to an active
+    /// run and delivers it like a step the SDK published, with the run's config.
+    pub(crate) fn server_step(
+        &self,
+        t: TenantId,
+        st: &mut TenantState,
+        s: ServerStep,
+        now: u64,
+    ) -> Result<Arc<str>> {
+        let caller_ip = st
+            .runs
+            .active
+            .get(&s.run_id)
+            .map(|r| r.caller_ip.clone())
+            .unwrap_or_default();
+        let req = crate::engine::lifecycle::publish::PublishRequest {
+            destination: s.url,
+            options: server_step_options(&s.headers, &s.run_id),
+            body: Bytes::from(s.step.to_string()),
+            caller_ip,
+            queue: None,
+            schedule_id: None,
+        };
+        let outcome = self.publish_locked(t, st, req, now)?;
+        outcome
+            .messages()
+            .first()
+            .map(|p| p.message_id.clone())
+            .ok_or_else(|| Error::bad("the step was not published"))
+    }
+
+    /// When an invoked run ends, its parent's invoke step gets the result:
+    /// `out = {"body", "isFailed", "isCanceled"}` (no `body` unless it succeeded with one).
+    pub(crate) fn resolve_invoker(
+        &self,
+        t: TenantId,
+        st: &mut TenantState,
+        child: &crate::engine::workflow::Run,
+        now: u64,
+    ) {
+        let Some(inv) = &child.invoker else { return };
+        if !st.runs.active.contains_key(&inv.run_id) {
+            return;
+        }
+        let mut out = serde_json::Map::new();
+        if child.state == RunState::Success {
+            if let Some(b) = child.response.as_ref().filter(|b| !b.is_empty()) {
+                out.insert("body".into(), json!(String::from_utf8_lossy(b)));
+            }
+        }
+        out.insert("isFailed".into(), json!(child.state == RunState::Failed));
+        out.insert(
+            "isCanceled".into(),
+            json!(child.state == RunState::Canceled),
+        );
+        let mut step = inv.step.clone();
+        if let Value::Object(m) = &mut step {
+            m.insert("out".into(), json!(Value::Object(out).to_string()));
+        }
+        let s = ServerStep {
+            run_id: inv.run_id.clone(),
+            url: inv.url.clone(),
+            headers: inv.headers.clone(),
+            step,
+        };
+        let _ = self.server_step(t, st, s, now);
+    }
+}
