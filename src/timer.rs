@@ -34,7 +34,7 @@ struct Inner<J> {
 
 impl<J: Send + 'static> Timer<J> {
     /// A timer on `clock`: deadlines are its Unix ms.
-    pub fn new(clock: Clock) -> Self {
+    pub(crate) fn new(clock: Clock) -> Self {
         Self {
             clock,
             inner: Mutex::new(Inner {
@@ -47,12 +47,12 @@ impl<J: Send + 'static> Timer<J> {
     }
 
     /// The clock the deadlines are read on.
-    pub fn clock(&self) -> &Clock {
+    pub(crate) fn clock(&self) -> &Clock {
         &self.clock
     }
 
     /// Runs `job` once the clock reads `at_ms` (Unix ms); a deadline in the past runs at once.
-    pub fn schedule(&self, at_ms: u64, job: J) {
+    pub(crate) fn schedule(&self, at_ms: u64, job: J) {
         let now = self.clock.now_ms();
         let wake = {
             let mut inner = self.inner.lock();
@@ -85,7 +85,7 @@ impl<J: Send + 'static> Timer<J> {
 
     /// Removes and returns every job due at `now`: those due when scheduled first, in the
     /// order scheduled, then the others in deadline order.
-    pub fn take_due(&self, now: u64) -> Vec<J> {
+    pub(crate) fn take_due(&self, now: u64) -> Vec<J> {
         let mut inner = self.inner.lock();
         let mut due = std::mem::take(&mut inner.ready);
         while let Some(entry) = inner.queue.first_entry() {
@@ -107,7 +107,7 @@ impl<J: Send + 'static> Timer<J> {
     }
 
     /// Calls `on_due` with each job when it is due, on this task, until `cancel` fires.
-    pub async fn run(&self, mut on_due: impl FnMut(J), cancel: CancellationToken) {
+    pub(crate) async fn run(&self, mut on_due: impl FnMut(J), cancel: CancellationToken) {
         // Subscribed before the first look, so no change of the clock goes unseen.
         let mut moved = self.clock.changes();
         loop {

@@ -42,7 +42,7 @@ const ASSETS: [(&str, &str, &str); 13] = [
 ];
 
 /// The dashboard's routes, or none when it is switched off.
-pub fn routes(enabled: bool) -> Router<AppState> {
+pub(crate) fn routes(enabled: bool) -> Router<AppState> {
     let router = Router::new();
     if !enabled {
         return router;

@@ -21,7 +21,7 @@ use crate::engine::Error;
 const MAX_WAIT: Duration = Duration::from_secs(600);
 
 /// `POST /dev/schedules/{id}/trigger`: runs a schedule now; its next firing is unchanged.
-pub async fn trigger_schedule(
+pub(crate) async fn trigger_schedule(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(id): Path<String>,
@@ -33,7 +33,11 @@ pub async fn trigger_schedule(
 
 /// `GET|POST /dev/wait-idle?timeout=30s`: answers once the user has no message pending
 /// (every message delivered, dead-lettered or cancelled), or 408 when the timeout passes.
-pub async fn wait_idle(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> ApiResult<Response> {
+pub(crate) async fn wait_idle(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    uri: Uri,
+) -> ApiResult<Response> {
     let q = Query::parse(uri.query());
     let timeout = match q.one("timeout").filter(|v| !v.trim().is_empty()) {
         Some(v) => parse_duration(v).map_err(|e| Error::bad(format!("invalid timeout: {e}")))?,
@@ -55,7 +59,11 @@ pub async fn wait_idle(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> Ap
 }
 
 /// `POST /dev/reset` forgets everything of the user; `?all=true` of every user.
-pub async fn reset(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> ApiResult<Json<Value>> {
+pub(crate) async fn reset(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    uri: Uri,
+) -> ApiResult<Json<Value>> {
     let q = Query::parse(uri.query());
     if parse_bool("all", q.one("all").unwrap_or("false"))? {
         for id in s.engine.tenant_ids().collect::<Vec<_>>() {

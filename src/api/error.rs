@@ -12,7 +12,7 @@ use crate::engine::Error;
 
 /// Which throughput limit a 429 is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LimitKind {
+pub(crate) enum LimitKind {
     Daily,
     Burst,
 }
@@ -27,7 +27,7 @@ impl LimitKind {
 }
 
 /// Sets the `…-Limit`, `…-Remaining` and `…-Reset` headers of a limit.
-pub fn limit_headers(headers: &mut HeaderMap, kind: LimitKind, s: &LimitState) {
+pub(crate) fn limit_headers(headers: &mut HeaderMap, kind: LimitKind, s: &LimitState) {
     for (suffix, value) in [
         ("Limit", s.limit),
         ("Remaining", s.remaining),
@@ -45,7 +45,7 @@ pub fn limit_headers(headers: &mut HeaderMap, kind: LimitKind, s: &LimitState) {
 
 /// An error on its way out as an HTTP response.
 #[derive(Debug)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     Engine(Error),
     Limited(LimitKind, LimitState),
 }
@@ -57,7 +57,7 @@ impl From<Error> for ApiError {
 }
 
 impl ApiError {
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             Self::Engine(Error::BadRequest(_) | Error::RunEnded(_)) => StatusCode::BAD_REQUEST,
             Self::Engine(Error::Unauthorized(_)) => StatusCode::UNAUTHORIZED,
@@ -89,9 +89,9 @@ impl IntoResponse for ApiError {
     }
 }
 
-pub type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 /// A JSON error with any status, for the router's own fallbacks.
-pub fn error_response(status: StatusCode, msg: impl Into<String>) -> Response {
+pub(crate) fn error_response(status: StatusCode, msg: impl Into<String>) -> Response {
     (status, Json(json!({ "error": msg.into() }))).into_response()
 }

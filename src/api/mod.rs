@@ -8,7 +8,7 @@ pub(crate) mod dev;
 pub(crate) mod edge;
 pub(crate) mod error;
 pub mod extract;
-pub mod messages;
+pub(crate) mod messages;
 pub mod publish;
 pub(crate) mod resources;
 pub mod views;
@@ -27,8 +27,8 @@ use crate::engine::Engine;
 use error::error_response;
 
 #[derive(Clone)]
-pub struct AppState {
-    pub engine: Arc<Engine>,
+pub(crate) struct AppState {
+    pub(crate) engine: Arc<Engine>,
 }
 
 /// Canonical spellings of the `/v2/<resource>` segment.
@@ -55,7 +55,7 @@ const RESOURCES: [&str; 20] = [
     "dev",
 ];
 
-pub fn router(engine: Arc<Engine>) -> Router {
+pub(crate) fn router(engine: Arc<Engine>) -> Router {
     let state = AppState { engine };
     dashboard::routes(state.engine.config().dashboard)
         .route("/v2/publish", post(publish::publish))
@@ -173,7 +173,7 @@ pub fn router(engine: Arc<Engine>) -> Router {
 
 /// The router behind its edge (host and origin guard, header bound, burst limit) and path
 /// normalisation: the whole HTTP application.
-pub fn app(
+pub(crate) fn app(
     engine: Arc<Engine>,
 ) -> tower::util::MapRequest<edge::Edge<Router>, fn(Request) -> Request> {
     let edge = edge::Edge::new(router(engine.clone()), AppState { engine });
@@ -220,7 +220,7 @@ pub fn normalize_path(path: &str) -> Cow<'_, str> {
 }
 
 /// Rewrites the request's path to its normalised form before routing.
-pub fn normalize(mut req: Request) -> Request {
+pub(crate) fn normalize(mut req: Request) -> Request {
     let path = req.uri().path();
     if let Cow::Owned(normal) = normalize_path(path) {
         let pq = match req.uri().query() {

@@ -53,14 +53,14 @@ fn redirect(attempt: reqwest::redirect::Attempt) -> reqwest::redirect::Action {
     }
 }
 
-pub struct Dispatcher {
+pub(crate) struct Dispatcher {
     engine: Arc<Engine>,
     client: reqwest::Client,
     tracker: TaskTracker,
 }
 
 impl Dispatcher {
-    pub fn new(engine: Arc<Engine>) -> anyhow::Result<Self> {
+    pub(crate) fn new(engine: Arc<Engine>) -> anyhow::Result<Self> {
         // Retries are ours to make (with backoff, logs and the DLQ); reqwest's own retry of
         // HTTP/2 protocol NACKs would also copy every request up front to be able to resend it.
         let client = reqwest::Client::builder()
@@ -80,7 +80,7 @@ impl Dispatcher {
 
     /// Runs `timer` and every job it hands over until `cancel` fires, then gives in-flight
     /// attempts up to `drain` to finish.
-    pub async fn run(self, timer: &Timer<Job>, cancel: CancellationToken, drain: Duration) {
+    pub(crate) async fn run(self, timer: &Timer<Job>, cancel: CancellationToken, drain: Duration) {
         let sender = Sender(Arc::new(Shared {
             engine: Arc::downgrade(&self.engine),
             client: self.client.clone(),

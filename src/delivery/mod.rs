@@ -5,6 +5,6 @@ pub mod dispatcher;
 pub mod hints;
 mod resolve;
 pub mod sign;
-pub mod verdict;
+pub(crate) mod verdict;
 
-pub use dispatcher::Dispatcher;
+pub(crate) use dispatcher::Dispatcher;

@@ -12,21 +12,21 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// Lifetime of a signature.
-pub const TTL_SECS: u64 = 300;
+pub(crate) const TTL_SECS: u64 = 300;
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Claims {
-    pub iss: String,
-    pub sub: String,
-    pub exp: u64,
-    pub nbf: u64,
-    pub iat: u64,
-    pub jti: String,
-    pub body: String,
+pub(crate) struct Claims {
+    pub(crate) iss: String,
+    pub(crate) sub: String,
+    pub(crate) exp: u64,
+    pub(crate) nbf: u64,
+    pub(crate) iat: u64,
+    pub(crate) jti: String,
+    pub(crate) body: String,
 }
 
 /// base64url(SHA-256(body)) with padding.
-pub fn body_hash(body: &[u8]) -> String {
+pub(crate) fn body_hash(body: &[u8]) -> String {
     URL_SAFE.encode(Sha256::digest(body))
 }
 

@@ -8,7 +8,7 @@ use super::hints::retry_after_hint;
 use crate::engine::lifecycle::attempt::Verdict;
 use crate::engine::syntax::headers::ResponseHeaders;
 
-pub fn verdict(status: u16, headers: &ResponseHeaders, now: SystemTime) -> Verdict {
+pub(crate) fn verdict(status: u16, headers: &ResponseHeaders, now: SystemTime) -> Verdict {
     if (200..300).contains(&status) {
         return Verdict::Delivered;
     }

@@ -6,14 +6,14 @@
 //! Must not import axum, reqwest, clap, tokio::net, `api`, `delivery`, `server` or `cli`.
 
 pub mod cron;
-pub(crate) mod error;
+pub mod error;
 pub mod expr;
-pub mod lifecycle;
+pub(crate) mod lifecycle;
 pub mod limits;
 pub mod resources;
 pub mod store;
 pub mod syntax;
-pub mod workflow;
+pub(crate) mod workflow;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -22,8 +22,8 @@ use crate::clock::Clock;
 use crate::config::{Config, Limits, TestUser, TEST_USERS};
 use crate::timer::Timer;
 
-pub use error::{Error, Result};
-pub use lifecycle::starter::Starter;
+pub(crate) use error::{Error, Result};
+pub(crate) use lifecycle::starter::Starter;
 
 use lifecycle::dedup::Dedup;
 use lifecycle::message::Message;
@@ -65,10 +65,10 @@ pub enum Job {
 
 /// A tenant's signing keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SigningKeys {
+pub(crate) struct SigningKeys {
     /// Shared with every attempt signed with it (no copy per attempt).
-    pub current: Arc<str>,
-    pub next: Arc<str>,
+    pub(crate) current: Arc<str>,
+    pub(crate) next: Arc<str>,
 }
 
 /// All state of one tenant, behind one lock: a transition takes the guard, changes the
@@ -98,8 +98,8 @@ pub(crate) struct TenantState {
     started: Started,
 }
 
-pub struct Tenant {
-    pub user: TestUser,
+pub(crate) struct Tenant {
+    pub(crate) user: TestUser,
     /// `std`'s mutex, not `parking_lot`'s: when the holder is preempted (the server shares
     /// its cores with its clients), `parking_lot` waiters spin through `sched_yield`, handing
     /// their core to any other thread, while `std` waiters sleep on a futex until the release
@@ -122,7 +122,7 @@ pub struct Engine {
 
 impl Engine {
     /// An engine on `timer`, and on the timer's clock.
-    pub fn new(config: Arc<Config>, timer: Arc<Timer<Job>>) -> Self {
+    pub(crate) fn new(config: Arc<Config>, timer: Arc<Timer<Job>>) -> Self {
         let limits = config.limits();
         let tenants = TEST_USERS
             .iter()
@@ -143,13 +143,13 @@ impl Engine {
 
     /// From now on, plain messages due when published start at once through `starter`.
     /// Set once; later calls are ignored.
-    pub fn set_starter(&self, starter: Box<dyn Starter>) {
+    pub(crate) fn set_starter(&self, starter: Box<dyn Starter>) {
         let _ = self.starter.set(starter);
     }
 
     /// Forgets everything of a tenant (`/dev/reset`): messages, logs, DLQ, resources, runs,
     /// and rotated keys. Timer jobs of the old state find nothing and do nothing.
-    pub fn reset(&self, t: TenantId) {
+    pub(crate) fn reset(&self, t: TenantId) {
         let limits = self.limits();
         let user = self.tenants[t.0].user.clone();
         self.with(t, |st| {
@@ -162,11 +162,11 @@ impl Engine {
         });
     }
 
-    pub fn config(&self) -> &Config {
+    pub(crate) fn config(&self) -> &Config {
         &self.config
     }
 
-    pub fn limits(&self) -> &'static Limits {
+    pub(crate) fn limits(&self) -> &'static Limits {
         self.config.limits()
     }
 
@@ -175,12 +175,12 @@ impl Engine {
     }
 
     /// The server's clock.
-    pub fn clock(&self) -> &Clock {
+    pub(crate) fn clock(&self) -> &Clock {
         &self.clock
     }
 
     /// Unix ms on the server's clock.
-    pub fn now(&self) -> u64 {
+    pub(crate) fn now(&self) -> u64 {
         self.clock.now_ms()
     }
 
@@ -197,11 +197,11 @@ impl Engine {
         found
     }
 
-    pub fn tenant(&self, t: TenantId) -> &Tenant {
+    pub(crate) fn tenant(&self, t: TenantId) -> &Tenant {
         &self.tenants[t.0]
     }
 
-    pub fn tenant_ids(&self) -> impl Iterator<Item = TenantId> {
+    pub(crate) fn tenant_ids(&self) -> impl Iterator<Item = TenantId> {
         (0..self.tenants.len()).map(TenantId)
     }
 
@@ -231,12 +231,12 @@ impl Engine {
         r
     }
 
-    pub fn keys(&self, t: TenantId) -> SigningKeys {
+    pub(crate) fn keys(&self, t: TenantId) -> SigningKeys {
         self.with(t, |st| st.keys.clone())
     }
 
     /// Next becomes current and a fresh next key is made. State is in memory only.
-    pub fn rotate_keys(&self, t: TenantId) -> SigningKeys {
+    pub(crate) fn rotate_keys(&self, t: TenantId) -> SigningKeys {
         self.with(t, |st| {
             st.keys = SigningKeys {
                 current: st.keys.next.clone(),

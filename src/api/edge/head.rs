@@ -10,10 +10,10 @@ use crate::api::error::error_response;
 
 /// Largest accepted sum of header name and value lengths (64 KiB): above what browsers, SDKs
 /// and proxies send (nginx allows 32 KB, Node 16 KB), far below hyper's own cut-off.
-pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_HEADER_BYTES: usize = 64 * 1024;
 
 /// The refusal of a request whose headers total more than `MAX_HEADER_BYTES`.
-pub fn refusal(headers: &HeaderMap) -> Option<Response> {
+pub(crate) fn refusal(headers: &HeaderMap) -> Option<Response> {
     let total = headers
         .iter()
         .fold(0usize, |n, (k, v)| n + k.as_str().len() + v.len());

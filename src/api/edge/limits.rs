@@ -17,7 +17,7 @@ const EXEMPT: [&str; 7] = [
 
 /// Counts a request against its user's burst limit: `Ok(None)` when it is not counted,
 /// `Ok(Some(state))` when it is (its answer gets the state's headers), `Err` when over.
-pub fn burst(state: &AppState, req: &Request) -> Result<Option<LimitState>, ApiError> {
+pub(crate) fn burst(state: &AppState, req: &Request) -> Result<Option<LimitState>, ApiError> {
     let path = req.uri().path();
     let family = path
         .strip_prefix("/v2/")
@@ -39,7 +39,7 @@ pub fn burst(state: &AppState, req: &Request) -> Result<Option<LimitState>, ApiE
 }
 
 /// Counts `n` messages against the daily quota; the headers to send on success.
-pub fn daily(state: &AppState, t: TenantId, n: u64) -> Result<HeaderMap, ApiError> {
+pub(crate) fn daily(state: &AppState, t: TenantId, n: u64) -> Result<HeaderMap, ApiError> {
     let mut headers = HeaderMap::new();
     if let Some(s) = state.engine.take_daily(t, n) {
         if !s.allowed {

@@ -24,14 +24,14 @@ use crate::engine::limits::quota::LimitState;
 use guard::{Guard, Verdict};
 
 #[derive(Clone)]
-pub struct Edge<S> {
+pub(crate) struct Edge<S> {
     inner: S,
     state: AppState,
     guard: Arc<Guard>,
 }
 
 impl<S> Edge<S> {
-    pub fn new(inner: S, state: AppState) -> Self {
+    pub(crate) fn new(inner: S, state: AppState) -> Self {
         let guard = Arc::new(Guard::new(state.engine.config()));
         Self {
             inner,
@@ -43,7 +43,7 @@ impl<S> Edge<S> {
 
 /// What the edge adds to the route's answer.
 #[derive(Default)]
-pub struct Extra {
+pub(crate) struct Extra {
     /// Counted against the burst limit: the answer gets these headers.
     limit: Option<LimitState>,
     /// An allowed cross-origin request: the answer gets its CORS headers.
@@ -109,7 +109,7 @@ where
 pin_project_lite::pin_project! {
     /// The route's answer (with the edge's extra headers), or the edge's own answer.
     #[project = EdgeProj]
-    pub enum EdgeFuture<F> {
+    pub(crate) enum EdgeFuture<F> {
         Route { #[pin] future: F, extra: Extra },
         Refused { response: Option<Response> },
     }

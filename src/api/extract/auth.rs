@@ -13,15 +13,15 @@ use crate::engine::{Error, TenantId};
 
 /// The authenticated tenant of a request.
 #[derive(Debug, Clone, Copy)]
-pub struct Auth(pub TenantId);
+pub(crate) struct Auth(pub(crate) TenantId);
 
 /// The token of a request: the bearer token, else `?qstash_token=`.
-pub fn token_of(parts: &Parts) -> Option<Cow<'_, str>> {
+pub(crate) fn token_of(parts: &Parts) -> Option<Cow<'_, str>> {
     token_in(&parts.headers, &parts.uri)
 }
 
 /// [`token_of`] from a request's headers and URI.
-pub fn token_in<'a>(headers: &'a HeaderMap, uri: &'a Uri) -> Option<Cow<'a, str>> {
+pub(crate) fn token_in<'a>(headers: &'a HeaderMap, uri: &'a Uri) -> Option<Cow<'a, str>> {
     if let Some(h) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
         let h = h.trim();
         if h.len() > 7 && h[..7].eq_ignore_ascii_case("bearer ") {

@@ -17,7 +17,7 @@ fn too_large(limit: usize) -> Error {
     Error::PayloadTooLarge(format!("message size exceeds the limit of {limit} bytes"))
 }
 
-pub async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes> {
+pub(crate) async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes> {
     let declared = headers
         .get("content-length")
         .and_then(|v| v.to_str().ok())
@@ -43,7 +43,7 @@ pub async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes
 
 /// Parses a JSON body; an empty body gives `None`. An error names the path of the field it is
 /// about (`[2].headers.Upstash-Delay`, `parallelism`), then serde's message and position.
-pub fn json<T: DeserializeOwned>(bytes: &[u8]) -> Result<Option<T>> {
+pub(crate) fn json<T: DeserializeOwned>(bytes: &[u8]) -> Result<Option<T>> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
@@ -58,7 +58,7 @@ pub fn json<T: DeserializeOwned>(bytes: &[u8]) -> Result<Option<T>> {
 
 /// Reads `field` of a JSON body already parsed into a `Value` (an empty `field` for the whole
 /// body); an error names the field and the path inside it (`dlqIds[1]`).
-pub fn from_value<T: DeserializeOwned>(field: &str, v: serde_json::Value) -> Result<T> {
+pub(crate) fn from_value<T: DeserializeOwned>(field: &str, v: serde_json::Value) -> Result<T> {
     serde_path_to_error::deserialize(v).map_err(|e| {
         let inner = e.path().to_string();
         let path = match inner.as_str() {
@@ -82,7 +82,7 @@ fn invalid(path: Option<String>, e: &serde_json::Error) -> Error {
 /// from the TypeScript SDK, `{"Upstash-Retries": ["3"]}` from the Go SDK) and bulk selections
 /// (`{"dlqIds": ["a", "b"]}`) take this shape; anything else is a type error at its path.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Strings(pub Vec<String>);
+pub(crate) struct Strings(pub(crate) Vec<String>);
 
 /// One value inside a [`Strings`] array.
 struct Scalar(String);

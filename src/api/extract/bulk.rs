@@ -35,13 +35,13 @@ const ID_LISTS: [&str; 3] = ["messageIds", "dlqIds", "workflowRunIds"];
 
 /// What a bulk route reads, query and body alike.
 #[derive(Debug)]
-pub struct Fields {
+pub(crate) struct Fields {
     /// Ids and filters: what chooses the items. Every one of them must be applied by the
     /// route, or naming it would select more than it says.
     /// In groups, so routes that share filters share one list of them.
-    pub selectors: &'static [&'static [&'static str]],
+    pub(crate) selectors: &'static [&'static [&'static str]],
     /// What shapes the answer without choosing items (`count`, `cursor`); `all` is implied.
-    pub modifiers: &'static [&'static str],
+    pub(crate) modifiers: &'static [&'static str],
 }
 
 impl Fields {
@@ -69,7 +69,7 @@ impl Fields {
 
 /// The ids and filters of a bulk request, from its query and JSON body, checked as the module
 /// doc says.
-pub async fn selection(
+pub(crate) async fn selection(
     uri: &Uri,
     headers: &HeaderMap,
     raw: Body,

@@ -28,7 +28,7 @@ impl Query {
     }
 
     /// Every value of `key`, repeated or comma-separated, trimmed, empty ones dropped.
-    pub fn all(&self, key: &str) -> Vec<String> {
+    pub(crate) fn all(&self, key: &str) -> Vec<String> {
         self.0
             .iter()
             .filter(|(k, _)| k == key)
@@ -39,7 +39,7 @@ impl Query {
     }
 
     /// Adds a value, as if the query string ended with `&key=value`.
-    pub fn push(&mut self, key: String, value: String) {
+    pub(crate) fn push(&mut self, key: String, value: String) {
         self.0.push((key, value));
     }
 
@@ -47,7 +47,7 @@ impl Query {
         self.0.iter().map(|(k, _)| k.as_str())
     }
 
-    pub fn u64(&self, key: &str) -> Result<Option<u64>> {
+    pub(crate) fn u64(&self, key: &str) -> Result<Option<u64>> {
         self.one(key)
             .filter(|v| !v.trim().is_empty())
             .map(|v| {

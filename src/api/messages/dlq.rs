@@ -73,7 +73,11 @@ async fn bulk_selection(uri: &Uri, headers: &HeaderMap, raw: Body) -> Result<Dlq
     selection(&bulk::selection(uri, headers, raw, &BULK).await?)
 }
 
-pub async fn list(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> ApiResult<Response> {
+pub(crate) async fn list(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    uri: Uri,
+) -> ApiResult<Response> {
     if Query::parse(uri.query()).one("source") == Some("workflow") {
         return crate::api::workflow::dlq::list_query(&s, t, &uri);
     }
@@ -103,7 +107,7 @@ pub async fn list(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> ApiResu
     Ok(page::respond(shown, cursor.as_deref()))
 }
 
-pub async fn get(
+pub(crate) async fn get(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(id): Path<String>,
@@ -112,7 +116,7 @@ pub async fn get(
     Ok(Json(MessageView::dlq_entry(&entry)).into_response())
 }
 
-pub async fn delete(
+pub(crate) async fn delete(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(id): Path<String>,
@@ -121,7 +125,7 @@ pub async fn delete(
     Ok(Json(json!({ "deleted": 1 })))
 }
 
-pub async fn delete_many(
+pub(crate) async fn delete_many(
     State(s): State<AppState>,
     Auth(t): Auth,
     uri: Uri,
@@ -133,7 +137,7 @@ pub async fn delete_many(
     Ok(Json(Deleted { cursor, deleted }))
 }
 
-pub async fn retry(
+pub(crate) async fn retry(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(id): Path<String>,
@@ -144,7 +148,7 @@ pub async fn retry(
     Ok((StatusCode::CREATED, Json(published_json(&p))).into_response())
 }
 
-pub async fn retry_many(
+pub(crate) async fn retry_many(
     State(s): State<AppState>,
     Auth(t): Auth,
     uri: Uri,

@@ -53,7 +53,7 @@ async fn list(
     Ok(page::respond(shown, next.as_deref()))
 }
 
-pub async fn events(
+pub(crate) async fn events(
     axum::extract::State(s): State<AppState>,
     Auth(t): Auth,
     uri: Uri,
@@ -61,6 +61,10 @@ pub async fn events(
     list(&s, t, &uri, "events").await
 }
 
-pub async fn logs(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> ApiResult<Response> {
+pub(crate) async fn logs(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    uri: Uri,
+) -> ApiResult<Response> {
     list(&s, t, &uri, "logs").await
 }

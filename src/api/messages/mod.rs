@@ -18,7 +18,7 @@ use crate::api::extract::auth::Auth;
 use crate::api::extract::bulk::{self, Fields};
 use crate::api::{views, AppState};
 
-pub async fn get(
+pub(crate) async fn get(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(id): Path<String>,
@@ -27,7 +27,7 @@ pub async fn get(
     Ok(Json(views::MessageView::message(&msg)).into_response())
 }
 
-pub async fn cancel(
+pub(crate) async fn cancel(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(id): Path<String>,
@@ -58,7 +58,7 @@ const BULK: Fields = Fields {
     modifiers: &["count"],
 };
 
-pub async fn cancel_many(
+pub(crate) async fn cancel_many(
     State(s): State<AppState>,
     Auth(t): Auth,
     uri: Uri,

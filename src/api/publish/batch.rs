@@ -28,10 +28,10 @@ use crate::api::{extract::body, AppState};
 use crate::engine::{Error, Result, TenantId};
 
 /// The largest batch request (the hosted service documents 100 MB per batch).
-pub const MAX_BATCH_BYTES: usize = 100 * 1024 * 1024;
+pub(crate) const MAX_BATCH_BYTES: usize = 100 * 1024 * 1024;
 
 #[derive(Debug, Deserialize)]
-pub struct Item {
+pub(crate) struct Item {
     destination: Option<String>,
     #[serde(default)]
     headers: Option<BTreeMap<String, Strings>>,
@@ -55,7 +55,7 @@ fn item_pairs(headers: Option<BTreeMap<String, Strings>>) -> Vec<Pair<'static>> 
 
 /// A JSON `body` field as message bytes: a string is the raw body; any other value (the
 /// workflow SDK sends `context.call` bodies as objects) is its compact JSON text.
-pub fn body_bytes(v: Option<Value>) -> Bytes {
+pub(crate) fn body_bytes(v: Option<Value>) -> Bytes {
     match v {
         None | Some(Value::Null) => Bytes::new(),
         Some(Value::String(s)) => Bytes::from(s),
@@ -115,7 +115,7 @@ fn one(state: &AppState, t: TenantId, item: Item, caller_ip: &str) -> Result<Val
     Ok(outcome_json(&o))
 }
 
-pub async fn batch(
+pub(crate) async fn batch(
     State(state): State<AppState>,
     Auth(t): Auth,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

@@ -24,7 +24,7 @@ use crate::engine::lifecycle::publish::{PublishOutcome, PublishRequest, Publishe
 use crate::engine::syntax::options::PublishOptions;
 use crate::engine::Result;
 use crate::engine::TenantId;
-pub use upstash::Pair;
+pub(crate) use upstash::Pair;
 
 /// The destination after `prefix` in the raw path, with its own query string rebuilt.
 /// `https:/x` (a proxy collapsed the slashes) and percent-encoded URLs are repaired.
@@ -77,7 +77,7 @@ pub fn destination(uri: &Uri, prefix: &str) -> (String, Vec<(String, String)>) {
 
 /// The header pairs of a request: names are lower case already (`http` keeps them so);
 /// values are borrowed unless they are not UTF-8.
-pub fn header_pairs(headers: &HeaderMap) -> Vec<Pair<'_>> {
+pub(crate) fn header_pairs(headers: &HeaderMap) -> Vec<Pair<'_>> {
     headers
         .iter()
         .map(|(k, v)| {
@@ -92,14 +92,14 @@ pub fn header_pairs(headers: &HeaderMap) -> Vec<Pair<'_>> {
 }
 
 /// Publish options from headers plus query config params.
-pub fn options(headers: &HeaderMap, config: &[(String, String)]) -> Result<PublishOptions> {
+pub(crate) fn options(headers: &HeaderMap, config: &[(String, String)]) -> Result<PublishOptions> {
     upstash::parse(&upstash::merge_sources(header_pairs(headers), config))
 }
 
 /// §4.1 for one message, serialised straight from the outcome.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PublishedView<'a> {
+pub(crate) struct PublishedView<'a> {
     message_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     url: Option<&'a str>,
@@ -120,7 +120,7 @@ impl<'a> From<&'a Published> for PublishedView<'a> {
 /// A publish outcome: an object for a URL, an array for a URL group.
 #[derive(Serialize)]
 #[serde(untagged)]
-pub enum OutcomeView<'a> {
+pub(crate) enum OutcomeView<'a> {
     One(PublishedView<'a>),
     Group(Vec<PublishedView<'a>>),
 }
@@ -135,12 +135,12 @@ impl<'a> From<&'a PublishOutcome> for OutcomeView<'a> {
 }
 
 /// §4.1 for one message, as a JSON value.
-pub fn published_json(p: &Published) -> Value {
+pub(crate) fn published_json(p: &Published) -> Value {
     serde_json::to_value(PublishedView::from(p)).unwrap_or(Value::Null)
 }
 
 /// The JSON value of a publish outcome.
-pub fn outcome_json(o: &PublishOutcome) -> Value {
+pub(crate) fn outcome_json(o: &PublishOutcome) -> Value {
     serde_json::to_value(OutcomeView::from(o)).unwrap_or(Value::Null)
 }
 
@@ -156,7 +156,7 @@ fn outcome_status(o: &PublishOutcome) -> StatusCode {
 
 /// Adds a URL group's default headers under the request's own (which win); true if any
 /// was added.
-pub fn add_group_defaults(
+pub(crate) fn add_group_defaults(
     state: &AppState,
     tenant: TenantId,
     destination: &str,
@@ -179,7 +179,7 @@ pub fn add_group_defaults(
 /// `parsed` is what `pairs` alone parse to, when the caller has it already: it is used
 /// unless URL-group defaults change the picture.
 #[allow(clippy::too_many_arguments)]
-pub fn publish_with(
+pub(crate) fn publish_with(
     state: &AppState,
     tenant: TenantId,
     destination: String,
@@ -206,7 +206,7 @@ pub fn publish_with(
 }
 
 /// The caller's IP as `Upstash-Caller-Ip` carries it, in one allocation of the right size.
-pub fn caller_ip(peer: SocketAddr) -> String {
+pub(crate) fn caller_ip(peer: SocketAddr) -> String {
     use std::fmt::Write as _;
     let mut s = String::with_capacity(39);
     let _ = write!(s, "{}", peer.ip());
@@ -252,7 +252,7 @@ async fn handle(
 
 /// `POST /v2/publish/{destination}`. Takes the request whole: its URI and headers move into
 /// the handler (the `Uri` and `HeaderMap` extractors would copy them).
-pub async fn publish(
+pub(crate) async fn publish(
     State(state): State<AppState>,
     Auth(tenant): Auth,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -263,7 +263,7 @@ pub async fn publish(
 }
 
 /// `POST /v2/enqueue/{queue}/{destination}`: like publish, into a queue (created if missing).
-pub use publish as enqueue;
+pub(crate) use publish as enqueue;
 
 #[cfg(test)]
 mod tests {

@@ -36,7 +36,7 @@ fn bad(header: &str, value: &str, why: impl std::fmt::Display) -> Error {
     Error::bad(format!("invalid {} {value:?}: {why}", canonical(header)))
 }
 
-pub fn parse_bool(header: &str, v: &str) -> Result<bool> {
+pub(crate) fn parse_bool(header: &str, v: &str) -> Result<bool> {
     match v.trim().to_ascii_lowercase().as_str() {
         "true" => Ok(true),
         "false" | "" => Ok(false),
@@ -70,7 +70,7 @@ fn parse_expr(header: &str, v: &str) -> Result<RetryDelayExpr> {
     RetryDelayExpr::parse(v).map_err(|e| bad(header, v, e))
 }
 
-pub fn parse_url(header: &str, v: &str) -> Result<String> {
+pub(crate) fn parse_url(header: &str, v: &str) -> Result<String> {
     let v = v.trim();
     urls::check_not_link_local(v, &canonical(header))?;
     urls::check_url(v, "callback")
@@ -80,7 +80,7 @@ pub fn parse_url(header: &str, v: &str) -> Result<String> {
 
 /// The run's own URL: the SDK's business, but never a link-local host, since a restarted run
 /// is delivered to it.
-pub fn parse_workflow_url(header: &str, v: &str) -> Result<String> {
+pub(crate) fn parse_workflow_url(header: &str, v: &str) -> Result<String> {
     let v = v.trim();
     urls::check_not_link_local(v, &canonical(header))?;
     Ok(v.to_string())
@@ -172,7 +172,7 @@ fn callback_option(cb: &mut CallbackOptions, full: &str, rest: &str, v: &str) ->
 
 /// A request header or config param as `(lower-case name, value)`, borrowed from the request
 /// where it can be.
-pub type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
+pub(crate) type Pair<'a> = (Cow<'a, str>, Cow<'a, str>);
 
 /// Merges query config params under the headers.
 pub fn merge_sources<'a>(headers: Vec<Pair<'a>>, query: &'a [(String, String)]) -> Vec<Pair<'a>> {
@@ -196,7 +196,7 @@ pub fn parse<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> Result<PublishOp
 
 /// The options of `pairs` but the failure callback, and the failure callback's settings even
 /// when no URL is given (a workflow trigger supplies its own).
-pub fn parse_parts<K: AsRef<str>, V: AsRef<str>>(
+pub(crate) fn parse_parts<K: AsRef<str>, V: AsRef<str>>(
     pairs: &[(K, V)],
 ) -> Result<(PublishOptions, CallbackOptions)> {
     let mut o = PublishOptions::default();

@@ -16,14 +16,14 @@ use crate::api::AppState;
 use crate::engine::limits::flow::parse_period;
 use crate::engine::{Error, Result};
 
-pub async fn list(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> Response {
+pub(crate) async fn list(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> Response {
     let q = Query::parse(uri.query());
     let search = q.one("search").filter(|v| !v.is_empty());
     let keys = s.engine.flow_list(t, search);
     Json(keys.iter().map(FlowInfoView::of).collect::<Vec<_>>()).into_response()
 }
 
-pub async fn get(
+pub(crate) async fn get(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(key): Path<String>,
@@ -45,7 +45,7 @@ fn positive(q: &Query, name: &str) -> Result<Option<u32>> {
 }
 
 /// `POST /v2/flowControl/{key}/{action}`: pause, resume, pin, unpin, resetRate, reset.
-pub async fn action(
+pub(crate) async fn action(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path((key, action)): Path<(String, String)>,
@@ -81,7 +81,7 @@ pub async fn action(
     Ok(Json(json!({})))
 }
 
-pub async fn global(State(s): State<AppState>, Auth(t): Auth) -> Json<Value> {
+pub(crate) async fn global(State(s): State<AppState>, Auth(t): Auth) -> Json<Value> {
     let (max, count) = s.engine.global_parallelism(t);
     Json(json!({ "parallelismMax": max, "parallelismCount": count }))
 }

@@ -13,10 +13,10 @@ fn view(k: SigningKeys) -> Json<Value> {
     Json(json!({ "current": &*k.current, "next": &*k.next }))
 }
 
-pub async fn get(State(s): State<AppState>, Auth(t): Auth) -> Json<Value> {
+pub(crate) async fn get(State(s): State<AppState>, Auth(t): Auth) -> Json<Value> {
     view(s.engine.keys(t))
 }
 
-pub async fn rotate(State(s): State<AppState>, Auth(t): Auth) -> Json<Value> {
+pub(crate) async fn rotate(State(s): State<AppState>, Auth(t): Auth) -> Json<Value> {
     view(s.engine.rotate_keys(t))
 }

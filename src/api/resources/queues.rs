@@ -23,7 +23,7 @@ struct UpsertBody {
     paused: Option<bool>,
 }
 
-pub async fn upsert(
+pub(crate) async fn upsert(
     State(s): State<AppState>,
     Auth(t): Auth,
     headers: HeaderMap,
@@ -46,12 +46,12 @@ pub async fn upsert(
     Ok(Json(json!({})))
 }
 
-pub async fn list(State(s): State<AppState>, Auth(t): Auth) -> Response {
+pub(crate) async fn list(State(s): State<AppState>, Auth(t): Auth) -> Response {
     let queues = s.engine.queues(t);
     Json(queues.iter().map(QueueView::of).collect::<Vec<_>>()).into_response()
 }
 
-pub async fn get(
+pub(crate) async fn get(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(name): Path<String>,
@@ -60,7 +60,7 @@ pub async fn get(
     Ok(Json(QueueView::of(&queue)).into_response())
 }
 
-pub async fn delete(
+pub(crate) async fn delete(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(name): Path<String>,
@@ -69,7 +69,7 @@ pub async fn delete(
     Json(json!({}))
 }
 
-pub async fn pause(
+pub(crate) async fn pause(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(name): Path<String>,
@@ -78,7 +78,7 @@ pub async fn pause(
     Ok(Json(json!({})))
 }
 
-pub async fn resume(
+pub(crate) async fn resume(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(name): Path<String>,

@@ -75,7 +75,7 @@ async fn set_paused(s: &AppState, t: TenantId, rest: &str) -> ApiResult<Json<Val
     Ok(Json(json!({})))
 }
 
-pub async fn post(
+pub(crate) async fn post(
     State(s): State<AppState>,
     Auth(t): Auth,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -90,7 +90,7 @@ pub async fn post(
     create(&s, t, peer, &uri, &headers, raw).await
 }
 
-pub async fn patch(
+pub(crate) async fn patch(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(rest): Path<String>,
@@ -98,7 +98,7 @@ pub async fn patch(
     set_paused(&s, t, &rest).await
 }
 
-pub async fn get(
+pub(crate) async fn get(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(id): Path<String>,
@@ -108,11 +108,11 @@ pub async fn get(
 
 /// The API returns every schedule in one array (no cursor); it is streamed, as schedules can
 /// carry bodies of up to the preset's message size.
-pub async fn list(State(s): State<AppState>, Auth(t): Auth) -> Response {
+pub(crate) async fn list(State(s): State<AppState>, Auth(t): Auth) -> Response {
     crate::api::views::page::streamed_array(s.engine.schedules(t), ScheduleView::of)
 }
 
-pub async fn delete(
+pub(crate) async fn delete(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(id): Path<String>,

@@ -43,7 +43,7 @@ async fn endpoints_body(headers: &HeaderMap, raw: Body) -> Result<Vec<EndpointIn
         .ok_or_else(|| Error::bad("a JSON body with \"endpoints\" is required"))
 }
 
-pub async fn add_endpoints(
+pub(crate) async fn add_endpoints(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(name): Path<String>,
@@ -64,7 +64,7 @@ pub async fn add_endpoints(
     Ok(Json(json!({})))
 }
 
-pub async fn remove_endpoints(
+pub(crate) async fn remove_endpoints(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(name): Path<String>,
@@ -83,12 +83,12 @@ pub async fn remove_endpoints(
     Ok(Json(json!({})))
 }
 
-pub async fn list(State(s): State<AppState>, Auth(t): Auth) -> Response {
+pub(crate) async fn list(State(s): State<AppState>, Auth(t): Auth) -> Response {
     let groups = s.engine.url_groups(t);
     Json(groups.iter().map(UrlGroupView::of).collect::<Vec<_>>()).into_response()
 }
 
-pub async fn get(
+pub(crate) async fn get(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(name): Path<String>,
@@ -97,7 +97,7 @@ pub async fn get(
     Ok(Json(UrlGroupView::of(&group)).into_response())
 }
 
-pub async fn delete(
+pub(crate) async fn delete(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(name): Path<String>,
@@ -108,7 +108,7 @@ pub async fn delete(
 
 /// `PATCH /v2/topics/{name}` `{"headers": {"Upstash-Retries": "3", "X": ["a"]}}`: defaults for
 /// every publish to the group; the request's own headers win.
-pub async fn set_headers(
+pub(crate) async fn set_headers(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(name): Path<String>,

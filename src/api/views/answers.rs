@@ -7,22 +7,22 @@ use serde::Serialize;
 
 /// `{"cursor"?, "deleted": n}`.
 #[derive(Serialize)]
-pub struct Deleted {
+pub(crate) struct Deleted {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cursor: Option<String>,
-    pub deleted: usize,
+    pub(crate) cursor: Option<String>,
+    pub(crate) deleted: usize,
 }
 
 /// A run started again from the workflow DLQ.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct RunRef<'a> {
+pub(crate) struct RunRef<'a> {
     workflow_created_at: u64,
     workflow_run_id: &'a str,
 }
 
 impl<'a> RunRef<'a> {
-    pub fn of((id, at): &'a (String, u64)) -> Self {
+    pub(crate) fn of((id, at): &'a (String, u64)) -> Self {
         Self {
             workflow_created_at: *at,
             workflow_run_id: id,
@@ -33,8 +33,8 @@ impl<'a> RunRef<'a> {
 /// `{"cursor"?, "workflowRuns": [...]}`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Reruns<'a> {
+pub(crate) struct Reruns<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cursor: Option<String>,
-    pub workflow_runs: Vec<RunRef<'a>>,
+    pub(crate) cursor: Option<String>,
+    pub(crate) workflow_runs: Vec<RunRef<'a>>,
 }

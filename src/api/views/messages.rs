@@ -21,7 +21,7 @@ use crate::engine::workflow::dlq::WorkflowDlqEntry;
 /// Every field of a message, DLQ entry or log entry.
 #[derive(Serialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct MessageView<'a> {
+pub(crate) struct MessageView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     body: Option<Cow<'a, str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -175,7 +175,7 @@ impl<'a> MessageView<'a> {
     }
 
     /// §4.2.
-    pub fn message(msg: &'a Message) -> Self {
+    pub(crate) fn message(msg: &'a Message) -> Self {
         Self {
             not_before: Some(msg.not_before),
             created_at: Some(msg.created_at),
@@ -184,7 +184,7 @@ impl<'a> MessageView<'a> {
     }
 
     /// §4.3.
-    pub fn dlq_entry(e: &'a DlqEntry) -> Self {
+    pub(crate) fn dlq_entry(e: &'a DlqEntry) -> Self {
         let mut v = Self {
             not_before: Some(e.not_before),
             created_at: Some(e.created_at),
@@ -205,7 +205,7 @@ impl<'a> MessageView<'a> {
     }
 
     /// §4.7. Bodies are base64; both spellings of the conflicting keys are shown.
-    pub fn log_entry(e: &'a LogEntry) -> Self {
+    pub(crate) fn log_entry(e: &'a LogEntry) -> Self {
         let spec = &e.spec;
         let mut v = Self::of_spec(&e.message_id, spec);
         v.time = Some(e.time);
@@ -234,7 +234,7 @@ impl<'a> MessageView<'a> {
     }
 
     /// A workflow DLQ entry: the DLQ entry with its run and failure callback.
-    pub fn workflow_dlq_entry(w: &'a WorkflowDlqEntry) -> Self {
+    pub(crate) fn workflow_dlq_entry(w: &'a WorkflowDlqEntry) -> Self {
         let failure = w.failure.as_ref();
         Self {
             workflow_run_id: Some(&w.run_id),

@@ -10,13 +10,13 @@ mod messages;
 pub mod page;
 mod resources;
 mod schedules;
-pub mod workflow_logs;
+pub(crate) mod workflow_logs;
 mod workflow_steps;
 
-pub use answers::{Deleted, Reruns, RunRef};
-pub use messages::MessageView;
-pub use resources::{FlowInfoView, NotifiedView, QueueView, UrlGroupView, WaiterView};
-pub use schedules::ScheduleView;
+pub(crate) use answers::{Deleted, Reruns, RunRef};
+pub(crate) use messages::MessageView;
+pub(crate) use resources::{FlowInfoView, NotifiedView, QueueView, UrlGroupView, WaiterView};
+pub(crate) use schedules::ScheduleView;
 
 use std::collections::BTreeMap;
 
@@ -27,7 +27,7 @@ use crate::engine::store::logs::Response;
 use crate::engine::syntax::headers::{to_map, Headers};
 
 /// `REDACTED:<hex SHA-256 of the value>`, what API responses show for a redacted field.
-pub fn redacted(value: &[u8]) -> String {
+pub(crate) fn redacted(value: &[u8]) -> String {
     let hex: String = Sha256::digest(value)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -36,7 +36,7 @@ pub fn redacted(value: &[u8]) -> String {
 }
 
 /// Headers as JSON shows them: each name with its values, names in order.
-pub type HeaderMap = BTreeMap<String, Vec<String>>;
+pub(crate) type HeaderMap = BTreeMap<String, Vec<String>>;
 
 /// The header map of a message with the redacted ones hidden.
 fn header_view(spec: &MessageSpec) -> HeaderMap {
@@ -57,7 +57,7 @@ fn header_view(spec: &MessageSpec) -> HeaderMap {
 
 /// A lower bound of the JSON length of any view of `spec` with `response`: their bodies show
 /// at least byte for byte (base64 and JSON strings only grow), unless the body is redacted.
-pub fn body_floor(spec: &MessageSpec, response: Option<&Response>) -> usize {
+pub(crate) fn body_floor(spec: &MessageSpec, response: Option<&Response>) -> usize {
     let body = if spec.redact().body {
         0
     } else {

@@ -23,18 +23,18 @@ pub const PAGE_BYTES: usize = 4 * 1024 * 1024;
 const CLOSING_BYTES: usize = 256;
 
 /// The budget of a page's entries: what is left of [`PAGE_BYTES`] after the closing.
-pub const ENTRY_BYTES: usize = PAGE_BYTES - CLOSING_BYTES;
+pub(crate) const ENTRY_BYTES: usize = PAGE_BYTES - CLOSING_BYTES;
 
 /// A page's body so far, `{"<key>":[entries`, and how many of the offered entries it took.
-pub struct Page {
+pub(crate) struct Page {
     json: Vec<u8>,
-    pub taken: usize,
+    pub(crate) taken: usize,
 }
 
 /// Writes `items` under `key` until the next one would take the page past the budget (at
 /// least one is always taken). `floor` is a lower bound of an item's JSON length (its bodies,
 /// byte for byte), so an item that cannot fit is refused without being rendered.
-pub fn entries<'a, T, V: Serialize>(
+pub(crate) fn entries<'a, T, V: Serialize>(
     key: &str,
     items: &'a [T],
     floor: impl Fn(&T) -> usize,
@@ -67,7 +67,7 @@ pub fn entries<'a, T, V: Serialize>(
 }
 
 /// The page closed, with its cursor when given, as an `application/json` response.
-pub fn respond(page: Page, cursor: Option<&str>) -> Response {
+pub(crate) fn respond(page: Page, cursor: Option<&str>) -> Response {
     let mut res = close(page, cursor).into_response();
     res.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -87,7 +87,7 @@ fn close(page: Page, cursor: Option<&str>) -> Vec<u8> {
 
 /// The page closed with its cursor first, `{"cursor":"…","<key>":[…]}` (the workflow logs,
 /// whose cursor depends on how many entries the page took).
-pub fn respond_cursor_first(page: Page, cursor: &str) -> Response {
+pub(crate) fn respond_cursor_first(page: Page, cursor: &str) -> Response {
     let mut res = close_cursor_first(page, cursor).into_response();
     res.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -109,7 +109,7 @@ fn close_cursor_first(page: Page, cursor: &str) -> Vec<u8> {
 /// API returns whole, with no cursor (`GET /v2/schedules`): a reader holds one rendered entry
 /// (and what hyper has buffered) at a time, however many large bodies the list carries, and a
 /// slow reader holds no more than a fast one.
-pub fn streamed_array<T: Send + 'static, V: Serialize + 'static>(
+pub(crate) fn streamed_array<T: Send + 'static, V: Serialize + 'static>(
     items: Vec<T>,
     view: fn(&T) -> V,
 ) -> Response {
@@ -137,7 +137,7 @@ pub fn streamed_array<T: Send + 'static, V: Serialize + 'static>(
 /// Where a listing of explicitly named ids (`dlqIds`) resumes: the ids, each once, from the one
 /// the cursor names. A cursor that names none of them is ignored, as a cursor was before such listings
 /// were paged.
-pub fn resume_ids(ids: &mut Vec<String>, cursor: Option<&str>) {
+pub(crate) fn resume_ids(ids: &mut Vec<String>, cursor: Option<&str>) {
     // An id named twice is listed once: the cursor finds an id's first place, so a repeat
     // further on would send paging back to it for ever.
     let mut seen = std::collections::HashSet::new();

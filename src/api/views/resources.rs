@@ -30,7 +30,7 @@ impl<'a> EndpointView<'a> {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct UrlGroupView<'a> {
+pub(crate) struct UrlGroupView<'a> {
     created_at: u64,
     endpoints: Vec<EndpointView<'a>>,
     name: &'a str,
@@ -38,7 +38,7 @@ pub struct UrlGroupView<'a> {
 }
 
 impl<'a> UrlGroupView<'a> {
-    pub fn of(g: &'a UrlGroup) -> Self {
+    pub(crate) fn of(g: &'a UrlGroup) -> Self {
         Self {
             created_at: g.created_at,
             endpoints: g.endpoints.iter().map(EndpointView::of).collect(),
@@ -50,7 +50,7 @@ impl<'a> UrlGroupView<'a> {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct QueueView<'a> {
+pub(crate) struct QueueView<'a> {
     created_at: u64,
     lag: usize,
     name: &'a str,
@@ -60,7 +60,7 @@ pub struct QueueView<'a> {
 }
 
 impl<'a> QueueView<'a> {
-    pub fn of(q: &'a Queue) -> Self {
+    pub(crate) fn of(q: &'a Queue) -> Self {
         Self {
             created_at: q.created_at,
             lag: q.lag(),
@@ -74,7 +74,7 @@ impl<'a> QueueView<'a> {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct FlowInfoView<'a> {
+pub(crate) struct FlowInfoView<'a> {
     flow_control_key: &'a str,
     is_paused: bool,
     is_pinned_parallelism: bool,
@@ -89,7 +89,7 @@ pub struct FlowInfoView<'a> {
 }
 
 impl<'a> FlowInfoView<'a> {
-    pub fn of(i: &'a FlowInfo) -> Self {
+    pub(crate) fn of(i: &'a FlowInfo) -> Self {
         Self {
             flow_control_key: &i.key,
             is_paused: i.is_paused,
@@ -109,7 +109,7 @@ impl<'a> FlowInfoView<'a> {
 /// A waiter as the API shows it (`deadline` in Unix seconds).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct WaiterView<'a> {
+pub(crate) struct WaiterView<'a> {
     deadline: u64,
     headers: HeaderMap,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -120,7 +120,7 @@ pub struct WaiterView<'a> {
 }
 
 impl<'a> WaiterView<'a> {
-    pub fn of(w: &'a Waiter) -> Self {
+    pub(crate) fn of(w: &'a Waiter) -> Self {
         Self {
             deadline: w.deadline / 1000,
             headers: to_map(&w.headers),
@@ -136,7 +136,7 @@ impl<'a> WaiterView<'a> {
 /// waits) and the step message it published.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct NotifiedView<'a> {
+pub(crate) struct NotifiedView<'a> {
     error: &'a str,
     message_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -146,7 +146,7 @@ pub struct NotifiedView<'a> {
 }
 
 impl<'a> NotifiedView<'a> {
-    pub fn of(n: &'a Notified) -> Self {
+    pub(crate) fn of(n: &'a Notified) -> Self {
         Self {
             error: &n.error,
             message_id: &n.message_id,
@@ -157,7 +157,7 @@ impl<'a> NotifiedView<'a> {
     }
 
     /// A notification stored until run `run_id` waits for it.
-    pub fn stored(run_id: &'a str, run_created_at: u64) -> Self {
+    pub(crate) fn stored(run_id: &'a str, run_created_at: u64) -> Self {
         Self {
             error: "",
             message_id: "",

@@ -15,7 +15,7 @@ use crate::engine::syntax::options::{CallbackOptions, PublishOptions};
 
 #[derive(Serialize, Default)]
 #[serde(rename_all = "camelCase")]
-pub struct ScheduleView {
+pub(crate) struct ScheduleView {
     #[serde(skip_serializing_if = "Option::is_none")]
     body: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -109,7 +109,7 @@ impl ScheduleView {
     }
 
     /// §4.4.
-    pub fn of(s: &Schedule) -> Self {
+    pub(crate) fn of(s: &Schedule) -> Self {
         let o = &s.options;
         let flow = o.flow.as_ref();
         let labels = o.labels.clone().filter(|l| !l.is_empty());

@@ -24,7 +24,7 @@ fn lossy(b: &[u8]) -> Cow<'_, str> {
 
 /// `{body, error, headers, status, time}` of a failed attempt.
 #[derive(Serialize)]
-pub struct AttemptError<'a> {
+pub(crate) struct AttemptError<'a> {
     body: Cow<'a, str>,
     error: &'a str,
     headers: BTreeMap<String, Vec<String>>,
@@ -45,7 +45,7 @@ impl<'a> AttemptError<'a> {
     }
 
     /// The failed attempts of a message, `None` when there were none.
-    pub fn all(facts: &'a MessageFacts) -> Option<Vec<Self>> {
+    pub(crate) fn all(facts: &'a MessageFacts) -> Option<Vec<Self>> {
         (!facts.errors.is_empty()).then(|| facts.errors.iter().map(Self::of).collect())
     }
 }
@@ -142,7 +142,7 @@ impl<'a> FailureFunction<'a> {
 /// A run as the logs show it.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct RunLog<'a> {
+pub(crate) struct RunLog<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     dlq_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -169,7 +169,7 @@ pub struct RunLog<'a> {
 }
 
 impl<'a> RunLog<'a> {
-    pub fn of(page: &'a RunLogPage, run: &'a Run) -> Self {
+    pub(crate) fn of(page: &'a RunLogPage, run: &'a Run) -> Self {
         let labels = run.config.labels.as_deref().filter(|l| !l.is_empty());
         Self {
             dlq_id: run.dlq_id.as_deref(),
@@ -201,7 +201,7 @@ impl<'a> RunLog<'a> {
 /// The message being delivered or retried, or the one that failed the run.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct NextStep<'a> {
+pub(crate) struct NextStep<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<Vec<AttemptError<'a>>>,
     message_id: &'a str,
@@ -217,7 +217,7 @@ pub struct NextStep<'a> {
 
 /// The steps of the `next` group: the messages being delivered or retried (running), or the
 /// one that failed the run.
-pub fn next_group<'a>(page: &'a RunLogPage, run: &Run) -> Option<Vec<NextStep<'a>>> {
+pub(crate) fn next_group<'a>(page: &'a RunLogPage, run: &Run) -> Option<Vec<NextStep<'a>>> {
     let mine = page
         .messages
         .iter()

@@ -19,7 +19,7 @@ use crate::engine::workflow::{CallType, RawStep, Run, RunState};
 
 /// A group of steps: `sequential`, `parallel` or `next`.
 #[derive(Serialize)]
-pub struct Group<'a> {
+pub(crate) struct Group<'a> {
     steps: Vec<Step<'a>>,
     #[serde(rename = "type")]
     kind: &'static str,
@@ -169,7 +169,7 @@ struct Ctx<'a> {
 }
 
 /// The step groups of `run` (see the module doc).
-pub fn step_groups<'a>(page: &'a RunLogPage, run: &'a Run) -> Vec<Group<'a>> {
+pub(crate) fn step_groups<'a>(page: &'a RunLogPage, run: &'a Run) -> Vec<Group<'a>> {
     let ctx = Ctx { page, run };
     let mut groups = Vec::new();
     if let Some(first) = run.history.first() {

@@ -69,7 +69,11 @@ fn selection(q: &Query) -> Result<WorkflowDlqSelection> {
 
 /// The listing for a query (shared with `GET /v2/dlq?source=workflow`), bounded by the byte
 /// budget of [`page`] as the plain DLQ's is.
-pub fn list_query(s: &AppState, t: crate::engine::TenantId, uri: &Uri) -> ApiResult<Response> {
+pub(crate) fn list_query(
+    s: &AppState,
+    t: crate::engine::TenantId,
+    uri: &Uri,
+) -> ApiResult<Response> {
     let mut sel = selection(&Query::parse(uri.query()))?;
     if !sel.dlq_ids.is_empty() {
         page::resume_ids(&mut sel.dlq_ids, sel.cursor.as_deref());
@@ -88,11 +92,15 @@ pub fn list_query(s: &AppState, t: crate::engine::TenantId, uri: &Uri) -> ApiRes
     Ok(page::respond(shown, cursor.as_deref()))
 }
 
-pub async fn list(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> ApiResult<Response> {
+pub(crate) async fn list(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    uri: Uri,
+) -> ApiResult<Response> {
     list_query(&s, t, &uri)
 }
 
-pub async fn get(
+pub(crate) async fn get(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(id): Path<String>,
@@ -101,7 +109,7 @@ pub async fn get(
     Ok(Json(MessageView::workflow_dlq_entry(&entry)).into_response())
 }
 
-pub async fn delete(
+pub(crate) async fn delete(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(id): Path<String>,
@@ -115,7 +123,7 @@ pub async fn delete(
     Ok(Json(json!({ "deleted": deleted })))
 }
 
-pub async fn delete_many(
+pub(crate) async fn delete_many(
     State(s): State<AppState>,
     Auth(t): Auth,
     uri: Uri,
@@ -160,7 +168,7 @@ fn rerun_one(
     Ok(Json(runs.first().map(RunRef::of)).into_response())
 }
 
-pub async fn resume_many(
+pub(crate) async fn resume_many(
     State(s): State<AppState>,
     Auth(t): Auth,
     uri: Uri,
@@ -170,7 +178,7 @@ pub async fn resume_many(
     rerun_many(&s, t, (uri, headers, raw), Rerun::Resume).await
 }
 
-pub async fn restart_many(
+pub(crate) async fn restart_many(
     State(s): State<AppState>,
     Auth(t): Auth,
     uri: Uri,
@@ -180,7 +188,7 @@ pub async fn restart_many(
     rerun_many(&s, t, (uri, headers, raw), Rerun::Restart).await
 }
 
-pub async fn resume(
+pub(crate) async fn resume(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(id): Path<String>,
@@ -189,7 +197,7 @@ pub async fn resume(
     rerun_one(&s, t, id, &headers, Rerun::Resume)
 }
 
-pub async fn restart(
+pub(crate) async fn restart(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(id): Path<String>,
@@ -199,7 +207,7 @@ pub async fn restart(
 }
 
 /// `POST /v2/workflows/dlq/callback/{dlqId}`: the failure callback again.
-pub async fn callback(
+pub(crate) async fn callback(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(id): Path<String>,

@@ -19,7 +19,7 @@ use crate::api::extract::query::Query;
 use crate::api::publish::upstash::parse_bool;
 use crate::api::{extract::body, AppState};
 
-pub async fn history(
+pub(crate) async fn history(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(id): Path<String>,
@@ -27,7 +27,7 @@ pub async fn history(
     Ok(Json(s.engine.run_history(t, &id)?))
 }
 
-pub async fn end(
+pub(crate) async fn end(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(id): Path<String>,

@@ -94,7 +94,7 @@ const BULK: Fields = Fields {
 };
 
 /// `DELETE /v2/workflows/runs` → `{"cancelled": n}`; `workflowRunIds` win over the filters.
-pub async fn cancel_many(
+pub(crate) async fn cancel_many(
     State(s): State<AppState>,
     Auth(t): Auth,
     uri: Uri,
@@ -118,7 +118,11 @@ pub async fn cancel_many(
 }
 
 /// `GET /v2/workflows/events` and `/v2/workflows/logs` → `{"cursor", "runs"}`.
-pub async fn logs(State(s): State<AppState>, Auth(t): Auth, uri: Uri) -> ApiResult<Response> {
+pub(crate) async fn logs(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    uri: Uri,
+) -> ApiResult<Response> {
     let q = Query::parse(uri.query());
     let f = run_filter(&q, true)?;
     let count = q.count(LOG_COUNT, LOG_COUNT)?;

@@ -95,7 +95,7 @@ struct WaitBody {
 }
 
 /// `POST /v2/wait/{eventId}`.
-pub async fn wait(
+pub(crate) async fn wait(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(event_id): Path<String>,
@@ -136,7 +136,7 @@ pub async fn wait(
 }
 
 /// `POST /v2/notify/{eventId}`: 201 with one entry per waiter reached (`[]` for none).
-pub async fn notify(
+pub(crate) async fn notify(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(event_id): Path<String>,
@@ -151,7 +151,7 @@ pub async fn notify(
 
 /// `POST /v2/notify/{workflowRunId}/{eventId}`: 201 with the reached waiter, or with an empty
 /// `messageId` when the notification is stored until the run waits.
-pub async fn notify_run(
+pub(crate) async fn notify_run(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path((run_id, event_id)): Path<(String, String)>,
@@ -171,7 +171,7 @@ pub async fn notify_run(
 }
 
 /// `GET /v2/waiters/{eventId}`.
-pub async fn waiters(
+pub(crate) async fn waiters(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(event_id): Path<String>,
@@ -206,7 +206,7 @@ fn hook_event(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> B
 
 /// `ANY /v2/workflows/hooks/{userId}/{workflowRunId}/{eventId}`: no token; a safe notify of
 /// the run with the whole request as event data. 404 for an unknown user or an ended run.
-pub async fn hook(
+pub(crate) async fn hook(
     State(s): State<AppState>,
     Path((user_id, run_id, event_id)): Path<(String, String, String)>,
     method: Method,

@@ -27,7 +27,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// The headers read for a hint, in priority order.
-pub const HINT_HEADERS: [&str; 4] = [
+pub(crate) const HINT_HEADERS: [&str; 4] = [
     "Retry-After",
     "X-RateLimit-Reset",
     "X-RateLimit-Reset-Requests",
@@ -38,7 +38,7 @@ pub const HINT_HEADERS: [&str; 4] = [
 pub const MAX_HINT: Duration = Duration::from_secs(86_400);
 
 /// Integers above this are Unix timestamps in seconds, not relative seconds.
-pub const UNIX_TIMESTAMP_THRESHOLD: u64 = 1_000_000_000;
+pub(crate) const UNIX_TIMESTAMP_THRESHOLD: u64 = 1_000_000_000;
 
 /// The wait a destination asked for, from the first of [`HINT_HEADERS`] that
 /// is present and parses to at most [`MAX_HINT`]; `None` if there is none.

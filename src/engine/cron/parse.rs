@@ -72,20 +72,20 @@ struct Field {
 /// The parsed fields: bit `v` of each set stands for value `v`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Fields {
-    pub minutes: u64,
-    pub hours: u64,
-    pub days: u64,
-    pub months: u64,
+    pub(crate) minutes: u64,
+    pub(crate) hours: u64,
+    pub(crate) days: u64,
+    pub(crate) months: u64,
     /// Sunday is bit 0 (a `7` is folded into it).
-    pub weekdays: u64,
-    pub dom_star: bool,
-    pub dow_star: bool,
+    pub(crate) weekdays: u64,
+    pub(crate) dom_star: bool,
+    pub(crate) dow_star: bool,
     /// The minute or hour field uses `*`.
-    pub time_star: bool,
+    pub(crate) time_star: bool,
 }
 
 impl Fields {
-    pub fn parse(fields: [&str; 5]) -> Result<Self, CronError> {
+    pub(crate) fn parse(fields: [&str; 5]) -> Result<Self, CronError> {
         let [minute, hour, dom, month, dow] = fields;
         let minute = parse_field(&MINUTE, minute)?;
         let hour = parse_field(&HOUR, hour)?;
@@ -106,13 +106,13 @@ impl Fields {
     }
 
     /// A wildcard job follows real time across DST changes; see the module docs.
-    pub fn is_wildcard_job(&self) -> bool {
+    pub(crate) fn is_wildcard_job(&self) -> bool {
         self.time_star && (self.minutes.count_ones() > 1 || self.hours.count_ones() > 1)
     }
 
     /// Whether some day ever matches. Every month holds every weekday, so only a
     /// day-of-month that restricts alone can rule out every month (February counts 29 days).
-    pub fn can_fire(&self) -> bool {
+    pub(crate) fn can_fire(&self) -> bool {
         if self.dom_star || !self.dow_star {
             return true;
         }

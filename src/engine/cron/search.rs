@@ -37,7 +37,7 @@ pub(super) struct WallSearch {
 impl WallSearch {
     /// Translates parsed fields into crate schedules; an error is the crate's own message,
     /// which only a bug in the translation can cause.
-    pub fn new(f: &Fields) -> Result<Self, String> {
+    pub(crate) fn new(f: &Fields) -> Result<Self, String> {
         let days = list(f.days, 1..=31, 0);
         // The crate numbers weekdays from Sunday = 1; bit 0 of `weekdays` is Sunday.
         let weekdays = list(f.weekdays, 0..=6, 1);
@@ -64,7 +64,7 @@ impl WallSearch {
 
     /// The first matching wall clock minute strictly after `after`, if one exists up to the
     /// end of [`LAST_YEAR`].
-    pub fn next_after(&self, after: NaiveDateTime) -> Option<NaiveDateTime> {
+    pub(crate) fn next_after(&self, after: NaiveDateTime) -> Option<NaiveDateTime> {
         // Matches are whole minutes, so dropping the fraction keeps "strictly after".
         let after = after.with_nanosecond(0)?;
         for year in after.year()..=LAST_YEAR {

@@ -22,9 +22,9 @@ use std::str::FromStr;
 mod parse;
 
 /// Longest accepted expression, in characters, after trimming.
-pub const MAX_EXPR_LEN: usize = 1000;
+pub(crate) const MAX_EXPR_LEN: usize = 1000;
 /// Deepest accepted nesting of parentheses, function calls and unary signs.
-pub const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 /// Largest delay [`RetryDelayExpr::delay_ms`] returns: one year.
 pub const MAX_DELAY_MS: u64 = 86_400_000 * 365;
 

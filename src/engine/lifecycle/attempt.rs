@@ -19,32 +19,32 @@ use crate::engine::{Engine, Job, LogExtra, State, TenantId, TenantState};
 /// Everything the dispatcher needs to send one attempt (the signature aside). Shares the
 /// message's specification instead of copying its URL and headers.
 #[derive(Debug, Clone)]
-pub struct Attempt {
-    pub tenant: TenantId,
-    pub id: Arc<str>,
-    pub spec: Arc<MessageSpec>,
+pub(crate) struct Attempt {
+    pub(crate) tenant: TenantId,
+    pub(crate) id: Arc<str>,
+    pub(crate) spec: Arc<MessageSpec>,
     /// Headers of the workflow run the message belongs to (empty for other messages).
-    pub run_headers: Headers,
-    pub body: Bytes,
-    pub timeout: Duration,
-    pub signing_key: Arc<str>,
+    pub(crate) run_headers: Headers,
+    pub(crate) body: Bytes,
+    pub(crate) timeout: Duration,
+    pub(crate) signing_key: Arc<str>,
     /// Retries done before this attempt.
-    pub retried: u32,
+    pub(crate) retried: u32,
 }
 
 impl Attempt {
-    pub fn url(&self) -> &str {
+    pub(crate) fn url(&self) -> &str {
         &self.spec.url
     }
 
-    pub fn method(&self) -> &str {
+    pub(crate) fn method(&self) -> &str {
         self.spec.method
     }
 
     /// Calls `f` with every header to send but `Upstash-Signature`, in order: ours first,
     /// then the message's own (which replace ours of the same name, e.g. a forwarded
     /// `User-Agent`), then the workflow run's (which replace both). Copies nothing.
-    pub fn headers(&self, mut f: impl FnMut(&str, &str)) {
+    pub(crate) fn headers(&self, mut f: impl FnMut(&str, &str)) {
         let s = &self.spec;
         let mut digits = itoa::Buffer::new();
         let ours = [
@@ -80,7 +80,7 @@ impl Attempt {
 
 /// How the dispatcher judged an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// A 2xx response.
     Delivered,
     /// Failed; retry if retries remain, after `hint` when the destination gave one.
@@ -91,17 +91,17 @@ pub enum Verdict {
 
 /// The result of one attempt.
 #[derive(Debug, Clone)]
-pub struct AttemptResult {
-    pub verdict: Verdict,
-    pub response: Option<Response>,
+pub(crate) struct AttemptResult {
+    pub(crate) verdict: Verdict,
+    pub(crate) response: Option<Response>,
     /// What went wrong, for failed attempts (transport error or status).
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 impl Engine {
     /// Marks a due message ACTIVE and describes the attempt; None if it is gone (cancelled,
     /// delivered) or already in flight.
-    pub fn start_attempt(&self, t: TenantId, id: &str) -> Option<Attempt> {
+    pub(crate) fn start_attempt(&self, t: TenantId, id: &str) -> Option<Attempt> {
         let now = self.now();
         self.with(t, |st| self.start_locked(t, st, id, now))
     }
@@ -160,7 +160,7 @@ impl Engine {
     /// Applies the result of an attempt started by `start_attempt`. Returns the id of a
     /// waiting message its slot was handed to, for the caller to start next (see
     /// `release_limits`).
-    pub fn finish_attempt(
+    pub(crate) fn finish_attempt(
         &self,
         t: TenantId,
         id: &str,

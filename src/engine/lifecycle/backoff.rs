@@ -11,20 +11,25 @@ use crate::engine::expr::RetryDelayExpr;
 const MAX_BACKOFF_SECS: f64 = 86_400.0;
 
 /// Default backoff before retry number `n` (1-based): ≈12 s, 2 m 28 s, 30 m, 6 h 7 m, then 1 day.
-pub fn default_backoff(n: u32) -> Duration {
+pub(crate) fn default_backoff(n: u32) -> Duration {
     let secs = (2.5 * f64::from(n)).exp().min(MAX_BACKOFF_SECS);
     Duration::from_millis((secs * 1000.0) as u64)
 }
 
 /// The delay before the next attempt. `retried` counts the retries already done (0 when the
 /// first retry is being scheduled), as the expression language defines it.
-pub fn next_delay(hint: Option<Duration>, expr: Option<&RetryDelayExpr>, retried: u32) -> Duration {
+#[cfg(test)]
+pub(crate) fn next_delay(
+    hint: Option<Duration>,
+    expr: Option<&RetryDelayExpr>,
+    retried: u32,
+) -> Duration {
     next_delay_scaled(hint, expr, retried, 1.0)
 }
 
 /// `next_delay` with the default backoff multiplied by `scale` (the `-backoff-scale` flag), then
 /// capped at one day. A NaN or negative scale gives no wait; an infinite one, the cap.
-pub fn next_delay_scaled(
+pub(crate) fn next_delay_scaled(
     hint: Option<Duration>,
     expr: Option<&RetryDelayExpr>,
     retried: u32,

@@ -15,7 +15,7 @@ use crate::engine::syntax::headers::to_map;
 use crate::engine::syntax::options::CallbackOptions;
 
 /// The payload describing `response` to `source`'s attempt (`dlq_id` for failure callbacks).
-pub fn payload(
+pub(crate) fn payload(
     source: &Message,
     response: Option<&Response>,
     error: Option<&str>,
@@ -60,7 +60,7 @@ pub fn payload(
 
 /// The message that carries `payload` to a callback URL. Retries and retry delay default to
 /// the source message's, as the hosted service documents.
-pub fn message_spec(
+pub(crate) fn message_spec(
     cb: &CallbackOptions,
     source: &MessageSpec,
     payload: &Value,

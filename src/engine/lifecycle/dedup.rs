@@ -10,19 +10,19 @@ use sha2::{Digest, Sha256};
 use crate::engine::syntax::headers::Headers;
 
 #[derive(Debug, Default)]
-pub struct Dedup {
+pub(crate) struct Dedup {
     seen: HashMap<String, (Arc<str>, u64)>,
     /// Keys in insertion order with their expiry, so expiry is a pop from the front.
     order: VecDeque<(u64, String)>,
 }
 
 /// The key of an explicit deduplication id.
-pub fn id_key(id: &str) -> String {
+pub(crate) fn id_key(id: &str) -> String {
     format!("id:{id}")
 }
 
 /// The key of content-based deduplication: destination, body, Content-Type and forwarded headers.
-pub fn content_key(destination: &str, body: &[u8], header: &Headers) -> String {
+pub(crate) fn content_key(destination: &str, body: &[u8], header: &Headers) -> String {
     let mut h = Sha256::new();
     h.update(destination.as_bytes());
     h.update([0]);
@@ -55,12 +55,12 @@ impl Dedup {
     }
 
     /// The message id already published under `key` within the window, if any.
-    pub fn check(&mut self, key: &str, now: u64) -> Option<Arc<str>> {
+    pub(crate) fn check(&mut self, key: &str, now: u64) -> Option<Arc<str>> {
         self.expire(now);
         self.seen.get(key).map(|(id, _)| id.clone())
     }
 
-    pub fn insert(&mut self, key: String, id: Arc<str>, now: u64, window_ms: u64) {
+    pub(crate) fn insert(&mut self, key: String, id: Arc<str>, now: u64, window_ms: u64) {
         let exp = now + window_ms;
         self.order.push_back((exp, key.clone()));
         self.seen.insert(key, (id, exp));

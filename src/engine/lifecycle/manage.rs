@@ -14,11 +14,11 @@ use crate::engine::{Engine, Error, LogExtra, Result, State, TenantId, TenantStat
 
 /// What to select in a bulk DLQ operation: explicit ids win over the filter.
 #[derive(Debug, Clone, Default)]
-pub struct DlqSelection {
-    pub dlq_ids: Vec<String>,
-    pub filter: Filter,
-    pub cursor: Option<String>,
-    pub count: usize,
+pub(crate) struct DlqSelection {
+    pub(crate) dlq_ids: Vec<String>,
+    pub(crate) filter: Filter,
+    pub(crate) cursor: Option<String>,
+    pub(crate) count: usize,
 }
 
 impl Engine {
@@ -55,7 +55,7 @@ impl Engine {
         .ok_or_else(|| Error::not_found(format!("message {id} not found")))
     }
 
-    pub fn cancel(&self, t: TenantId, id: &str) -> Result<()> {
+    pub(crate) fn cancel(&self, t: TenantId, id: &str) -> Result<()> {
         let now = self.now();
         if self.with(t, |st| self.cancel_locked(t, st, id, now)) {
             Ok(())
@@ -65,7 +65,7 @@ impl Engine {
     }
 
     /// Cancels pending messages by id or filter, oldest first, at most `count` (None: all).
-    pub fn cancel_many(
+    pub(crate) fn cancel_many(
         &self,
         t: TenantId,
         ids: &[String],
@@ -127,7 +127,7 @@ impl Engine {
         })
     }
 
-    pub fn dlq_get(&self, t: TenantId, dlq_id: &str) -> Result<DlqEntry> {
+    pub(crate) fn dlq_get(&self, t: TenantId, dlq_id: &str) -> Result<DlqEntry> {
         self.with(t, |st| {
             self.expire_dlq(st);
             st.dlq.get(dlq_id).cloned()
@@ -135,7 +135,7 @@ impl Engine {
         .ok_or_else(|| dlq_not_found(dlq_id))
     }
 
-    pub fn dlq_delete(&self, t: TenantId, dlq_id: &str) -> Result<()> {
+    pub(crate) fn dlq_delete(&self, t: TenantId, dlq_id: &str) -> Result<()> {
         self.with(t, |st| st.dlq.remove(dlq_id))
             .map(drop)
             .ok_or_else(|| dlq_not_found(dlq_id))
@@ -163,7 +163,11 @@ impl Engine {
         (page, cursor)
     }
 
-    pub fn dlq_delete_many(&self, t: TenantId, sel: &DlqSelection) -> (usize, Option<String>) {
+    pub(crate) fn dlq_delete_many(
+        &self,
+        t: TenantId,
+        sel: &DlqSelection,
+    ) -> (usize, Option<String>) {
         self.with(t, |st| {
             let (taken, cursor) = self.take_dlq(st, sel);
             (taken.len(), cursor)
@@ -171,7 +175,7 @@ impl Engine {
     }
 
     /// Publishes a DLQ entry again as a new message, with `overrides` applied, and removes it.
-    pub fn dlq_retry(
+    pub(crate) fn dlq_retry(
         &self,
         t: TenantId,
         dlq_id: &str,
@@ -185,7 +189,7 @@ impl Engine {
         })
     }
 
-    pub fn dlq_retry_many(
+    pub(crate) fn dlq_retry_many(
         &self,
         t: TenantId,
         sel: &DlqSelection,
@@ -227,7 +231,7 @@ fn dlq_not_found(id: &str) -> Error {
 }
 
 /// The original specification with every option present in `o` replacing its setting.
-pub fn apply_overrides(base: &MessageSpec, o: &PublishOptions) -> MessageSpec {
+pub(crate) fn apply_overrides(base: &MessageSpec, o: &PublishOptions) -> MessageSpec {
     let mut s = base.clone();
     if let Some(m) = o.method {
         s.method = m;

@@ -14,7 +14,7 @@ use crate::engine::workflow::WorkflowLink;
 
 /// What a message is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Normal,
     /// Carries the §4.11 payload to an `Upstash-Callback` URL.
     Callback,
@@ -26,36 +26,36 @@ pub enum Kind {
 /// options most messages do not use are boxed (8 bytes when absent instead of up to 208),
 /// and the method is one of the few valid ones.
 #[derive(Debug, Clone)]
-pub struct MessageSpec {
-    pub url: String,
-    pub method: &'static str,
+pub(crate) struct MessageSpec {
+    pub(crate) url: String,
+    pub(crate) method: &'static str,
     /// Headers delivered to the destination, `Content-Type` included.
-    pub header: Headers,
-    pub body: Bytes,
-    pub max_retries: u32,
-    pub retry_delay: Option<Box<RetryDelayExpr>>,
-    pub timeout: Option<Duration>,
-    pub callback: Option<Box<CallbackOptions>>,
-    pub failure_callback: Option<Box<CallbackOptions>>,
-    pub labels: Vec<String>,
-    pub caller_ip: String,
+    pub(crate) header: Headers,
+    pub(crate) body: Bytes,
+    pub(crate) max_retries: u32,
+    pub(crate) retry_delay: Option<Box<RetryDelayExpr>>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) callback: Option<Box<CallbackOptions>>,
+    pub(crate) failure_callback: Option<Box<CallbackOptions>>,
+    pub(crate) labels: Vec<String>,
+    pub(crate) caller_ip: String,
     /// What API responses hide; see `redact()`.
-    pub redact: Option<Box<Redact>>,
-    pub kind: Kind,
+    pub(crate) redact: Option<Box<Redact>>,
+    pub(crate) kind: Kind,
     /// The URL group, queue or schedule it came from; see `set_origin()`.
-    pub origin: Option<Box<Origin>>,
-    pub flow: Option<Box<FlowSpec>>,
+    pub(crate) origin: Option<Box<Origin>>,
+    pub(crate) flow: Option<Box<FlowSpec>>,
     /// The workflow run this message belongs to.
-    pub workflow: Option<Box<WorkflowLink>>,
+    pub(crate) workflow: Option<Box<WorkflowLink>>,
 }
 
 /// The URL group (and endpoint), queue or schedule a message came from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Origin {
-    pub topic_name: Option<String>,
-    pub endpoint_name: Option<String>,
-    pub queue_name: Option<String>,
-    pub schedule_id: Option<String>,
+pub(crate) struct Origin {
+    pub(crate) topic_name: Option<String>,
+    pub(crate) endpoint_name: Option<String>,
+    pub(crate) queue_name: Option<String>,
+    pub(crate) schedule_id: Option<String>,
 }
 
 static NO_REDACT: Redact = Redact {
@@ -65,27 +65,27 @@ static NO_REDACT: Redact = Redact {
 };
 
 impl MessageSpec {
-    pub fn redact(&self) -> &Redact {
+    pub(crate) fn redact(&self) -> &Redact {
         self.redact.as_deref().unwrap_or(&NO_REDACT)
     }
 
-    pub fn set_origin(&mut self, o: Origin) {
+    pub(crate) fn set_origin(&mut self, o: Origin) {
         self.origin = (o != Origin::default()).then(|| Box::new(o));
     }
 
-    pub fn topic_name(&self) -> Option<&str> {
+    pub(crate) fn topic_name(&self) -> Option<&str> {
         self.origin.as_ref()?.topic_name.as_deref()
     }
 
-    pub fn endpoint_name(&self) -> Option<&str> {
+    pub(crate) fn endpoint_name(&self) -> Option<&str> {
         self.origin.as_ref()?.endpoint_name.as_deref()
     }
 
-    pub fn queue_name(&self) -> Option<&str> {
+    pub(crate) fn queue_name(&self) -> Option<&str> {
         self.origin.as_ref()?.queue_name.as_deref()
     }
 
-    pub fn schedule_id(&self) -> Option<&str> {
+    pub(crate) fn schedule_id(&self) -> Option<&str> {
         self.origin.as_ref()?.schedule_id.as_deref()
     }
 }
@@ -93,27 +93,27 @@ impl MessageSpec {
 /// A message that is pending, being delivered or waiting for a retry.
 #[derive(Debug, Clone)]
 pub struct Message {
-    pub id: Arc<str>,
-    pub spec: Arc<MessageSpec>,
-    pub created_at: u64,
+    pub(crate) id: Arc<str>,
+    pub(crate) spec: Arc<MessageSpec>,
+    pub(crate) created_at: u64,
     /// Earliest delivery time of the next attempt (Unix ms).
-    pub not_before: u64,
+    pub(crate) not_before: u64,
     /// Attempts already failed and retried.
-    pub retried: u32,
+    pub(crate) retried: u32,
     /// A delivery attempt is running.
-    pub active: bool,
-    pub cancel_requested: bool,
+    pub(crate) active: bool,
+    pub(crate) cancel_requested: bool,
     /// A wake-up (a `Deliver` job) is already on its way for this waiting message, so a
     /// freed slot does not send it another one.
-    pub woken: bool,
+    pub(crate) woken: bool,
     /// For a callback of a queued message: the queue and the message whose slot it holds.
-    pub slot: Option<Box<(String, Arc<str>)>>,
+    pub(crate) slot: Option<Box<(String, Arc<str>)>>,
 }
 
 impl Message {
     /// The queue slot this message counts under: its own when it belongs to a queue, its
     /// source message's when it is that message's callback.
-    pub fn slot_key(&self) -> Option<(String, Arc<str>)> {
+    pub(crate) fn slot_key(&self) -> Option<(String, Arc<str>)> {
         if let Some(slot) = &self.slot {
             return Some((**slot).clone());
         }

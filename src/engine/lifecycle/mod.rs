@@ -3,7 +3,7 @@
 //! and managing what is pending (get, cancel) and what failed (the DLQ operations).
 
 pub(crate) mod attempt;
-pub mod backoff;
+pub(crate) mod backoff;
 pub(crate) mod callback;
 pub(crate) mod dedup;
 pub(crate) mod manage;

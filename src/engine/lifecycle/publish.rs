@@ -15,27 +15,27 @@ use crate::engine::{Engine, Error, Job, LogExtra, Result, State, TenantId, Tenan
 
 /// A publish-family request after HTTP parsing.
 #[derive(Debug, Clone)]
-pub struct PublishRequest {
+pub(crate) struct PublishRequest {
     /// The raw destination: a URL, or the name of a URL group.
-    pub destination: String,
-    pub options: PublishOptions,
-    pub body: Bytes,
-    pub caller_ip: String,
+    pub(crate) destination: String,
+    pub(crate) options: PublishOptions,
+    pub(crate) body: Bytes,
+    pub(crate) caller_ip: String,
     /// Enqueue into this queue (created if missing).
-    pub queue: Option<String>,
+    pub(crate) queue: Option<String>,
     /// Set when a schedule produces the message.
-    pub schedule_id: Option<String>,
+    pub(crate) schedule_id: Option<String>,
 }
 
 /// The outcome of one publish, as §4.1 describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Published {
-    pub message_id: Arc<str>,
-    pub url: Option<String>,
-    pub deduplicated: bool,
+pub(crate) struct Published {
+    pub(crate) message_id: Arc<str>,
+    pub(crate) url: Option<String>,
+    pub(crate) deduplicated: bool,
 }
 
-pub use crate::engine::syntax::urls::check_url;
+pub(crate) use crate::engine::syntax::urls::check_url;
 
 fn check_duration(d: Option<Duration>, max: Duration, header: &str) -> Result<()> {
     match d {
@@ -71,7 +71,7 @@ fn check_callback(cb: Option<&CallbackOptions>, limits: &Limits, name: &str) -> 
 }
 
 /// Checks every option against the quota preset.
-pub fn check_options(o: &PublishOptions, limits: &Limits, now: u64) -> Result<()> {
+pub(crate) fn check_options(o: &PublishOptions, limits: &Limits, now: u64) -> Result<()> {
     check_retries(o.retries, limits, "Upstash-Retries")?;
     check_duration(o.delay, limits.max_delay, "Upstash-Delay")?;
     check_duration(o.timeout, limits.max_timeout, "Upstash-Timeout")?;
@@ -84,7 +84,7 @@ pub fn check_options(o: &PublishOptions, limits: &Limits, now: u64) -> Result<()
 }
 
 /// When the first attempt may start: not-before wins over delay.
-pub fn first_delivery(o: &PublishOptions, now: u64) -> u64 {
+pub(crate) fn first_delivery(o: &PublishOptions, now: u64) -> u64 {
     match (o.not_before_s, o.delay) {
         (Some(nb), _) => nb.saturating_mul(1000),
         (None, Some(d)) => now.saturating_add(d.as_millis() as u64),
@@ -93,7 +93,7 @@ pub fn first_delivery(o: &PublishOptions, now: u64) -> u64 {
 }
 
 /// The specification of a message to `url` from the options of a request.
-pub fn build_spec(
+pub(crate) fn build_spec(
     url: String,
     o: PublishOptions,
     body: Bytes,
@@ -134,13 +134,13 @@ struct Target {
 
 /// The result of a publish: one message for a URL, one per endpoint for a URL group.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PublishOutcome {
+pub(crate) enum PublishOutcome {
     One(Published),
     Group(Vec<Published>),
 }
 
 impl PublishOutcome {
-    pub fn messages(&self) -> &[Published] {
+    pub(crate) fn messages(&self) -> &[Published] {
         match self {
             Self::One(p) => std::slice::from_ref(p),
             Self::Group(v) => v,
@@ -190,7 +190,7 @@ impl TenantState {
 
 impl Engine {
     /// Publishes to a URL or fans out to a URL group, into a queue when `req.queue` is set.
-    pub fn publish(&self, t: TenantId, req: PublishRequest) -> Result<PublishOutcome> {
+    pub(crate) fn publish(&self, t: TenantId, req: PublishRequest) -> Result<PublishOutcome> {
         let now = self.now();
         self.with(t, |st| self.publish_locked(t, st, req, now))
     }

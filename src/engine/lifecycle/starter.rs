@@ -8,7 +8,7 @@ use crate::engine::lifecycle::attempt::Attempt;
 
 /// Takes an attempt the engine has just started (marked ACTIVE and logged) and sends it on
 /// its own task, as the dispatcher does with the attempts of timer jobs.
-pub trait Starter: Send + Sync {
+pub(crate) trait Starter: Send + Sync {
     /// False once shutdown has begun: the engine then leaves new attempts to the timer.
     fn open(&self) -> bool;
     fn start(&self, attempt: Attempt);

@@ -10,7 +10,12 @@ use crate::engine::{Engine, TenantId};
 
 /// Publishes `x` to `http://127.0.0.1:9/hook` (nothing listens there) for `t`, into `queue`
 /// when given; returns the message id.
-pub fn publish(e: &Engine, t: TenantId, options: PublishOptions, queue: Option<&str>) -> Arc<str> {
+pub(crate) fn publish(
+    e: &Engine,
+    t: TenantId,
+    options: PublishOptions,
+    queue: Option<&str>,
+) -> Arc<str> {
     let req = PublishRequest {
         destination: "http://127.0.0.1:9/hook".into(),
         options,

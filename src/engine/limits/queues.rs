@@ -12,12 +12,12 @@ use crate::engine::resources::names::check_name;
 use crate::engine::{Engine, Error, Job, Result, TenantId, TenantState};
 
 #[derive(Debug, Clone)]
-pub struct Queue {
-    pub name: String,
-    pub parallelism: u32,
-    pub paused: bool,
-    pub created_at: u64,
-    pub updated_at: u64,
+pub(crate) struct Queue {
+    pub(crate) name: String,
+    pub(crate) parallelism: u32,
+    pub(crate) paused: bool,
+    pub(crate) created_at: u64,
+    pub(crate) updated_at: u64,
     /// Messages waiting for a slot, oldest first.
     waiting: VecDeque<Arc<str>>,
     /// Slot holders and how many of their messages (itself, callbacks) are unfinished.
@@ -38,7 +38,7 @@ impl Queue {
     }
 
     /// Messages not yet delivered: waiting plus holding a slot.
-    pub fn lag(&self) -> usize {
+    pub(crate) fn lag(&self) -> usize {
         self.waiting.len() + self.holders.len()
     }
 
@@ -47,14 +47,14 @@ impl Queue {
     }
 }
 
-pub type Queues = BTreeMap<String, Queue>;
+pub(crate) type Queues = BTreeMap<String, Queue>;
 
 /// Upsert settings of `POST /v2/queues`.
 #[derive(Debug, Clone)]
-pub struct QueueSettings {
-    pub name: String,
-    pub parallelism: Option<u32>,
-    pub paused: Option<bool>,
+pub(crate) struct QueueSettings {
+    pub(crate) name: String,
+    pub(crate) parallelism: Option<u32>,
+    pub(crate) paused: Option<bool>,
 }
 
 fn queue_not_found(name: &str) -> Error {
@@ -193,7 +193,7 @@ impl Engine {
         }
     }
 
-    pub fn upsert_queue(&self, t: TenantId, s: QueueSettings) -> Result<()> {
+    pub(crate) fn upsert_queue(&self, t: TenantId, s: QueueSettings) -> Result<()> {
         check_name("queue", &s.name)?;
         let limits = self.limits();
         if let Some(p) = s.parallelism {
@@ -214,17 +214,17 @@ impl Engine {
         })
     }
 
-    pub fn queue(&self, t: TenantId, name: &str) -> Result<Queue> {
+    pub(crate) fn queue(&self, t: TenantId, name: &str) -> Result<Queue> {
         check_name("queue", name)?;
         self.with(t, |st| st.queues.get(name).cloned())
             .ok_or_else(|| queue_not_found(name))
     }
 
-    pub fn queues(&self, t: TenantId) -> Vec<Queue> {
+    pub(crate) fn queues(&self, t: TenantId) -> Vec<Queue> {
         self.with(t, |st| st.queues.values().cloned().collect())
     }
 
-    pub fn set_queue_paused(&self, t: TenantId, name: &str, paused: bool) -> Result<()> {
+    pub(crate) fn set_queue_paused(&self, t: TenantId, name: &str, paused: bool) -> Result<()> {
         check_name("queue", name)?;
         let now = self.now();
         self.with(t, |st| {
@@ -240,7 +240,7 @@ impl Engine {
     }
 
     /// Deletes a queue (200 even when it does not exist) and cancels its pending messages.
-    pub fn delete_queue(&self, t: TenantId, name: &str) {
+    pub(crate) fn delete_queue(&self, t: TenantId, name: &str) {
         let now = self.now();
         self.with(t, |st| {
             let Some(queue) = st.queues.remove(name) else {

@@ -11,18 +11,18 @@ const DAY_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// The state of one limit after a request, for its response headers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LimitState {
-    pub limit: u64,
-    pub remaining: u64,
+pub(crate) struct LimitState {
+    pub(crate) limit: u64,
+    pub(crate) remaining: u64,
     /// Unix seconds when the window resets.
-    pub reset: u64,
+    pub(crate) reset: u64,
     /// False when this request is over the limit (429).
-    pub allowed: bool,
+    pub(crate) allowed: bool,
 }
 
 /// A fixed window counter.
 #[derive(Debug, Default)]
-pub struct Window {
+pub(crate) struct Window {
     start: u64,
     used: u64,
 }
@@ -50,14 +50,14 @@ impl Window {
 
 /// The counters of one tenant.
 #[derive(Debug, Default)]
-pub struct Quotas {
+pub(crate) struct Quotas {
     daily: Mutex<Window>,
     burst: Mutex<Window>,
 }
 
 impl Engine {
     /// Counts `n` messages against the daily quota; None when no finite quota is emulated.
-    pub fn take_daily(&self, t: TenantId, n: u64) -> Option<LimitState> {
+    pub(crate) fn take_daily(&self, t: TenantId, n: u64) -> Option<LimitState> {
         let limit = self.config().daily_quota()?;
         Some(
             self.tenant(t)
@@ -69,7 +69,7 @@ impl Engine {
     }
 
     /// Counts one management request against the burst limit; None when not emulated.
-    pub fn take_burst(&self, t: TenantId) -> Option<LimitState> {
+    pub(crate) fn take_burst(&self, t: TenantId) -> Option<LimitState> {
         let limit = u64::from(self.config().burst_limit()?);
         Some(
             self.tenant(t)

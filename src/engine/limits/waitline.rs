@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Default)]
-pub struct WaitLine {
+pub(crate) struct WaitLine {
     /// Arrival order: `(sequence, id)`; entries whose sequence is not in `members` are stale.
     order: VecDeque<(u64, Arc<str>)>,
     /// The ids waiting, with the sequence of their live entry.
@@ -20,30 +20,26 @@ pub struct WaitLine {
 }
 
 impl WaitLine {
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.members.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.members.is_empty()
     }
 
-    pub fn contains(&self, id: &str) -> bool {
-        self.members.contains_key(id)
-    }
-
     /// The first id in line.
-    pub fn front(&self) -> Option<&Arc<str>> {
+    pub(crate) fn front(&self) -> Option<&Arc<str>> {
         self.order.front().map(|(_, id)| id)
     }
 
     /// Whether `id` may go first: it is first in line, or nobody waits.
-    pub fn is_turn_of(&self, id: &str) -> bool {
+    pub(crate) fn is_turn_of(&self, id: &str) -> bool {
         self.front().is_none_or(|f| &**f == id)
     }
 
     /// Puts `id` at the back of the line unless it already waits; true if it was added.
-    pub fn push(&mut self, id: &Arc<str>) -> bool {
+    pub(crate) fn push(&mut self, id: &Arc<str>) -> bool {
         if self.members.contains_key(&**id) {
             return false;
         }
@@ -54,7 +50,7 @@ impl WaitLine {
     }
 
     /// Takes `id` out of the line; false if it was not in it.
-    pub fn remove(&mut self, id: &str) -> bool {
+    pub(crate) fn remove(&mut self, id: &str) -> bool {
         if self.members.remove(id).is_none() {
             return false;
         }
@@ -68,7 +64,7 @@ impl WaitLine {
     }
 
     /// The ids in line, first first.
-    pub fn iter(&self) -> impl Iterator<Item = &Arc<str>> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<str>> {
         self.order
             .iter()
             .filter(|(seq, id)| self.members.get(&**id) == Some(seq))

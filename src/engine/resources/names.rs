@@ -4,10 +4,10 @@
 use crate::engine::{Error, Result};
 
 /// Longest accepted name. The hosted service does not document one; this keeps ids readable.
-pub const MAX_NAME_LEN: usize = 256;
+pub(crate) const MAX_NAME_LEN: usize = 256;
 
 /// Checks a name; `what` says which kind in the error ("url group", "queue", "schedule id").
-pub fn check_name(what: &str, name: &str) -> Result<()> {
+pub(crate) fn check_name(what: &str, name: &str) -> Result<()> {
     if name.is_empty() {
         return Err(Error::bad(format!("{what} name must not be empty")));
     }

@@ -17,14 +17,14 @@ use crate::engine::{Engine, Error, Job, Result, TenantId, TenantState};
 
 /// The state of one message of a schedule's last firing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunState {
+pub(crate) enum RunState {
     InProgress,
     Success,
     Fail,
 }
 
 impl RunState {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::InProgress => "IN_PROGRESS",
             Self::Success => "SUCCESS",
@@ -35,21 +35,21 @@ impl RunState {
 
 #[derive(Debug, Clone)]
 pub struct Schedule {
-    pub id: String,
-    pub cron: CronSchedule,
-    pub destination: String,
-    pub options: PublishOptions,
-    pub body: Bytes,
-    pub queue: Option<String>,
-    pub caller_ip: String,
-    pub created_at: u64,
-    pub paused: bool,
-    pub last_schedule_time: Option<u64>,
-    pub next_schedule_time: Option<u64>,
+    pub(crate) id: String,
+    pub(crate) cron: CronSchedule,
+    pub(crate) destination: String,
+    pub(crate) options: PublishOptions,
+    pub(crate) body: Bytes,
+    pub(crate) queue: Option<String>,
+    pub(crate) caller_ip: String,
+    pub(crate) created_at: u64,
+    pub(crate) paused: bool,
+    pub(crate) last_schedule_time: Option<u64>,
+    pub(crate) next_schedule_time: Option<u64>,
     /// Messages of the last firing and how they ended so far.
-    pub last_schedule_states: BTreeMap<Arc<str>, RunState>,
+    pub(crate) last_schedule_states: BTreeMap<Arc<str>, RunState>,
     /// Why the last firing published nothing (e.g. the URL group is gone).
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
     /// A fresh number on every create or overwrite, so timer jobs of an old version (or of a
     /// deleted schedule with the same id) are ignored.
     generation: u64,
@@ -76,7 +76,7 @@ pub struct ScheduleRequest {
 
 /// A tenant's schedules by id, and the counter that numbers their versions.
 #[derive(Debug, Default)]
-pub struct Schedules {
+pub(crate) struct Schedules {
     by_id: BTreeMap<String, Schedule>,
     /// The last generation handed out. Never reused, not even after a delete, so the timer
     /// job of a deleted schedule stays stale when one with the same id is created.
@@ -86,7 +86,7 @@ pub struct Schedules {
 impl Schedules {
     /// Forgets every schedule but keeps the generation counter, so the timer jobs of the old
     /// schedules stay stale (`/dev/reset`).
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.by_id.clear();
     }
 }
@@ -200,17 +200,17 @@ impl Engine {
             .ok_or_else(|| not_found(id))
     }
 
-    pub fn schedules(&self, t: TenantId) -> Vec<Schedule> {
+    pub(crate) fn schedules(&self, t: TenantId) -> Vec<Schedule> {
         self.with(t, |st| st.schedules.by_id.values().cloned().collect())
     }
 
-    pub fn delete_schedule(&self, t: TenantId, id: &str) -> Result<()> {
+    pub(crate) fn delete_schedule(&self, t: TenantId, id: &str) -> Result<()> {
         self.with(t, |st| st.schedules.by_id.remove(id))
             .map(drop)
             .ok_or_else(|| not_found(id))
     }
 
-    pub fn set_schedule_paused(&self, t: TenantId, id: &str, paused: bool) -> Result<()> {
+    pub(crate) fn set_schedule_paused(&self, t: TenantId, id: &str, paused: bool) -> Result<()> {
         self.with(t, |st| {
             let s = st
                 .schedules

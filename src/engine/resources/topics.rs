@@ -10,26 +10,26 @@ use crate::engine::syntax::headers::Headers;
 use crate::engine::{Engine, Error, Result, TenantId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoint {
-    pub name: Option<String>,
-    pub url: String,
+pub(crate) struct Endpoint {
+    pub(crate) name: Option<String>,
+    pub(crate) url: String,
 }
 
 #[derive(Debug, Clone)]
-pub struct UrlGroup {
-    pub name: String,
-    pub created_at: u64,
-    pub updated_at: u64,
-    pub endpoints: Vec<Endpoint>,
+pub(crate) struct UrlGroup {
+    pub(crate) name: String,
+    pub(crate) created_at: u64,
+    pub(crate) updated_at: u64,
+    pub(crate) endpoints: Vec<Endpoint>,
     /// Default `Upstash-*` (and other) headers, lower-case names, applied to every publish.
-    pub headers: Headers,
+    pub(crate) headers: Headers,
 }
 
 /// An endpoint to remove: by name, by URL, or both.
 #[derive(Debug, Clone, Default)]
-pub struct EndpointRef {
-    pub name: Option<String>,
-    pub url: Option<String>,
+pub(crate) struct EndpointRef {
+    pub(crate) name: Option<String>,
+    pub(crate) url: Option<String>,
 }
 
 impl EndpointRef {
@@ -43,7 +43,7 @@ impl EndpointRef {
     }
 }
 
-pub type Topics = BTreeMap<String, UrlGroup>;
+pub(crate) type Topics = BTreeMap<String, UrlGroup>;
 
 fn topic_not_found(name: &str) -> Error {
     Error::not_found(format!("topic {name} not found"))
@@ -52,7 +52,12 @@ fn topic_not_found(name: &str) -> Error {
 impl Engine {
     /// Adds endpoints, creating the group if needed. An endpoint whose URL is already in the
     /// group replaces it (so its name can be changed).
-    pub fn add_endpoints(&self, t: TenantId, name: &str, endpoints: Vec<Endpoint>) -> Result<()> {
+    pub(crate) fn add_endpoints(
+        &self,
+        t: TenantId,
+        name: &str,
+        endpoints: Vec<Endpoint>,
+    ) -> Result<()> {
         check_name("url group", name)?;
         if endpoints.is_empty() {
             return Err(Error::bad("at least one endpoint is required"));
@@ -103,7 +108,12 @@ impl Engine {
     }
 
     /// Removes matching endpoints; the group goes with its last endpoint.
-    pub fn remove_endpoints(&self, t: TenantId, name: &str, refs: &[EndpointRef]) -> Result<()> {
+    pub(crate) fn remove_endpoints(
+        &self,
+        t: TenantId,
+        name: &str,
+        refs: &[EndpointRef],
+    ) -> Result<()> {
         if refs.iter().any(|r| r.name.is_none() && r.url.is_none()) {
             return Err(Error::bad("each endpoint to remove needs a name or a url"));
         }
@@ -124,23 +134,28 @@ impl Engine {
         })
     }
 
-    pub fn url_group(&self, t: TenantId, name: &str) -> Result<UrlGroup> {
+    pub(crate) fn url_group(&self, t: TenantId, name: &str) -> Result<UrlGroup> {
         self.with(t, |st| st.topics.get(name).cloned())
             .ok_or_else(|| topic_not_found(name))
     }
 
-    pub fn url_groups(&self, t: TenantId) -> Vec<UrlGroup> {
+    pub(crate) fn url_groups(&self, t: TenantId) -> Vec<UrlGroup> {
         self.with(t, |st| st.topics.values().cloned().collect())
     }
 
     /// Deletes a group; deleting one that does not exist succeeds, as with the hosted service.
     /// Messages already published keep going.
-    pub fn delete_url_group(&self, t: TenantId, name: &str) {
+    pub(crate) fn delete_url_group(&self, t: TenantId, name: &str) {
         self.with(t, |st| st.topics.remove(name));
     }
 
     /// Replaces the group's default headers (lower-case names).
-    pub fn set_url_group_headers(&self, t: TenantId, name: &str, headers: Headers) -> Result<()> {
+    pub(crate) fn set_url_group_headers(
+        &self,
+        t: TenantId,
+        name: &str,
+        headers: Headers,
+    ) -> Result<()> {
         let now = self.now();
         self.with(t, |st| {
             let group = st
@@ -154,7 +169,7 @@ impl Engine {
     }
 
     /// The default headers of a group, if it exists.
-    pub fn url_group_headers(&self, t: TenantId, name: &str) -> Option<Headers> {
+    pub(crate) fn url_group_headers(&self, t: TenantId, name: &str) -> Option<Headers> {
         self.with(t, |st| st.topics.get(name).map(|g| g.headers.clone()))
     }
 }

@@ -15,26 +15,26 @@ use crate::ids;
 #[derive(Debug, Clone)]
 pub struct DlqEntry {
     pub dlq_id: String,
-    pub message_id: Arc<str>,
-    pub spec: Arc<MessageSpec>,
-    pub created_at: u64,
-    pub not_before: u64,
+    pub(crate) message_id: Arc<str>,
+    pub(crate) spec: Arc<MessageSpec>,
+    pub(crate) created_at: u64,
+    pub(crate) not_before: u64,
     /// When the message failed for good (Unix ms).
-    pub failed_at: u64,
-    pub response: Option<Arc<Response>>,
+    pub(crate) failed_at: u64,
+    pub(crate) response: Option<Arc<Response>>,
     /// The transport error of the last attempt, when there was no response.
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 impl DlqEntry {
     /// The last response's status; 0 when the last attempt got no response at all.
-    pub fn response_status(&self) -> u16 {
+    pub(crate) fn response_status(&self) -> u16 {
         self.response.as_ref().map_or(0, |r| r.status)
     }
 
     /// What this entry is charged against the DLQ's byte budget: message body plus response
     /// body (see [`charged_bytes`]; shared bodies are counted once per entry, conservatively).
-    pub fn charged_bytes(&self) -> usize {
+    pub(crate) fn charged_bytes(&self) -> usize {
         charged_bytes(&self.spec, self.response.as_deref())
     }
 
@@ -47,16 +47,16 @@ impl DlqEntry {
 
 /// The bounds of a DLQ, from the quota preset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DlqBounds {
+pub(crate) struct DlqBounds {
     /// Entries kept; the newest is kept whatever this says.
-    pub max_entries: usize,
+    pub(crate) max_entries: usize,
     /// Sum of the entries' [`DlqEntry::charged_bytes`]; the newest is kept even when it alone
     /// is over it.
-    pub max_bytes: usize,
+    pub(crate) max_bytes: usize,
 }
 
 #[derive(Debug, Default)]
-pub struct Dlq {
+pub(crate) struct Dlq {
     entries: BTreeMap<(u64, u64), DlqEntry>,
     /// Sum of [`DlqEntry::charged_bytes`] over `entries`: every path that adds or removes an
     /// entry (`insert`, `expire`, `remove`) updates it.
@@ -68,7 +68,7 @@ impl Dlq {
     /// Stores a failed message and returns its new DLQ id. First drops the oldest entries
     /// (O(log n) each) until the new one fits both `bounds`, or nothing else is left: the new
     /// entry itself is always kept.
-    pub fn insert(&mut self, mut entry: DlqEntry, now: u64, bounds: DlqBounds) -> String {
+    pub(crate) fn insert(&mut self, mut entry: DlqEntry, now: u64, bounds: DlqBounds) -> String {
         self.seq += 1;
         let key = (now, self.seq);
         entry.dlq_id = ids::dlq_id(key.0, key.1);
@@ -88,7 +88,7 @@ impl Dlq {
     }
 
     /// Drops entries that failed before `oldest_kept` (Unix ms).
-    pub fn expire(&mut self, oldest_kept: u64) {
+    pub(crate) fn expire(&mut self, oldest_kept: u64) {
         let kept = self.entries.split_off(&(oldest_kept, 0));
         let expired = std::mem::replace(&mut self.entries, kept);
         for e in expired.values() {
@@ -102,19 +102,21 @@ impl Dlq {
         self.entries.values().map(DlqEntry::charged_bytes).sum()
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
-    pub fn get(&self, dlq_id: &str) -> Option<&DlqEntry> {
+    pub(crate) fn get(&self, dlq_id: &str) -> Option<&DlqEntry> {
         self.entries.get(&ids::parse_stream_id(dlq_id)?)
     }
 
-    pub fn remove(&mut self, dlq_id: &str) -> Option<DlqEntry> {
+    pub(crate) fn remove(&mut self, dlq_id: &str) -> Option<DlqEntry> {
         let e = self.entries.remove(&ids::parse_stream_id(dlq_id)?)?;
         self.bytes = self.bytes.saturating_sub(e.charged_bytes());
         Some(e)
@@ -122,7 +124,7 @@ impl Dlq {
 
     /// Up to `count` entries matching `f`, starting at the `cursor` entry (inclusive), and the
     /// cursor of the next page if more match.
-    pub fn list(
+    pub(crate) fn list(
         &self,
         f: &Filter,
         cursor: Option<&str>,

@@ -27,26 +27,8 @@ fn any_or_empty(wanted: &[String], have: Option<&str>) -> bool {
 }
 
 impl Filter {
-    /// True when no field is set.
-    pub fn is_empty(&self) -> bool {
-        self.message_ids.is_empty()
-            && self.states.is_empty()
-            && self.urls.is_empty()
-            && self.topic_names.is_empty()
-            && self.queue_names.is_empty()
-            && self.schedule_ids.is_empty()
-            && self.labels.is_empty()
-            && self.hosts.is_empty()
-            && self.paths.is_empty()
-            && self.caller_ips.is_empty()
-            && self.flow_control_keys.is_empty()
-            && self.response_statuses.is_empty()
-            && self.from_date.is_none()
-            && self.to_date.is_none()
-    }
-
     /// Matches the message fields (everything but state, time and response status).
-    pub fn matches_message(&self, id: &str, spec: &MessageSpec) -> bool {
+    pub(crate) fn matches_message(&self, id: &str, spec: &MessageSpec) -> bool {
         let parsed = url::Url::parse(&spec.url).ok();
         any_or_empty(&self.message_ids, Some(id))
             && any_or_empty(&self.urls, Some(&spec.url))
@@ -63,15 +45,15 @@ impl Filter {
             && (self.labels.is_empty() || spec.labels.iter().any(|l| self.labels.contains(l)))
     }
 
-    pub fn matches_time(&self, t: u64) -> bool {
+    pub(crate) fn matches_time(&self, t: u64) -> bool {
         self.from_date.is_none_or(|f| t >= f) && self.to_date.is_none_or(|to| t <= to)
     }
 
-    pub fn matches_status(&self, status: u16) -> bool {
+    pub(crate) fn matches_status(&self, status: u16) -> bool {
         self.response_statuses.is_empty() || self.response_statuses.contains(&status)
     }
 
-    pub fn matches_log(&self, e: &LogEntry) -> bool {
+    pub(crate) fn matches_log(&self, e: &LogEntry) -> bool {
         (self.states.is_empty() || self.states.contains(&e.state))
             && self.matches_time(e.time)
             && (self.response_statuses.is_empty()

@@ -63,10 +63,10 @@ impl State {
 
 /// A destination's response to one attempt.
 #[derive(Debug, Clone)]
-pub struct Response {
-    pub status: u16,
-    pub headers: ResponseHeaders,
-    pub body: Bytes,
+pub(crate) struct Response {
+    pub(crate) status: u16,
+    pub(crate) headers: ResponseHeaders,
+    pub(crate) body: Bytes,
 }
 
 /// The bytes an entry holding `spec` and `response` is charged against a byte budget (log or
@@ -74,7 +74,7 @@ pub struct Response {
 /// 64 KiB a message). Entries of one message share the same `Arc`'d spec, so summing this per
 /// entry over-counts; that is deliberate and conservative (the real footprint is at most the
 /// charged total), and cheaper than tracking which specs are shared.
-pub fn charged_bytes(spec: &MessageSpec, response: Option<&Response>) -> usize {
+pub(crate) fn charged_bytes(spec: &MessageSpec, response: Option<&Response>) -> usize {
     let headers = |h: &Headers| h.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
     spec.body
         .len()
@@ -87,24 +87,24 @@ pub fn charged_bytes(spec: &MessageSpec, response: Option<&Response>) -> usize {
 /// cold write per state change.
 #[derive(Debug, Clone)]
 pub struct LogEntry {
-    pub seq: u64,
+    pub(crate) seq: u64,
     pub time: u64,
     pub state: State,
     pub message_id: Arc<str>,
-    pub spec: Arc<MessageSpec>,
-    pub error: Option<Box<str>>,
-    pub next_delivery_time: Option<NonZeroU64>,
-    pub response: Option<Arc<Response>>,
+    pub(crate) spec: Arc<MessageSpec>,
+    pub(crate) error: Option<Box<str>>,
+    pub(crate) next_delivery_time: Option<NonZeroU64>,
+    pub(crate) response: Option<Arc<Response>>,
 }
 
 impl LogEntry {
     /// What this entry is charged against the log's byte budget ([`charged_bytes`]).
-    pub fn charged_bytes(&self) -> usize {
+    pub(crate) fn charged_bytes(&self) -> usize {
         charged_bytes(&self.spec, self.response.as_deref())
     }
 
     /// The cursor of the page after this entry: `<time>-<seq>`.
-    pub fn cursor(&self) -> String {
+    pub(crate) fn cursor(&self) -> String {
         format!("{}-{}", self.time, self.seq)
     }
 }
@@ -141,7 +141,7 @@ thread_local! {
 
 /// The bounded log of one tenant.
 #[derive(Debug)]
-pub struct LogRing {
+pub(crate) struct LogRing {
     entries: VecDeque<LogEntry>,
     /// Entries evicted since the last `swap_evicted`, to be dropped by the caller.
     evicted: Vec<LogEntry>,
@@ -159,7 +159,7 @@ pub struct LogRing {
 impl LogRing {
     /// A log of at most `cap` entries (at least 1) charged at most `max_bytes` in all, except
     /// that the newest entry is kept even when it alone is over the budget.
-    pub fn new(cap: usize, max_bytes: usize) -> Self {
+    pub(crate) fn new(cap: usize, max_bytes: usize) -> Self {
         Self {
             entries: VecDeque::new(),
             evicted: Vec::new(),
@@ -173,7 +173,7 @@ impl LogRing {
 
     /// Appends an entry, giving it the next sequence number; first drops the oldest entries
     /// until the new one fits both the count and the byte budget (or nothing else is left).
-    pub fn push(&mut self, mut entry: LogEntry) {
+    pub(crate) fn push(&mut self, mut entry: LogEntry) {
         entry.seq = self.next_seq;
         self.next_seq += 1;
         // Charges are bounded far below 4 GiB (the quota presets' body and header limits).
@@ -194,7 +194,7 @@ impl LogRing {
 
     /// Hands the entries evicted so far to `spare` (which must be empty) in exchange for its
     /// storage: the caller drops them where it likes, and neither side allocates again.
-    pub fn swap_evicted(&mut self, spare: &mut Vec<LogEntry>) {
+    pub(crate) fn swap_evicted(&mut self, spare: &mut Vec<LogEntry>) {
         if !self.evicted.is_empty() {
             std::mem::swap(&mut self.evicted, spare);
         }
@@ -206,21 +206,18 @@ impl LogRing {
         self.entries.iter().map(LogEntry::charged_bytes).sum()
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     /// Every entry, oldest first.
-    pub fn iter(&self) -> impl Iterator<Item = &LogEntry> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &LogEntry> {
         self.entries.iter()
     }
 
     /// Up to `count` matching entries, newest first, and the cursor of the next page if any.
-    pub fn list(
+    pub(crate) fn list(
         &self,
         filter: &Filter,
         cursor: Option<Cursor>,

@@ -26,7 +26,7 @@ pub struct DurationError {
 
 /// The specific problem behind a [`DurationError`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DurationErrorKind {
+pub(crate) enum DurationErrorKind {
     /// Nothing but whitespace.
     Empty,
     /// Starts with `-`.
@@ -60,7 +60,8 @@ impl DurationError {
     }
 
     /// What is wrong with it.
-    pub fn kind(&self) -> &DurationErrorKind {
+    #[cfg(test)]
+    pub(crate) fn kind(&self) -> &DurationErrorKind {
         &self.kind
     }
 }

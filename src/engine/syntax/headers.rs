@@ -5,10 +5,10 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Ordered header pairs; a name may repeat.
-pub type Headers = Vec<(String, String)>;
+pub(crate) type Headers = Vec<(String, String)>;
 
 /// `content-TYPE` -> `Content-Type`, like Go's `http.CanonicalHeaderKey`.
-pub fn canonical(name: &str) -> String {
+pub(crate) fn canonical(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     let mut upper = true;
     for c in name.chars() {
@@ -25,7 +25,7 @@ pub fn canonical(name: &str) -> String {
 }
 
 /// Groups pairs into the `{"Name": ["v1", "v2"]}` map of the JSON API, sorted by name.
-pub fn to_map(headers: &[(String, String)]) -> BTreeMap<String, Vec<String>> {
+pub(crate) fn to_map(headers: &[(String, String)]) -> BTreeMap<String, Vec<String>> {
     let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (k, v) in headers {
         map.entry(k.clone()).or_default().push(v.clone());
@@ -34,7 +34,7 @@ pub fn to_map(headers: &[(String, String)]) -> BTreeMap<String, Vec<String>> {
 }
 
 /// The first value of `name` (any case).
-pub fn get<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn get<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -50,10 +50,10 @@ pub fn get<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 /// buffer, so a logged response would pin that whole buffer (8 KB and more) for as long as
 /// the log keeps the entry, and the connection would need a fresh buffer for every response.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct ResponseHeaders(Box<[u8]>);
+pub(crate) struct ResponseHeaders(Box<[u8]>);
 
 impl ResponseHeaders {
-    pub fn new(map: &http::HeaderMap) -> Self {
+    pub(crate) fn new(map: &http::HeaderMap) -> Self {
         let len = map
             .iter()
             .map(|(k, v)| k.as_str().len() + v.len() + 2)
@@ -69,7 +69,8 @@ impl ResponseHeaders {
     }
 
     /// From pairs; a pair whose name or value is not valid in HTTP is left out.
-    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+    #[cfg(test)]
+    pub(crate) fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
         let mut map = http::HeaderMap::new();
         for (k, v) in pairs {
             if let (Ok(k), Ok(v)) = (
@@ -92,36 +93,36 @@ impl ResponseHeaders {
     }
 
     /// Every (name, value) pair whose value is UTF-8, names in lower case, in order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.raw()
             .filter_map(|(k, v)| std::str::from_utf8(v).ok().map(|v| (k, v)))
     }
 
     /// The first value of `name` (any case); bytes that are not UTF-8 replaced.
-    pub fn get(&self, name: &str) -> Option<Cow<'_, str>> {
+    pub(crate) fn get(&self, name: &str) -> Option<Cow<'_, str>> {
         self.raw()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| String::from_utf8_lossy(v))
     }
 
-    pub fn contains(&self, name: &str) -> bool {
+    pub(crate) fn contains(&self, name: &str) -> bool {
         self.raw().any(|(k, _)| k.eq_ignore_ascii_case(name))
     }
 
     /// Canonical pairs (`Content-Type`), as the engine stores request headers.
-    pub fn pairs(&self) -> Headers {
+    pub(crate) fn pairs(&self) -> Headers {
         self.raw()
             .map(|(k, v)| (canonical(k), String::from_utf8_lossy(v).into_owned()))
             .collect()
     }
 
     /// The `{"Name": ["v1", "v2"]}` map of the JSON API.
-    pub fn to_map(&self) -> BTreeMap<String, Vec<String>> {
+    pub(crate) fn to_map(&self) -> BTreeMap<String, Vec<String>> {
         to_map(&self.pairs())
     }
 
     /// Bytes of all names and values (what a log or DLQ budget is charged for them).
-    pub fn byte_len(&self) -> usize {
+    pub(crate) fn byte_len(&self) -> usize {
         // Every line is `name:value\n`: all but two bytes of it count.
         let lines = self.0.iter().filter(|b| **b == b'\n').count();
         self.0.len() - 2 * lines
@@ -135,7 +136,7 @@ impl std::fmt::Debug for ResponseHeaders {
 }
 
 /// Replaces every value of the names in `overrides` and keeps the rest in order.
-pub fn merge(base: &[(String, String)], overrides: &[(String, String)]) -> Headers {
+pub(crate) fn merge(base: &[(String, String)], overrides: &[(String, String)]) -> Headers {
     let mut out: Headers = base
         .iter()
         .filter(|(k, _)| !overrides.iter().any(|(o, _)| o.eq_ignore_ascii_case(k)))

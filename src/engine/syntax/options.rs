@@ -19,11 +19,11 @@ pub struct Redact {
 }
 
 impl Redact {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         !self.body && !self.all_headers && self.headers.is_empty()
     }
 
-    pub fn hides_header(&self, name: &str) -> bool {
+    pub(crate) fn hides_header(&self, name: &str) -> bool {
         self.all_headers || self.headers.iter().any(|h| h.eq_ignore_ascii_case(name))
     }
 }
@@ -55,27 +55,27 @@ pub struct PublishOptions {
 /// `Upstash-Workflow-*` headers of a message sent by the workflow SDK.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WorkflowHeaders {
-    pub run_id: String,
+    pub(crate) run_id: String,
     /// `Upstash-Workflow-Init: true`: the first message of a run.
-    pub init: bool,
-    pub url: Option<String>,
+    pub(crate) init: bool,
+    pub(crate) url: Option<String>,
     /// `step` (default), `toCallback`, `fromCallback`, `failureCall`.
-    pub call_type: Option<String>,
-    pub feature_set: String,
+    pub(crate) call_type: Option<String>,
+    pub(crate) feature_set: String,
     /// `Upstash-Workflow-Invoke: true`: the body is an invoke request from a parent run.
-    pub invoke: bool,
+    pub(crate) invoke: bool,
 }
 
 /// A callback or failure callback: its URL and the options of the message that carries it.
 #[derive(Debug, Clone, Default)]
 pub struct CallbackOptions {
-    pub url: String,
-    pub method: Option<&'static str>,
-    pub retries: Option<u32>,
-    pub retry_delay: Option<RetryDelayExpr>,
-    pub timeout: Option<Duration>,
-    pub delay: Option<Duration>,
+    pub(crate) url: String,
+    pub(crate) method: Option<&'static str>,
+    pub(crate) retries: Option<u32>,
+    pub(crate) retry_delay: Option<RetryDelayExpr>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) delay: Option<Duration>,
     /// Headers delivered to the callback URL.
-    pub forward: Headers,
-    pub flow: Option<FlowSpec>,
+    pub(crate) forward: Headers,
+    pub(crate) flow: Option<FlowSpec>,
 }

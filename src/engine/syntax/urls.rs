@@ -26,7 +26,7 @@ thread_local! {
 }
 
 /// Calls `f` with `s` parsed, from the cache when `s` was parsed on this thread before.
-pub fn with_parsed<R>(s: &str, f: impl FnOnce(&Url) -> R) -> Result<R, ParseError> {
+pub(crate) fn with_parsed<R>(s: &str, f: impl FnOnce(&Url) -> R) -> Result<R, ParseError> {
     PARSED.with(|cache| {
         if let Some(url) = cache.borrow().get(s) {
             return Ok(f(url));
@@ -43,7 +43,7 @@ pub fn with_parsed<R>(s: &str, f: impl FnOnce(&Url) -> R) -> Result<R, ParseErro
 }
 
 /// `s` parsed (see [`with_parsed`]).
-pub fn parse(s: &str) -> Result<Url, ParseError> {
+pub(crate) fn parse(s: &str) -> Result<Url, ParseError> {
     with_parsed(s, Url::clone)
 }
 
@@ -53,7 +53,7 @@ const LINK_LOCAL: &str =
 
 /// Why a URL may not be a destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// Not an absolute http(s) URL with a host.
     NotWeb,
     /// Its host is a link-local address.
@@ -61,7 +61,7 @@ pub enum Refusal {
 }
 
 /// Why `u` may not be a destination, if it may not.
-pub fn refusal(u: &Url) -> Option<Refusal> {
+pub(crate) fn refusal(u: &Url) -> Option<Refusal> {
     if !matches!(u.scheme(), "http" | "https") || u.host_str().is_none_or(str::is_empty) {
         return Some(Refusal::NotWeb);
     }
@@ -80,7 +80,7 @@ pub fn refusal(u: &Url) -> Option<Refusal> {
 /// Host names are not resolved here: a name is looked up again when each attempt connects, so
 /// an answer at publish time would prove nothing; the delivery's resolver drops link-local
 /// answers then (`delivery::resolve`).
-pub fn is_link_local(u: &Url) -> bool {
+pub(crate) fn is_link_local(u: &Url) -> bool {
     match u.host() {
         Some(Host::Ipv4(a)) => a.is_link_local(),
         Some(Host::Ipv6(a)) => v6_is_link_local(a),
@@ -89,7 +89,7 @@ pub fn is_link_local(u: &Url) -> bool {
 }
 
 /// Whether an address a name resolved to is link-local (see [`is_link_local`]).
-pub fn is_link_local_ip(ip: std::net::IpAddr) -> bool {
+pub(crate) fn is_link_local_ip(ip: std::net::IpAddr) -> bool {
     match ip {
         std::net::IpAddr::V4(a) => a.is_link_local(),
         std::net::IpAddr::V6(a) => v6_is_link_local(a),
@@ -102,7 +102,7 @@ fn v6_is_link_local(a: Ipv6Addr) -> bool {
 
 /// Checks that `s` may be a destination; `what` names it in the error (`destination`,
 /// `endpoint`, `Upstash-Callback`…).
-pub fn check_url(s: &str, what: &str) -> crate::engine::Result<()> {
+pub(crate) fn check_url(s: &str, what: &str) -> crate::engine::Result<()> {
     let refused = with_parsed(s, refusal)
         .map_err(|e| Error::bad(format!("invalid {what} url {s:?}: {e}")))?;
     match refused {
@@ -116,7 +116,7 @@ pub fn check_url(s: &str, what: &str) -> crate::engine::Result<()> {
 
 /// Refuses `s` only when it is a URL with a link-local host: for URLs the server delivers to
 /// later that were never checked as destinations (a workflow's own URL, a wait's URLs).
-pub fn check_not_link_local(s: &str, what: &str) -> crate::engine::Result<()> {
+pub(crate) fn check_not_link_local(s: &str, what: &str) -> crate::engine::Result<()> {
     match with_parsed(s, is_link_local) {
         Ok(true) => Err(link_local(s, what)),
         _ => Ok(()),

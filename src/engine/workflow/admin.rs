@@ -10,15 +10,15 @@ use crate::engine::{Engine, Error, Result, TenantId};
 
 /// The run a trigger started, or the active one with that id.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Triggered {
-    pub run_id: String,
-    pub created_at: u64,
-    pub deduplicated: bool,
+pub(crate) struct Triggered {
+    pub(crate) run_id: String,
+    pub(crate) created_at: u64,
+    pub(crate) deduplicated: bool,
 }
 
 impl Engine {
     /// Publishes the first message of a run (`req.options.workflow` with `init`).
-    pub fn trigger(&self, t: TenantId, req: PublishRequest) -> Result<Triggered> {
+    pub(crate) fn trigger(&self, t: TenantId, req: PublishRequest) -> Result<Triggered> {
         let run_id = req
             .options
             .workflow
@@ -41,7 +41,13 @@ impl Engine {
 
     /// Cancels active runs: those in `ids`, else those matching `f` (oldest first, at most
     /// `count`). Returns how many were cancelled.
-    pub fn cancel_runs(&self, t: TenantId, ids: &[String], f: &RunFilter, count: usize) -> usize {
+    pub(crate) fn cancel_runs(
+        &self,
+        t: TenantId,
+        ids: &[String],
+        f: &RunFilter,
+        count: usize,
+    ) -> usize {
         let now = self.now();
         self.with(t, |st| {
             let mut chosen: Vec<(u64, String)> = st

@@ -20,29 +20,29 @@ use crate::engine::{Engine, Error, Result, TenantId, TenantState};
 
 /// A workflow DLQ entry with its run and failure callback.
 #[derive(Debug, Clone)]
-pub struct WorkflowDlqEntry {
-    pub entry: DlqEntry,
-    pub run_id: String,
-    pub created_at: u64,
-    pub url: String,
-    pub failure: Option<FailureInfo>,
+pub(crate) struct WorkflowDlqEntry {
+    pub(crate) entry: DlqEntry,
+    pub(crate) run_id: String,
+    pub(crate) created_at: u64,
+    pub(crate) url: String,
+    pub(crate) failure: Option<FailureInfo>,
 }
 
 /// How the run's failure callback fared.
 #[derive(Debug, Clone)]
-pub struct FailureInfo {
-    pub state: &'static str,
-    pub response: Option<Response>,
+pub(crate) struct FailureInfo {
+    pub(crate) state: &'static str,
+    pub(crate) response: Option<Response>,
 }
 
 /// Filters of the workflow DLQ: the message filter plus the run's fields.
 #[derive(Debug, Clone, Default)]
-pub struct WorkflowDlqFilter {
-    pub base: Filter,
-    pub run_ids: Vec<String>,
-    pub urls: Vec<String>,
-    pub created_at: Option<u64>,
-    pub failure_states: Vec<String>,
+pub(crate) struct WorkflowDlqFilter {
+    pub(crate) base: Filter,
+    pub(crate) run_ids: Vec<String>,
+    pub(crate) urls: Vec<String>,
+    pub(crate) created_at: Option<u64>,
+    pub(crate) failure_states: Vec<String>,
 }
 
 impl WorkflowDlqFilter {
@@ -61,19 +61,19 @@ impl WorkflowDlqFilter {
 
 /// Explicit ids win over the filter.
 #[derive(Debug, Clone, Default)]
-pub struct WorkflowDlqSelection {
-    pub dlq_ids: Vec<String>,
-    pub filter: WorkflowDlqFilter,
-    pub cursor: Option<String>,
-    pub count: usize,
+pub(crate) struct WorkflowDlqSelection {
+    pub(crate) dlq_ids: Vec<String>,
+    pub(crate) filter: WorkflowDlqFilter,
+    pub(crate) cursor: Option<String>,
+    pub(crate) count: usize,
 }
 
 /// A run's id and creation time (Unix ms).
-pub type RunKey = (String, u64);
+pub(crate) type RunKey = (String, u64);
 
 /// What to do with a failed run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rerun {
+pub(crate) enum Rerun {
     Resume,
     Restart,
 }
@@ -209,7 +209,7 @@ impl Engine {
         st.dlq.expire(keep);
     }
 
-    pub fn workflow_dlq_list(
+    pub(crate) fn workflow_dlq_list(
         &self,
         t: TenantId,
         sel: &WorkflowDlqSelection,
@@ -220,7 +220,7 @@ impl Engine {
         })
     }
 
-    pub fn workflow_dlq_get(&self, t: TenantId, dlq_id: &str) -> Result<WorkflowDlqEntry> {
+    pub(crate) fn workflow_dlq_get(&self, t: TenantId, dlq_id: &str) -> Result<WorkflowDlqEntry> {
         let sel = WorkflowDlqSelection {
             dlq_ids: vec![dlq_id.to_string()],
             ..Default::default()
@@ -229,7 +229,7 @@ impl Engine {
         found.pop().ok_or_else(|| not_found(dlq_id))
     }
 
-    pub fn workflow_dlq_delete_many(
+    pub(crate) fn workflow_dlq_delete_many(
         &self,
         t: TenantId,
         sel: &WorkflowDlqSelection,
@@ -245,7 +245,7 @@ impl Engine {
     }
 
     /// Resumes or restarts the selected failed runs: `(new run id, its creation time)` each.
-    pub fn workflow_dlq_rerun(
+    pub(crate) fn workflow_dlq_rerun(
         &self,
         t: TenantId,
         sel: &WorkflowDlqSelection,
@@ -375,7 +375,7 @@ impl Engine {
     }
 
     /// Publishes the failure callback of a failed run again (its last one must have failed).
-    pub fn workflow_dlq_callback(&self, t: TenantId, dlq_id: &str) -> Result<RunKey> {
+    pub(crate) fn workflow_dlq_callback(&self, t: TenantId, dlq_id: &str) -> Result<RunKey> {
         let now = self.now();
         self.with(t, |st| {
             let w = st

@@ -18,18 +18,18 @@ use crate::engine::{Engine, TenantId, TenantState};
 /// What the message log says about one message of a run.
 #[derive(Debug, Default)]
 pub(crate) struct MsgInfo<'a> {
-    pub spec: Option<&'a Arc<MessageSpec>>,
-    pub last: Option<State>,
+    pub(crate) spec: Option<&'a Arc<MessageSpec>>,
+    pub(crate) last: Option<State>,
     /// When it was first logged (Unix ms).
-    pub created: u64,
-    pub retries: u32,
-    pub errors: Vec<&'a LogEntry>,
-    pub next_delivery: Option<u64>,
-    pub response: Option<&'a Response>,
+    pub(crate) created: u64,
+    pub(crate) retries: u32,
+    pub(crate) errors: Vec<&'a LogEntry>,
+    pub(crate) next_delivery: Option<u64>,
+    pub(crate) response: Option<&'a Response>,
 }
 
 impl MsgInfo<'_> {
-    pub fn link(&self) -> Option<&WorkflowLink> {
+    pub(crate) fn link(&self) -> Option<&WorkflowLink> {
         self.spec.and_then(|s| s.workflow.as_deref())
     }
 }
@@ -98,7 +98,7 @@ pub(crate) fn callback_state(s: Option<State>) -> &'static str {
 }
 
 /// `RUN_STARTED`, … as a filter value.
-pub fn parse_run_state(s: &str) -> Option<RunState> {
+pub(crate) fn parse_run_state(s: &str) -> Option<RunState> {
     [
         RunState::Running,
         RunState::Success,
@@ -111,23 +111,23 @@ pub fn parse_run_state(s: &str) -> Option<RunState> {
 
 /// Which runs a logs query or a bulk cancel selects: values of one field are ORed, fields ANDed.
 #[derive(Debug, Clone, Default)]
-pub struct RunFilter {
-    pub run_ids: Vec<String>,
-    pub urls: Vec<String>,
+pub(crate) struct RunFilter {
+    pub(crate) run_ids: Vec<String>,
+    pub(crate) urls: Vec<String>,
     /// `urls` match exactly; otherwise they are prefixes.
-    pub url_exact: bool,
-    pub created_at: Option<u64>,
+    pub(crate) url_exact: bool,
+    pub(crate) created_at: Option<u64>,
     /// `id@createdAt` pairs.
-    pub runs: Vec<(String, u64)>,
-    pub states: Vec<RunState>,
-    pub labels: Vec<String>,
-    pub caller_ips: Vec<String>,
-    pub flow_keys: Vec<String>,
-    pub message_ids: Vec<String>,
-    pub hosts: Vec<String>,
-    pub paths: Vec<String>,
-    pub from_date: Option<u64>,
-    pub to_date: Option<u64>,
+    pub(crate) runs: Vec<(String, u64)>,
+    pub(crate) states: Vec<RunState>,
+    pub(crate) labels: Vec<String>,
+    pub(crate) caller_ips: Vec<String>,
+    pub(crate) flow_keys: Vec<String>,
+    pub(crate) message_ids: Vec<String>,
+    pub(crate) hosts: Vec<String>,
+    pub(crate) paths: Vec<String>,
+    pub(crate) from_date: Option<u64>,
+    pub(crate) to_date: Option<u64>,
 }
 
 fn any_or_empty(wanted: &[String], have: impl Fn(&str) -> bool) -> bool {
@@ -135,7 +135,7 @@ fn any_or_empty(wanted: &[String], have: impl Fn(&str) -> bool) -> bool {
 }
 
 impl RunFilter {
-    pub fn matches(&self, r: &Run) -> bool {
+    pub(crate) fn matches(&self, r: &Run) -> bool {
         let parsed = url::Url::parse(&r.url).ok();
         let labels = r.config.labels.as_deref().unwrap_or_default();
         let flow = r.config.flow.as_ref().map(|f| f.key.as_str());
@@ -173,16 +173,16 @@ impl RunFilter {
 
 /// What the log says about one message of a run, copied out of the tenant's state.
 #[derive(Debug, Clone)]
-pub struct MessageFacts {
-    pub spec: Arc<MessageSpec>,
-    pub last: Option<State>,
+pub(crate) struct MessageFacts {
+    pub(crate) spec: Arc<MessageSpec>,
+    pub(crate) last: Option<State>,
     /// When it was first logged (Unix ms).
-    pub created: u64,
-    pub retries: u32,
+    pub(crate) created: u64,
+    pub(crate) retries: u32,
     /// Its failed attempts, oldest first.
-    pub errors: Vec<LogEntry>,
-    pub next_delivery: Option<u64>,
-    pub response: Option<Response>,
+    pub(crate) errors: Vec<LogEntry>,
+    pub(crate) next_delivery: Option<u64>,
+    pub(crate) response: Option<Response>,
 }
 
 impl MessageFacts {
@@ -198,22 +198,22 @@ impl MessageFacts {
         })
     }
 
-    pub fn link(&self) -> Option<&WorkflowLink> {
+    pub(crate) fn link(&self) -> Option<&WorkflowLink> {
         self.spec.workflow.as_deref()
     }
 
     /// Whether this message belongs to `run` (a run id may be reused after a run ends).
-    pub fn of_run(&self, run: &Run) -> bool {
+    pub(crate) fn of_run(&self, run: &Run) -> bool {
         self.link()
             .is_some_and(|l| l.run_id == run.id && l.created_at == run.created_at)
     }
 
-    pub fn call_type(&self) -> Option<CallType> {
+    pub(crate) fn call_type(&self) -> Option<CallType> {
         self.link().map(|l| l.call_type)
     }
 
     /// Still waiting or being delivered.
-    pub fn pending(&self) -> bool {
+    pub(crate) fn pending(&self) -> bool {
         matches!(
             self.last,
             Some(State::Created | State::Active | State::Retry | State::Error)
@@ -223,32 +223,32 @@ impl MessageFacts {
 
 /// A run started by a step's `context.invoke`, as its parent's logs show it.
 #[derive(Debug, Clone)]
-pub struct InvokedRun {
+pub(crate) struct InvokedRun {
     /// The parent run: id and creation time.
-    pub parent: (String, u64),
+    pub(crate) parent: (String, u64),
     /// The parent's invoke step.
-    pub step_id: Option<u64>,
-    pub id: String,
-    pub url: String,
-    pub created_at: u64,
-    pub body: Bytes,
-    pub headers: Headers,
+    pub(crate) step_id: Option<u64>,
+    pub(crate) id: String,
+    pub(crate) url: String,
+    pub(crate) created_at: u64,
+    pub(crate) body: Bytes,
+    pub(crate) headers: Headers,
 }
 
 /// A page of the workflow logs as data: the runs, newest first, the facts about their
 /// messages by message id, and the runs they invoked.
 #[derive(Debug, Default)]
-pub struct RunLogPage {
-    pub runs: Vec<Run>,
-    pub messages: HashMap<Arc<str>, MessageFacts>,
-    pub invoked: Vec<InvokedRun>,
+pub(crate) struct RunLogPage {
+    pub(crate) runs: Vec<Run>,
+    pub(crate) messages: HashMap<Arc<str>, MessageFacts>,
+    pub(crate) invoked: Vec<InvokedRun>,
     /// More runs match after these.
-    pub more: bool,
+    pub(crate) more: bool,
 }
 
 impl RunLogPage {
     /// The cursor of the page after the first `shown` runs ("" when none are left).
-    pub fn cursor_after(&self, shown: usize) -> String {
+    pub(crate) fn cursor_after(&self, shown: usize) -> String {
         let last = shown.checked_sub(1).and_then(|i| self.runs.get(i));
         match (shown < self.runs.len() || self.more, last) {
             (true, Some(r)) => format!("{}:{}", r.created_at, r.id),
@@ -304,7 +304,7 @@ fn all_runs(st: &TenantState) -> impl Iterator<Item = &Run> {
 impl Engine {
     /// Up to `count` runs, newest first, after `cursor`, copied out with what the logs show of
     /// them (see [`RunLogPage`]).
-    pub fn workflow_logs(
+    pub(crate) fn workflow_logs(
         &self,
         t: TenantId,
         f: &RunFilter,

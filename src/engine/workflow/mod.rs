@@ -30,7 +30,7 @@ use crate::engine::syntax::options::{CallbackOptions, PublishOptions, WorkflowHe
 use crate::engine::{Error, Result, TenantState};
 
 /// The error of `WF_DetectTrigger`, as the workflow SDK's tests expect it.
-pub const NON_WORKFLOW_ERROR: &str =
+pub(crate) const NON_WORKFLOW_ERROR: &str =
     "detected a non-workflow destination for trigger/invoke. make sure you are sending the request to the correct endpoint";
 
 /// Request headers never forwarded from a run's first message to its steps.
@@ -50,7 +50,7 @@ const NOT_KEPT: [&str; 12] = [
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunState {
+pub(crate) enum RunState {
     Running,
     Success,
     Failed,
@@ -58,7 +58,7 @@ pub enum RunState {
 }
 
 impl RunState {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Running => "RUN_STARTED",
             Self::Success => "RUN_SUCCESS",
@@ -70,7 +70,7 @@ impl RunState {
 
 /// How a message takes part in its run's history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallType {
+pub(crate) enum CallType {
     Step,
     ToCallback,
     FromCallback,
@@ -78,7 +78,7 @@ pub enum CallType {
 }
 
 impl CallType {
-    pub fn parse(s: Option<&str>) -> Self {
+    pub(crate) fn parse(s: Option<&str>) -> Self {
         match s.map(str::to_ascii_lowercase).as_deref() {
             Some("tocallback") => Self::ToCallback,
             Some("fromcallback") => Self::FromCallback,
@@ -87,7 +87,7 @@ impl CallType {
         }
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Step => "step",
             Self::ToCallback => "toCallback",
@@ -99,70 +99,70 @@ impl CallType {
 
 /// The link from a message to its run.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WorkflowLink {
-    pub run_id: String,
-    pub created_at: u64,
-    pub call_type: CallType,
+pub(crate) struct WorkflowLink {
+    pub(crate) run_id: String,
+    pub(crate) created_at: u64,
+    pub(crate) call_type: CallType,
     /// The run's first message (checked by `WF_DetectTrigger`).
-    pub init: bool,
-    pub detect_trigger: bool,
+    pub(crate) init: bool,
+    pub(crate) detect_trigger: bool,
 }
 
 /// One entry of a run's history.
 #[derive(Debug, Clone)]
-pub struct RawStep {
-    pub message_id: Arc<str>,
-    pub body: Bytes,
-    pub call_type: CallType,
-    pub created_at: u64,
+pub(crate) struct RawStep {
+    pub(crate) message_id: Arc<str>,
+    pub(crate) body: Bytes,
+    pub(crate) call_type: CallType,
+    pub(crate) created_at: u64,
 }
 
 /// The settings of a run's first message, applied to its later steps.
 #[derive(Debug, Clone, Default)]
-pub struct RunConfig {
-    pub retries: Option<u32>,
-    pub retry_delay: Option<RetryDelayExpr>,
-    pub flow: Option<FlowSpec>,
-    pub failure_callback: Option<CallbackOptions>,
-    pub forward: Headers,
-    pub labels: Option<Vec<String>>,
+pub(crate) struct RunConfig {
+    pub(crate) retries: Option<u32>,
+    pub(crate) retry_delay: Option<RetryDelayExpr>,
+    pub(crate) flow: Option<FlowSpec>,
+    pub(crate) failure_callback: Option<CallbackOptions>,
+    pub(crate) forward: Headers,
+    pub(crate) labels: Option<Vec<String>>,
 }
 
 /// The parent of a run started by `context.invoke`.
 #[derive(Debug, Clone)]
-pub struct Invoker {
-    pub run_id: String,
-    pub url: String,
-    pub created_at: u64,
+pub(crate) struct Invoker {
+    pub(crate) run_id: String,
+    pub(crate) url: String,
+    pub(crate) created_at: u64,
     /// The parent's step headers, as publish headers (`Name: [values]`).
-    pub headers: Headers,
+    pub(crate) headers: Headers,
     /// The parent's invoke step (`stepId`, `stepName`, `stepType`, `concurrent`).
-    pub step: Value,
+    pub(crate) step: Value,
 }
 
 #[derive(Debug, Clone)]
-pub struct Run {
-    pub id: String,
-    pub url: String,
-    pub created_at: u64,
-    pub state: RunState,
-    pub completed_at: Option<u64>,
+pub(crate) struct Run {
+    pub(crate) id: String,
+    pub(crate) url: String,
+    pub(crate) created_at: u64,
+    pub(crate) state: RunState,
+    pub(crate) completed_at: Option<u64>,
     /// The body of the completing DELETE (the workflow's return value).
-    pub response: Option<Bytes>,
-    pub history: Vec<RawStep>,
-    pub config: RunConfig,
-    pub initial_body: Bytes,
-    pub feature_set: String,
-    pub caller_ip: String,
-    pub invoker: Option<Invoker>,
-    pub init_message: Arc<str>,
-    pub dlq_id: Option<String>,
+    pub(crate) response: Option<Bytes>,
+    pub(crate) history: Vec<RawStep>,
+    pub(crate) config: RunConfig,
+    pub(crate) initial_body: Bytes,
+    pub(crate) feature_set: String,
+    pub(crate) caller_ip: String,
+    pub(crate) invoker: Option<Invoker>,
+    pub(crate) init_message: Arc<str>,
+    pub(crate) dlq_id: Option<String>,
     /// Why it failed.
-    pub error: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
 impl Run {
-    pub fn is_active(&self) -> bool {
+    pub(crate) fn is_active(&self) -> bool {
         self.state == RunState::Running
     }
 
@@ -171,7 +171,7 @@ impl Run {
     }
 
     /// The history as delivered: up to and including `message_id` (all when not found).
-    pub fn history_json(&self, upto: Option<&str>) -> Value {
+    pub(crate) fn history_json(&self, upto: Option<&str>) -> Value {
         let end = upto
             .and_then(|id| self.history.iter().position(|s| &*s.message_id == id))
             .map_or(self.history.len(), |i| i + 1);
@@ -185,7 +185,7 @@ impl Run {
 }
 
 /// What publishing a workflow message decided.
-pub enum Prepared {
+pub(crate) enum Prepared {
     /// A message of the run, to be appended to its history once it has an id.
     Message(WorkflowLink),
     /// The first message of a run that already runs: nothing is published.

@@ -16,15 +16,15 @@ const ENDED_KEPT: usize = 1000;
 
 /// Active runs by id, the most recent ended ones, and the ids of many more ended ones.
 #[derive(Debug)]
-pub struct Runs {
-    pub active: HashMap<String, Run>,
-    pub ended: VecDeque<Run>,
-    pub ended_ids: EndedIds,
+pub(crate) struct Runs {
+    pub(crate) active: HashMap<String, Run>,
+    pub(crate) ended: VecDeque<Run>,
+    pub(crate) ended_ids: EndedIds,
 }
 
 impl Runs {
     /// No runs; the ids of up to `ended_ids` ended runs will be kept.
-    pub fn new(ended_ids: usize) -> Self {
+    pub(crate) fn new(ended_ids: usize) -> Self {
         Self {
             active: HashMap::new(),
             ended: VecDeque::new(),
@@ -33,7 +33,7 @@ impl Runs {
     }
 
     /// Moves a run from active to ended.
-    pub fn end(&mut self, id: &str) -> Option<&Run> {
+    pub(crate) fn end(&mut self, id: &str) -> Option<&Run> {
         let run = self.active.remove(id)?;
         self.ended_ids.insert(id);
         if self.ended.len() == ENDED_KEPT {
@@ -42,25 +42,18 @@ impl Runs {
         self.ended.push_back(run);
         self.ended.back()
     }
-
-    /// Every run, active first, newest first.
-    pub fn all(&self) -> Vec<&Run> {
-        let mut v: Vec<&Run> = self.active.values().chain(self.ended.iter()).collect();
-        v.sort_by_key(|r| std::cmp::Reverse(r.created_at));
-        v
-    }
 }
 
 /// The ids of the runs that ended most recently, at most `capacity` of them.
 #[derive(Debug, Default)]
-pub struct EndedIds {
+pub(crate) struct EndedIds {
     order: VecDeque<Arc<str>>,
     set: HashSet<Arc<str>>,
     capacity: usize,
 }
 
 impl EndedIds {
-    pub fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         Self {
             capacity,
             ..Self::default()
@@ -68,7 +61,7 @@ impl EndedIds {
     }
 
     /// Remembers that the run `id` ended; a run id reused after it ended keeps its place.
-    pub fn insert(&mut self, id: &str) {
+    pub(crate) fn insert(&mut self, id: &str) {
         if self.capacity == 0 || self.set.contains(id) {
             return;
         }
@@ -82,7 +75,7 @@ impl EndedIds {
         self.set.insert(id);
     }
 
-    pub fn contains(&self, id: &str) -> bool {
+    pub(crate) fn contains(&self, id: &str) -> bool {
         self.set.contains(id)
     }
 }

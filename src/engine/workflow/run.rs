@@ -56,7 +56,7 @@ impl TenantState {
 
 /// `WF_DetectTrigger`: the first delivery of a run answered without the workflow SDK's header
 /// means the destination is not a workflow endpoint: the run fails at once.
-pub fn detect_trigger(msg: &Message, result: &mut AttemptResult) {
+pub(crate) fn detect_trigger(msg: &Message, result: &mut AttemptResult) {
     let Some(link) = msg
         .spec
         .workflow
@@ -182,7 +182,13 @@ impl Engine {
     /// left as it is and the call succeeds, as on the hosted service: the SDK ends a run again
     /// when its trigger was deduplicated. Only an id never seen (or ended so long ago that it
     /// left the bounded record of ended runs) is not found.
-    pub fn finish_run(&self, t: TenantId, id: &str, cancel: bool, body: Bytes) -> Result<()> {
+    pub(crate) fn finish_run(
+        &self,
+        t: TenantId,
+        id: &str,
+        cancel: bool,
+        body: Bytes,
+    ) -> Result<()> {
         let now = self.now();
         self.with(t, |st| {
             if !st.runs.active.contains_key(id) {
@@ -202,7 +208,7 @@ impl Engine {
     }
 
     /// The history of an active run (lazy fetch); 404 once it has ended.
-    pub fn run_history(&self, t: TenantId, id: &str) -> Result<Value> {
+    pub(crate) fn run_history(&self, t: TenantId, id: &str) -> Result<Value> {
         self.with(t, |st| st.runs.active.get(id).map(|r| r.history_json(None)))
             .ok_or_else(|| Error::not_found(format!("workflow run {id} not found")))
     }
@@ -210,7 +216,7 @@ impl Engine {
 
 /// For a `context.call` that failed for good (`WF_NoDelete`): the run goes on with the failing
 /// status, so the callback is sent even when the third party never answered.
-pub fn is_workflow_call(msg: &Message) -> bool {
+pub(crate) fn is_workflow_call(msg: &Message) -> bool {
     msg.spec.kind == Kind::Normal
         && msg
             .spec
@@ -220,7 +226,7 @@ pub fn is_workflow_call(msg: &Message) -> bool {
 }
 
 /// A response for a call that got none (connection refused, timeout): status 0.
-pub fn no_response() -> Response {
+pub(crate) fn no_response() -> Response {
     Response {
         status: 0,
         headers: Default::default(),
@@ -230,13 +236,13 @@ pub fn no_response() -> Response {
 
 /// A step the server makes for a run: where it goes, with which protocol headers.
 #[derive(Debug, Clone)]
-pub struct ServerStep {
-    pub run_id: String,
-    pub url: String,
+pub(crate) struct ServerStep {
+    pub(crate) run_id: String,
+    pub(crate) url: String,
     /// `Name: value` pairs as the SDK sent them (`Upstash-Forward-X` reaches the endpoint).
-    pub headers: Headers,
+    pub(crate) headers: Headers,
     /// The step JSON (`stepId`, `stepName`, `stepType`, `concurrent`, `out`, …).
-    pub step: Value,
+    pub(crate) step: Value,
 }
 
 /// Publish options of a step the server makes from protocol headers (`Name: value` pairs as

@@ -22,57 +22,57 @@ use crate::engine::workflow::run::ServerStep;
 use crate::engine::{Engine, Error, Job, Result, TenantId, TenantState};
 
 /// Run-scoped notifications kept per tenant until someone waits; the oldest go first.
-pub const STORED_CAP: usize = 10_000;
+pub(crate) const STORED_CAP: usize = 10_000;
 
 /// How long a wait lasts when it does not say.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// A run waiting for an event.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Waiter {
-    pub id: u64,
-    pub event_id: String,
-    pub run_id: String,
-    pub url: String,
+pub(crate) struct Waiter {
+    pub(crate) id: u64,
+    pub(crate) event_id: String,
+    pub(crate) run_id: String,
+    pub(crate) url: String,
     /// The wait request's headers (`Name: value`); `Upstash-Forward-X` reaches the endpoint.
-    pub headers: Headers,
+    pub(crate) headers: Headers,
     /// Unix ms.
-    pub deadline: u64,
-    pub timeout_url: String,
-    pub timeout_body: Option<String>,
-    pub timeout_headers: Headers,
+    pub(crate) deadline: u64,
+    pub(crate) timeout_url: String,
+    pub(crate) timeout_body: Option<String>,
+    pub(crate) timeout_headers: Headers,
     /// The SDK's step (`stepId`, `stepName`, `stepType`, `concurrent`).
-    pub step: Value,
+    pub(crate) step: Value,
 }
 
 /// A wait as the API hands it over.
 #[derive(Debug, Clone, Default)]
-pub struct WaitRequest {
-    pub event_id: String,
-    pub run_id: String,
-    pub url: String,
-    pub headers: Headers,
+pub(crate) struct WaitRequest {
+    pub(crate) event_id: String,
+    pub(crate) run_id: String,
+    pub(crate) url: String,
+    pub(crate) headers: Headers,
     /// A duration such as `30s`; 7 days when absent.
-    pub timeout: Option<String>,
-    pub timeout_url: Option<String>,
-    pub timeout_body: Option<String>,
-    pub timeout_headers: Headers,
-    pub step: Value,
+    pub(crate) timeout: Option<String>,
+    pub(crate) timeout_url: Option<String>,
+    pub(crate) timeout_body: Option<String>,
+    pub(crate) timeout_headers: Headers,
+    pub(crate) step: Value,
 }
 
 /// One waiter a notify reached.
 #[derive(Debug, Clone)]
-pub struct Notified {
-    pub waiter: Waiter,
+pub(crate) struct Notified {
+    pub(crate) waiter: Waiter,
     /// The delivered step's message id; empty when it could not be published.
-    pub message_id: String,
-    pub error: String,
-    pub run_created_at: u64,
+    pub(crate) message_id: String,
+    pub(crate) error: String,
+    pub(crate) run_created_at: u64,
 }
 
 /// What a run-scoped notify did.
 #[derive(Debug, Clone)]
-pub enum RunNotify {
+pub(crate) enum RunNotify {
     Delivered(Box<Notified>),
     /// Nobody waits yet: kept until the run waits for the event.
     Stored {
@@ -90,7 +90,7 @@ struct StoredNotify {
 
 /// A tenant's waiters (in registration order) and stored run-scoped notifications.
 #[derive(Debug, Default)]
-pub struct Waits {
+pub(crate) struct Waits {
     waiters: BTreeMap<u64, Waiter>,
     stored: VecDeque<StoredNotify>,
     next_id: u64,
@@ -99,20 +99,15 @@ pub struct Waits {
 impl Waits {
     /// Forgets every waiter and notification but keeps the id counter, so the timer jobs of
     /// the old waiters stay stale (`/dev/reset`).
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.waiters.clear();
         self.stored.clear();
     }
 
     /// Drops what belongs to a run that ended.
-    pub fn drop_run(&mut self, run_id: &str) {
+    pub(crate) fn drop_run(&mut self, run_id: &str) {
         self.waiters.retain(|_, w| w.run_id != run_id);
         self.stored.retain(|s| s.run_id != run_id);
-    }
-
-    /// The waiters of a run (for logs).
-    pub fn of_run<'a>(&'a self, run_id: &'a str) -> impl Iterator<Item = &'a Waiter> + 'a {
-        self.waiters.values().filter(move |w| w.run_id == run_id)
     }
 
     fn first_of(&self, run_id: &str, event_id: &str) -> Option<u64> {
@@ -137,7 +132,8 @@ impl Waits {
         self.stored.remove(i).map(|s| s.data)
     }
 
-    pub fn stored_len(&self) -> usize {
+    #[cfg(test)]
+    pub(crate) fn stored_len(&self) -> usize {
         self.stored.len()
     }
 }
@@ -177,7 +173,7 @@ fn run_gone(run_id: &str) -> Error {
 impl Engine {
     /// `POST /v2/wait/{eventId}`: registers the waiter and arms its deadline; a stored
     /// notification for the run and event is consumed at once. 400 unless the run is active.
-    pub fn register_wait(&self, t: TenantId, req: WaitRequest) -> Result<()> {
+    pub(crate) fn register_wait(&self, t: TenantId, req: WaitRequest) -> Result<()> {
         let now = self.now();
         let timeout = parse_timeout(req.timeout.as_deref())?;
         if !req.step.is_object() {
@@ -227,7 +223,7 @@ impl Engine {
     }
 
     /// `POST /v2/notify/{eventId}`: every waiter of the event gets it; nobody waiting loses it.
-    pub fn notify(&self, t: TenantId, event_id: &str, data: &[u8]) -> Vec<Notified> {
+    pub(crate) fn notify(&self, t: TenantId, event_id: &str, data: &[u8]) -> Vec<Notified> {
         let now = self.now();
         self.with(t, |st| {
             let ids: Vec<u64> = st
@@ -245,7 +241,7 @@ impl Engine {
 
     /// `POST /v2/notify/{runId}/{eventId}` and webhooks: the run's first waiter of the event
     /// gets it, or it is stored until the run waits. 404 unless the run is active.
-    pub fn notify_run(
+    pub(crate) fn notify_run(
         &self,
         t: TenantId,
         run_id: &str,
@@ -279,7 +275,7 @@ impl Engine {
 
     /// A webhook call (`/v2/workflows/hooks/{userId}/{runId}/{eventId}`, no token): the user
     /// id picks the tenant; 404 for an unknown user or a run that is not active.
-    pub fn notify_hook(
+    pub(crate) fn notify_hook(
         &self,
         user_id: &str,
         run_id: &str,
@@ -294,7 +290,7 @@ impl Engine {
     }
 
     /// The timer job of a waiter's deadline: delivers the timeout step, unless it was notified.
-    pub fn wait_timeout(&self, t: TenantId, id: u64) {
+    pub(crate) fn wait_timeout(&self, t: TenantId, id: u64) {
         let now = self.now();
         self.with(t, |st| {
             let Some(w) = st.waits.waiters.remove(&id) else {
@@ -316,7 +312,7 @@ impl Engine {
     }
 
     /// `GET /v2/waiters/{eventId}`.
-    pub fn waiters(&self, t: TenantId, event_id: &str) -> Vec<Waiter> {
+    pub(crate) fn waiters(&self, t: TenantId, event_id: &str) -> Vec<Waiter> {
         self.with(t, |st| {
             st.waits
                 .waiters

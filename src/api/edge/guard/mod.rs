@@ -43,7 +43,7 @@ const PREFLIGHT_MAX_AGE: &str = "600";
 
 /// The accepted hosts and origins of one server, lower-cased once at start.
 #[derive(Debug, Clone)]
-pub struct Guard {
+pub(crate) struct Guard {
     /// `None` accepts every host (`-allowed-hosts='*'`).
     hosts: Option<Vec<String>>,
     /// `None` accepts every origin (`-allowed-origins='*'`).
@@ -51,7 +51,7 @@ pub struct Guard {
 }
 
 /// What the guard decides about one request.
-pub enum Verdict {
+pub(crate) enum Verdict {
     Pass,
     /// Passes; the answer gets `Access-Control-Allow-Origin` with this origin.
     Cors(HeaderValue),
@@ -60,14 +60,14 @@ pub enum Verdict {
 }
 
 impl Guard {
-    pub fn new(config: &Config) -> Self {
+    pub(crate) fn new(config: &Config) -> Self {
         Self {
             hosts: list(&config.allowed_hosts, host_entry),
             origins: list(&config.allowed_origins, |o| o.trim_end_matches('/')),
         }
     }
 
-    pub fn check(&self, req: &Request) -> Verdict {
+    pub(crate) fn check(&self, req: &Request) -> Verdict {
         let headers = req.headers();
         // A `Host` that is not text is refused like any unknown name (an empty one is refused).
         let host = headers.get(header::HOST).map(|v| v.to_str().unwrap_or(""));
@@ -126,7 +126,7 @@ impl Guard {
     }
 
     /// The banner's line on what is accepted.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let hosts = match &self.hosts {
             None => "any (-allowed-hosts=*)".to_string(),
             Some(extra) => {
@@ -250,7 +250,7 @@ fn grant(origin: &HeaderValue, headers: &HeaderMap) -> Response {
 }
 
 /// Adds the CORS headers of an allowed origin to an answer.
-pub fn allow(headers: &mut HeaderMap, origin: HeaderValue) {
+pub(crate) fn allow(headers: &mut HeaderMap, origin: HeaderValue) {
     headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
     headers.insert(
         header::ACCESS_CONTROL_EXPOSE_HEADERS,

@@ -78,7 +78,7 @@ impl TriggeredView {
 }
 
 /// `POST /v2/trigger/{workflowUrl}` → `{"workflowRunId", "workflowCreatedAt"}`.
-pub async fn trigger(
+pub(crate) async fn trigger(
     State(s): State<AppState>,
     Auth(t): Auth,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -128,7 +128,7 @@ fn item(raw: TriggerItem) -> Item {
 }
 
 /// `POST /v2/batch/trigger` → `201 [{"workflowRunId", "workflowCreatedAt", "deduplicated"?}]`.
-pub async fn batch(
+pub(crate) async fn batch(
     State(s): State<AppState>,
     Auth(t): Auth,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

@@ -11,7 +11,7 @@ use crate::engine::syntax::options::{CallbackOptions, PublishOptions, WorkflowHe
 use crate::engine::Result;
 
 /// The feature set `client.trigger` announces.
-pub const FEATURES: &str = "LazyFetch,InitialBody,WF_DetectTrigger,WF_TriggerOnConfig";
+pub(crate) const FEATURES: &str = "LazyFetch,InitialBody,WF_DetectTrigger,WF_TriggerOnConfig";
 
 fn value<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs
@@ -37,7 +37,7 @@ fn kept(caller: Vec<(String, String)>) -> Vec<(String, String)> {
 
 /// The options of the run's first message: the caller's headers parsed once, with what the
 /// workflow SDK's `client.trigger` adds set as typed values. A setting the caller gave wins.
-pub fn trigger_options(url: &str, caller: Vec<(String, String)>) -> Result<PublishOptions> {
+pub(crate) fn trigger_options(url: &str, caller: Vec<(String, String)>) -> Result<PublishOptions> {
     let run_id = value(&caller, "upstash-workflow-runid")
         .map(str::trim)
         .filter(|id| !id.is_empty())

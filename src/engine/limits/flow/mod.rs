@@ -32,7 +32,7 @@ pub struct FlowSpec {
 }
 
 /// `(parallelism, rate, period seconds)` of an `Upstash-Flow-Control-Value`, each optional.
-pub type FlowValue = (Option<u32>, Option<u32>, Option<u64>);
+pub(crate) type FlowValue = (Option<u32>, Option<u32>, Option<u64>);
 
 /// Parses `parallelism=3, rate=10, period=1m` (any subset, any order, spaces allowed).
 pub fn parse_value(v: &str) -> Result<FlowValue, String> {
@@ -76,23 +76,23 @@ type Config = (Option<u32>, Option<(u32, u64)>);
 
 /// The state of one flow-control key.
 #[derive(Debug, Clone)]
-pub struct FlowKey {
-    pub key: String,
-    pub paused: bool,
-    pub pinned_parallelism: Option<u32>,
-    pub pinned_rate: Option<(u32, u64)>,
+pub(crate) struct FlowKey {
+    pub(crate) key: String,
+    pub(crate) paused: bool,
+    pub(crate) pinned_parallelism: Option<u32>,
+    pub(crate) pinned_rate: Option<(u32, u64)>,
     /// A config left by an unpin, in effect until the next message with this key.
     sticky: Option<Config>,
     /// The config of the latest message.
     last: Config,
     /// Configs of the messages still pending, with their counts.
     pending: BTreeMap<Config, usize>,
-    pub in_flight: usize,
+    pub(crate) in_flight: usize,
     rate_count: u32,
     period_start: u64,
-    pub waitlist: WaitLine,
+    pub(crate) waitlist: WaitLine,
     /// A rate-period wake-up already scheduled for this time.
-    pub wake_at: Option<u64>,
+    pub(crate) wake_at: Option<u64>,
 }
 
 fn config_of(s: &FlowSpec) -> Config {
@@ -105,7 +105,7 @@ fn rate_per_sec(r: Option<(u32, u64)>) -> f64 {
 }
 
 impl FlowKey {
-    pub fn new(key: &str, now: u64) -> Self {
+    pub(crate) fn new(key: &str, now: u64) -> Self {
         Self {
             key: key.to_string(),
             paused: false,
@@ -123,7 +123,7 @@ impl FlowKey {
     }
 
     /// A new message with this key.
-    pub fn register(&mut self, s: &FlowSpec) {
+    pub(crate) fn register(&mut self, s: &FlowSpec) {
         let c = config_of(s);
         self.last = c;
         self.sticky = None;
@@ -131,7 +131,7 @@ impl FlowKey {
     }
 
     /// A message with this key is finished (delivered, failed or cancelled).
-    pub fn unregister(&mut self, s: &FlowSpec, id: &str) {
+    pub(crate) fn unregister(&mut self, s: &FlowSpec, id: &str) {
         let c = config_of(s);
         if let Some(n) = self.pending.get_mut(&c) {
             *n -= 1;
@@ -168,23 +168,23 @@ impl FlowKey {
         (par.flatten(), rate.flatten())
     }
 
-    pub fn parallelism(&self) -> Option<u32> {
+    pub(crate) fn parallelism(&self) -> Option<u32> {
         self.pinned_parallelism.or(self.base().0)
     }
 
-    pub fn rate(&self) -> Option<(u32, u64)> {
+    pub(crate) fn rate(&self) -> Option<(u32, u64)> {
         self.pinned_rate.or(self.base().1)
     }
 
     /// Deliveries started in the current period (0 once it has ended).
-    pub fn rate_count(&self, now: u64) -> u32 {
+    pub(crate) fn rate_count(&self, now: u64) -> u32 {
         match self.rate() {
             Some((_, p)) if now < self.period_start + p * 1000 => self.rate_count,
             _ => 0,
         }
     }
 
-    pub fn period_start(&self) -> u64 {
+    pub(crate) fn period_start(&self) -> u64 {
         self.period_start
     }
 
@@ -198,7 +198,7 @@ impl FlowKey {
     }
 
     /// How many more deliveries may start now.
-    pub fn room(&mut self, now: u64) -> usize {
+    pub(crate) fn room(&mut self, now: u64) -> usize {
         if self.paused {
             return 0;
         }
@@ -213,12 +213,12 @@ impl FlowKey {
     }
 
     /// When the current rate period ends, if the rate is what holds messages back.
-    pub fn period_end(&self) -> Option<u64> {
+    pub(crate) fn period_end(&self) -> Option<u64> {
         self.rate().map(|(_, p)| self.period_start + p * 1000)
     }
 
     /// Whether `id` may start now; if not, it waits in the waitlist (in arrival order).
-    pub fn admits(&mut self, id: &Arc<str>, now: u64) -> bool {
+    pub(crate) fn admits(&mut self, id: &Arc<str>, now: u64) -> bool {
         if self.waitlist.is_turn_of(id) && self.room(now) > 0 {
             return true;
         }
@@ -227,19 +227,19 @@ impl FlowKey {
     }
 
     /// An attempt of `id` starts.
-    pub fn start(&mut self, id: &Arc<str>) {
+    pub(crate) fn start(&mut self, id: &Arc<str>) {
         self.waitlist.remove(id);
         self.in_flight += 1;
         self.rate_count += 1;
     }
 
     /// An attempt finished.
-    pub fn done(&mut self) {
+    pub(crate) fn done(&mut self) {
         self.in_flight = self.in_flight.saturating_sub(1);
     }
 
     /// Pins any subset of the config; resets the rate count and period.
-    pub fn pin(
+    pub(crate) fn pin(
         &mut self,
         parallelism: Option<u32>,
         rate: Option<u32>,
@@ -259,7 +259,7 @@ impl FlowKey {
     }
 
     /// Unpins; the pinned values stay in effect until a message brings a config.
-    pub fn unpin(&mut self, parallelism: bool, rate: bool) {
+    pub(crate) fn unpin(&mut self, parallelism: bool, rate: bool) {
         let mut c = self.sticky.unwrap_or_else(|| self.base());
         if parallelism {
             if let Some(p) = self.pinned_parallelism.take() {
@@ -276,7 +276,7 @@ impl FlowKey {
         }
     }
 
-    pub fn reset_rate(&mut self, now: u64) {
+    pub(crate) fn reset_rate(&mut self, now: u64) {
         self.rate_count = 0;
         self.period_start = now;
     }

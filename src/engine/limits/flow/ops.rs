@@ -9,20 +9,20 @@ use crate::engine::{Engine, Error, Job, Result, TenantId, TenantState};
 
 /// §4.9: what `GET /v2/flowControl/{key}` shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FlowInfo {
-    pub key: String,
-    pub wait_list_size: usize,
-    pub parallelism_max: u32,
-    pub parallelism_count: usize,
-    pub rate_max: u32,
-    pub rate_count: u32,
+pub(crate) struct FlowInfo {
+    pub(crate) key: String,
+    pub(crate) wait_list_size: usize,
+    pub(crate) parallelism_max: u32,
+    pub(crate) parallelism_count: usize,
+    pub(crate) rate_max: u32,
+    pub(crate) rate_count: u32,
     /// Seconds.
-    pub rate_period: u64,
+    pub(crate) rate_period: u64,
     /// Unix seconds.
-    pub rate_period_start: u64,
-    pub is_paused: bool,
-    pub is_pinned_parallelism: bool,
-    pub is_pinned_rate: bool,
+    pub(crate) rate_period_start: u64,
+    pub(crate) is_paused: bool,
+    pub(crate) is_pinned_parallelism: bool,
+    pub(crate) is_pinned_rate: bool,
 }
 
 fn info(k: &FlowKey, now: u64) -> FlowInfo {
@@ -169,7 +169,7 @@ impl Engine {
 
     /// Wakes the first in the global line if slots are free (after a handed-over slot was not
     /// taken).
-    pub fn wake_line(&self, t: TenantId) {
+    pub(crate) fn wake_line(&self, t: TenantId) {
         let now = self.now();
         self.with(t, |st| self.wake_global(t, st, now, 0));
     }
@@ -239,7 +239,7 @@ impl Engine {
     }
 
     /// The timer's wake-up at the end of a key's rate period.
-    pub fn wake_flow_key(&self, t: TenantId, key: &str) {
+    pub(crate) fn wake_flow_key(&self, t: TenantId, key: &str) {
         let now = self.now();
         self.with(t, |st| {
             if let Some(k) = st.flows.get_mut(key) {
@@ -249,14 +249,14 @@ impl Engine {
         });
     }
 
-    pub fn flow_info(&self, t: TenantId, key: &str) -> Result<FlowInfo> {
+    pub(crate) fn flow_info(&self, t: TenantId, key: &str) -> Result<FlowInfo> {
         let now = self.now();
         self.with(t, |st| st.flows.get(key).map(|k| info(k, now)))
             .ok_or_else(|| not_found(key))
     }
 
     /// Every key, or those whose name contains `search`.
-    pub fn flow_list(&self, t: TenantId, search: Option<&str>) -> Vec<FlowInfo> {
+    pub(crate) fn flow_list(&self, t: TenantId, search: Option<&str>) -> Vec<FlowInfo> {
         let now = self.now();
         let mut list: Vec<FlowInfo> = self.with(t, |st| {
             st.flows
@@ -287,11 +287,11 @@ impl Engine {
         Ok(())
     }
 
-    pub fn flow_pause(&self, t: TenantId, key: &str, paused: bool) -> Result<()> {
+    pub(crate) fn flow_pause(&self, t: TenantId, key: &str, paused: bool) -> Result<()> {
         self.flow_update(t, key, |k, _| k.paused = paused)
     }
 
-    pub fn flow_pin(
+    pub(crate) fn flow_pin(
         &self,
         t: TenantId,
         key: &str,
@@ -302,13 +302,19 @@ impl Engine {
         self.flow_update(t, key, |k, now| k.pin(parallelism, rate, period, now))
     }
 
-    pub fn flow_unpin(&self, t: TenantId, key: &str, parallelism: bool, rate: bool) -> Result<()> {
+    pub(crate) fn flow_unpin(
+        &self,
+        t: TenantId,
+        key: &str,
+        parallelism: bool,
+        rate: bool,
+    ) -> Result<()> {
         self.flow_update(t, key, |k, _| k.unpin(parallelism, rate))
     }
 
     /// Zeroes the rate count and starts a new period now. Deliveries in flight are facts, so
     /// `reset` (the changelog's name) does the same and leaves `parallelismCount` alone.
-    pub fn flow_reset_rate(&self, t: TenantId, key: &str) -> Result<()> {
+    pub(crate) fn flow_reset_rate(&self, t: TenantId, key: &str) -> Result<()> {
         if !self.with(t, |st| st.flows.contains_key(key)) {
             return Err(not_found(key));
         }
@@ -316,7 +322,7 @@ impl Engine {
     }
 
     /// `(parallelismMax, parallelismCount)` of the tenant.
-    pub fn global_parallelism(&self, t: TenantId) -> (u32, usize) {
+    pub(crate) fn global_parallelism(&self, t: TenantId) -> (u32, usize) {
         let max = self.limits().global_parallelism;
         (max, self.with(t, |st| st.global_in_flight))
     }
