@@ -43,7 +43,7 @@ pub(crate) async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Resul
 
 /// Parses a JSON body; an empty body gives `None`. An error names the path of the field it is
 /// about (`[2].headers.Upstash-Delay`, `parallelism`), then serde's message and position.
-pub(crate) fn json<T: DeserializeOwned>(bytes: &[u8]) -> Result<Option<T>> {
+pub fn json<T: DeserializeOwned>(bytes: &[u8]) -> Result<Option<T>> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }

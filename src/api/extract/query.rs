@@ -28,7 +28,7 @@ impl Query {
     }
 
     /// Every value of `key`, repeated or comma-separated, trimmed, empty ones dropped.
-    pub(crate) fn all(&self, key: &str) -> Vec<String> {
+    pub fn all(&self, key: &str) -> Vec<String> {
         self.0
             .iter()
             .filter(|(k, _)| k == key)
