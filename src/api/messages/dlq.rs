@@ -18,7 +18,7 @@ use crate::api::extract::query::Query;
 use crate::api::publish::{options, published_json};
 use crate::api::views::{Deleted, MessageView};
 use crate::api::{views, views::page, AppState};
-use crate::engine::lifecycle::manage::DlqSelection;
+use crate::engine::store::dlq::DlqSelection;
 use crate::engine::{Error, Result};
 
 /// DLQ pages hold at most 100 entries.

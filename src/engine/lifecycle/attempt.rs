@@ -14,7 +14,8 @@ use crate::engine::store::dlq::{DlqBounds, DlqEntry};
 use crate::engine::store::logs::Response;
 use crate::engine::syntax::headers::Headers;
 use crate::engine::workflow::run;
-use crate::engine::{Engine, Job, LogExtra, State, TenantId, TenantState};
+use crate::engine::workflow::CallType;
+use crate::engine::{Engine, Locked, LogExtra, State, TenantId};
 
 /// Everything the dispatcher needs to send one attempt (the signature aside). Shares the
 /// message's specification instead of copying its URL and headers.
@@ -100,191 +101,156 @@ pub(crate) struct AttemptResult {
 
 impl Engine {
     /// Marks a due message ACTIVE and describes the attempt; None if it is gone (cancelled,
-    /// delivered) or already in flight.
+    /// delivered) or already in flight. The timer's `Deliver` job comes here through the
+    /// dispatcher.
     pub(crate) fn start_attempt(&self, t: TenantId, id: &str) -> Option<Attempt> {
-        let now = self.now();
-        self.with(t, |st| self.start_locked(t, st, id, now))
+        self.with(t, |cx| cx.start(id))
     }
 
-    /// [`Engine::start_attempt`] under the tenant's lock.
-    pub(crate) fn start_locked(
-        &self,
-        t: TenantId,
-        st: &mut TenantState,
-        id: &str,
-        now: u64,
-    ) -> Option<Attempt> {
-        let default_timeout = self.limits().max_timeout;
-        st.messages.get_mut(id)?.woken = false;
-        let msg = st.messages.get(id)?;
-        if msg.active || msg.not_before > now {
-            return None;
-        }
-        if st.workflow_delivery(msg).is_none() {
-            self.drop_ended(t, st, id, now);
-            return None;
-        }
-        let (key, slot) = (msg.id.clone(), msg.slot_key());
-        if let Some((q, owner)) = slot.filter(|(_, owner)| *owner == key) {
-            if !st.queue_admits(&q, &owner, now) {
-                return None;
-            }
-        }
-        let flow = st
-            .messages
-            .get(id)?
-            .spec
-            .flow
-            .as_ref()
-            .map(|f| f.key.clone());
-        if !self.admit_limits(t, st, &key, flow.as_deref(), now) {
-            return None;
-        }
-        let msg = st.messages.get_mut(id)?;
-        msg.active = true;
-        let msg = msg.clone();
-        st.log(now, State::Active, &msg, LogExtra::default());
-        let (body, run_headers) = st.workflow_delivery(&msg)?;
-        Some(Attempt {
-            tenant: t,
-            timeout: msg.spec.timeout.unwrap_or(default_timeout),
-            id: msg.id,
-            spec: msg.spec,
-            run_headers,
-            body,
-            signing_key: st.keys.current.clone(),
-            retried: msg.retried,
-        })
-    }
-
-    /// Applies the result of an attempt started by `start_attempt`. Returns the id of a
-    /// waiting message its slot was handed to, for the caller to start next (see
-    /// `release_limits`).
+    /// Applies the result of an attempt. Returns the id of a waiting message its slot was
+    /// handed to, for the caller to start next (see `Locked::release_limits`).
     pub(crate) fn finish_attempt(
         &self,
         t: TenantId,
         id: &str,
-        mut result: AttemptResult,
+        result: AttemptResult,
     ) -> Option<Arc<str>> {
-        let now = self.now();
-        let mut next = None;
-        self.with(t, |st| {
-            let Some(mut msg) = st.take_message(id) else {
-                return;
-            };
-            msg.active = false;
-            run::detect_trigger(&msg, &mut result);
-            let flow = msg.spec.flow.as_ref().map(|f| f.key.clone());
-            next = self.release_limits(t, st, flow.as_deref(), now);
-            let response = result.response.map(Arc::new);
-            if result.verdict == Verdict::Delivered {
-                st.log(
-                    now,
-                    State::Delivered,
-                    &msg,
-                    LogExtra {
-                        response: response.clone(),
-                        ..Default::default()
-                    },
-                );
-                self.fire_callback(t, st, &msg, response.as_deref(), None, now);
-                self.on_terminal(t, st, &msg, now, Some(true));
-                return;
+        self.with(t, |cx| cx.finish(id, result))
+    }
+}
+
+impl Locked<'_> {
+    /// [`Engine::start_attempt`] within a transition: every attempt starts here.
+    pub(crate) fn start(&mut self, id: &str) -> Option<Attempt> {
+        let now = self.now;
+        self.st.messages.get_mut(id)?.woken = false;
+        let msg = self.st.messages.get(id)?;
+        if msg.active || msg.not_before > now {
+            return None;
+        }
+        if self.st.runs.delivery(msg).is_none() {
+            self.drop_ended(id);
+            return None;
+        }
+        let (key, slot) = (msg.id.clone(), msg.slot_key());
+        let flow = msg.spec.flow.as_ref().map(|f| f.key.clone());
+        if let Some((q, owner)) = slot.filter(|(_, owner)| *owner == key) {
+            if !self.queue_admits(&q, &owner) {
+                return None;
             }
+        }
+        if !self.admit_limits(&key, flow.as_deref()) {
+            return None;
+        }
+        let msg = self.st.messages.get_mut(id)?;
+        msg.active = true;
+        let msg = msg.clone();
+        self.log(State::Active, &msg, LogExtra::default());
+        let (body, run_headers) = self.st.runs.delivery(&msg)?;
+        Some(Attempt {
+            tenant: self.t,
+            timeout: msg.spec.timeout.unwrap_or(self.limits().max_timeout),
+            id: msg.id,
+            spec: msg.spec,
+            run_headers,
+            body,
+            signing_key: self.st.keys.current.clone(),
+            retried: msg.retried,
+        })
+    }
+
+    /// [`Engine::finish_attempt`] within a transition.
+    fn finish(&mut self, id: &str, mut result: AttemptResult) -> Option<Arc<str>> {
+        let mut msg = self.st.take_message(id)?;
+        msg.active = false;
+        run::detect_trigger(&msg, &mut result);
+        let flow = msg.spec.flow.as_ref().map(|f| f.key.clone());
+        let next = self.release_limits(flow.as_deref());
+        let response = result.response.take().map(Arc::new);
+        if result.verdict == Verdict::Delivered {
             let extra = LogExtra {
-                error: result.error.clone(),
                 response: response.clone(),
                 ..Default::default()
             };
-            st.log(now, State::Error, &msg, extra);
-            if response.is_some() {
-                self.fire_callback(
-                    t,
-                    st,
-                    &msg,
-                    response.as_deref(),
-                    result.error.as_deref(),
-                    now,
-                );
-            }
-            if msg.cancel_requested {
-                st.log(now, State::Canceled, &msg, LogExtra::default());
-                self.on_terminal(t, st, &msg, now, None);
-                return;
-            }
-            match result.verdict {
-                Verdict::Retry { hint } if msg.retried < msg.spec.max_retries => {
-                    let scale = self.config().backoff_scale;
-                    let delay = next_delay_scaled(
-                        hint,
-                        msg.spec.retry_delay.as_deref(),
-                        msg.retried,
-                        scale,
-                    );
-                    msg.retried += 1;
-                    msg.not_before = now.saturating_add(delay.as_millis() as u64);
-                    let extra = LogExtra {
-                        next_delivery_time: Some(msg.not_before),
-                        ..Default::default()
-                    };
-                    st.log(now, State::Retry, &msg, extra);
-                    self.timer.schedule(
-                        msg.not_before,
-                        Job::Deliver {
-                            tenant: t,
-                            id: msg.id.clone(),
-                        },
-                    );
-                    st.store_message(msg);
+            self.log(State::Delivered, &msg, extra);
+            self.fire_callback(&msg, response.as_deref(), None);
+            self.on_terminal(&msg, Some(true));
+            return next;
+        }
+        let extra = LogExtra {
+            error: result.error.clone(),
+            response: response.clone(),
+            ..Default::default()
+        };
+        self.log(State::Error, &msg, extra);
+        if response.is_some() {
+            self.fire_callback(&msg, response.as_deref(), result.error.as_deref());
+        }
+        if msg.cancel_requested {
+            self.log(State::Canceled, &msg, LogExtra::default());
+            self.on_terminal(&msg, None);
+            return next;
+        }
+        match result.verdict {
+            Verdict::Retry { hint } if msg.retried < msg.spec.max_retries => self.retry(msg, hint),
+            _ if run::is_workflow_call(&msg) => {
+                // WF_NoDelete: the run goes on with the failing status.
+                if response.is_none() {
+                    let none = run::no_response();
+                    self.fire_callback(&msg, Some(&none), result.error.as_deref());
                 }
-                _ if run::is_workflow_call(&msg) => {
-                    // WF_NoDelete: the run goes on with the failing status.
-                    if response.is_none() {
-                        let none = run::no_response();
-                        self.fire_callback(t, st, &msg, Some(&none), result.error.as_deref(), now);
-                    }
-                    st.log(
-                        now,
-                        State::Failed,
-                        &msg,
-                        LogExtra {
-                            error: result.error,
-                            response,
-                            ..Default::default()
-                        },
-                    );
-                    self.on_terminal(t, st, &msg, now, Some(false));
-                }
-                _ => {
-                    self.dead_letter(t, st, &msg, response, result.error, now);
-                    self.on_terminal(t, st, &msg, now, Some(false));
-                }
+                let extra = LogExtra {
+                    error: result.error,
+                    response,
+                    ..Default::default()
+                };
+                self.log(State::Failed, &msg, extra);
+                self.on_terminal(&msg, Some(false));
             }
-        });
+            _ => {
+                self.dead_letter(&msg, response, result.error);
+                self.on_terminal(&msg, Some(false));
+            }
+        }
         next
+    }
+
+    /// RETRY: stored again, its next attempt after the backoff.
+    fn retry(&mut self, mut msg: Message, hint: Option<Duration>) {
+        let scale = self.engine.config().backoff_scale;
+        let delay = next_delay_scaled(hint, msg.spec.retry_delay.as_deref(), msg.retried, scale);
+        msg.retried += 1;
+        msg.not_before = self.now.saturating_add(delay.as_millis() as u64);
+        let extra = LogExtra {
+            next_delivery_time: Some(msg.not_before),
+            ..Default::default()
+        };
+        self.log(State::Retry, &msg, extra);
+        self.deliver_at(msg.not_before, msg.id.clone());
+        self.st.store_message(msg);
     }
 
     /// FAILED: into the DLQ (normal messages only), then the failure callback.
     fn dead_letter(
-        &self,
-        t: TenantId,
-        st: &mut TenantState,
+        &mut self,
         msg: &Message,
         response: Option<Arc<Response>>,
         error: Option<String>,
-        now: u64,
     ) {
+        let now = self.now;
         let extra = LogExtra {
             error: error.clone(),
             response: response.clone(),
             ..Default::default()
         };
-        st.log(now, State::Failed, msg, extra);
+        self.log(State::Failed, msg, extra);
         if msg.spec.kind != Kind::Normal {
             return;
         }
-        st.dlq
-            .expire(now.saturating_sub(self.limits().dlq_retention.as_millis() as u64));
+        let limits = self.limits();
+        self.st
+            .dlq
+            .expire(now.saturating_sub(limits.dlq_retention.as_millis() as u64));
         let entry = DlqEntry {
             dlq_id: String::new(),
             message_id: msg.id.clone(),
@@ -296,63 +262,50 @@ impl Engine {
             error: error.clone(),
         };
         let bounds = DlqBounds {
-            max_entries: self.limits().max_dlq_entries,
-            max_bytes: self.limits().max_dlq_body_bytes,
+            max_entries: limits.max_dlq_entries,
+            max_bytes: limits.max_dlq_body_bytes,
         };
-        let dlq_id = st.dlq.insert(entry, now, bounds);
-        self.workflow_failed(t, st, msg, Some(dlq_id.clone()), error.clone(), now);
+        let dlq_id = self.st.dlq.insert(entry, now, bounds);
+        self.workflow_failed(msg, Some(dlq_id.clone()), error.clone());
         if let Some(cb) = msg.spec.failure_callback.clone() {
             let mut body =
                 callback::payload(msg, response.as_deref(), error.as_deref(), Some(&dlq_id));
-            self.workflow_payload(st, msg, &mut body);
+            self.st.runs.payload(msg, &mut body);
             let spec = callback::message_spec(&cb, &msg.spec, &body, Kind::FailureCallback);
             let at = now.saturating_add(cb.delay.map_or(0, |d| d.as_millis() as u64));
-            self.enqueue_callback(t, st, msg, spec, now, at);
+            self.enqueue_callback(msg, spec, at);
         }
     }
 
     /// After every attempt that got a response, the callback (if the message has one).
-    fn fire_callback(
-        &self,
-        t: TenantId,
-        st: &mut TenantState,
-        msg: &Message,
-        response: Option<&Response>,
-        error: Option<&str>,
-        now: u64,
-    ) {
+    fn fire_callback(&mut self, msg: &Message, response: Option<&Response>, error: Option<&str>) {
         let Some(cb) = msg.spec.callback.as_ref() else {
             return;
         };
         let mut body = callback::payload(msg, response, error, None);
-        self.workflow_payload(st, msg, &mut body);
+        self.st.runs.payload(msg, &mut body);
         let spec = callback::message_spec(cb, &msg.spec, &body, Kind::Callback);
-        let at = now.saturating_add(cb.delay.map_or(0, |d| d.as_millis() as u64));
-        self.enqueue_callback(t, st, msg, spec, now, at);
+        let at = self
+            .now
+            .saturating_add(cb.delay.map_or(0, |d| d.as_millis() as u64));
+        self.enqueue_callback(msg, spec, at);
     }
 
     /// Enqueues a callback of `source`; it holds `source`'s queue slot until it finishes.
-    fn enqueue_callback(
-        &self,
-        t: TenantId,
-        st: &mut TenantState,
-        source: &Message,
-        spec: Arc<crate::engine::lifecycle::message::MessageSpec>,
-        now: u64,
-        at: u64,
-    ) {
+    fn enqueue_callback(&mut self, source: &Message, spec: Arc<MessageSpec>, at: u64) {
         let mut spec = Arc::unwrap_or_clone(spec);
-        spec.workflow = self.workflow_callback_link(source, spec.kind).map(Box::new);
+        spec.workflow = self
+            .engine
+            .workflow_callback_link(source, spec.kind)
+            .map(Box::new);
         let (link, body) = (spec.workflow.clone(), spec.body.clone());
-        let id = self.enqueue(t, st, Arc::new(spec), now, at);
-        if let Some(l) =
-            link.filter(|l| l.call_type == crate::engine::workflow::CallType::FromCallback)
-        {
-            st.workflow_append(&l, &id, &body, now);
+        let id = self.enqueue(Arc::new(spec), at);
+        if let Some(l) = link.filter(|l| l.call_type == CallType::FromCallback) {
+            self.st.runs.append(&l, &id, &body, self.now);
         }
         if let Some((q, owner)) = source.slot_key() {
-            st.queue_hold(&q, &owner);
-            if let Some(m) = st.messages.get_mut(&id) {
+            self.st.queues.hold(&q, &owner);
+            if let Some(m) = self.st.messages.get_mut(&id) {
                 m.slot = Some(Box::new((q, owner)));
             }
         }
@@ -361,23 +314,16 @@ impl Engine {
     /// After a message is delivered, failed or cancelled: records the outcome on its schedule,
     /// and frees its queue slot (waking the next message) once nothing under it is left.
     /// `delivered` is Some(true) when delivered, Some(false) when failed, None when cancelled.
-    pub(crate) fn on_terminal(
-        &self,
-        t: TenantId,
-        st: &mut TenantState,
-        msg: &Message,
-        now: u64,
-        delivered: Option<bool>,
-    ) {
+    pub(crate) fn on_terminal(&mut self, msg: &Message, delivered: Option<bool>) {
         if let (Some(sid), Some(ok), Kind::Normal) =
             (msg.spec.schedule_id(), delivered, msg.spec.kind)
         {
-            st.schedule_outcome(sid, &msg.id, ok);
+            self.st.schedules.record_outcome(sid, &msg.id, ok);
         }
-        self.forget_limits(t, st, &msg.id, msg.spec.flow.as_deref(), now);
+        self.forget_limits(&msg.id, msg.spec.flow.as_deref());
         if let Some((q, owner)) = msg.slot_key() {
-            if st.queue_release(&q, &owner) {
-                self.wake_queue(t, st, &q, now);
+            if self.st.queues.release(&q, &owner) {
+                self.wake_queue(&q);
             }
         }
     }

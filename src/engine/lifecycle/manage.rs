@@ -5,32 +5,17 @@ use std::sync::Arc;
 
 use crate::engine::lifecycle::message::{Message, MessageSpec};
 use crate::engine::lifecycle::publish::{check_options, first_delivery, Published};
-use crate::engine::store::dlq::DlqEntry;
+use crate::engine::store::dlq::{Dlq, DlqEntry, DlqSelection};
 use crate::engine::store::filter::Filter;
 use crate::engine::store::logs::{Cursor, LogEntry};
 use crate::engine::syntax::headers::merge;
 use crate::engine::syntax::options::PublishOptions;
-use crate::engine::{Engine, Error, LogExtra, Result, State, TenantId, TenantState};
+use crate::engine::{Engine, Error, Locked, LogExtra, Result, State, TenantId};
 
-/// What to select in a bulk DLQ operation: explicit ids win over the filter.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct DlqSelection {
-    pub(crate) dlq_ids: Vec<String>,
-    pub(crate) filter: Filter,
-    pub(crate) cursor: Option<String>,
-    pub(crate) count: usize,
-}
-
-impl Engine {
+impl Locked<'_> {
     /// Cancels one message: at once when idle, after its attempt when in flight.
-    pub(crate) fn cancel_locked(
-        &self,
-        t: TenantId,
-        st: &mut TenantState,
-        id: &str,
-        now: u64,
-    ) -> bool {
-        let Some(msg) = st.messages.get_mut(id) else {
+    pub(crate) fn cancel(&mut self, id: &str) -> bool {
+        let Some(msg) = self.st.messages.get_mut(id) else {
             return false;
         };
         if msg.cancel_requested {
@@ -38,26 +23,47 @@ impl Engine {
         }
         msg.cancel_requested = true;
         let msg = msg.clone();
-        st.log(now, State::CancelRequested, &msg, LogExtra::default());
+        self.log(State::CancelRequested, &msg, LogExtra::default());
         if !msg.active {
-            st.take_message(id);
-            st.log(now, State::Canceled, &msg, LogExtra::default());
-            self.on_terminal(t, st, &msg, now, None);
+            self.st.take_message(id);
+            self.log(State::Canceled, &msg, LogExtra::default());
+            self.on_terminal(&msg, None);
         }
         true
     }
 
+    /// The DLQ, without the entries past the quota's retention.
+    pub(crate) fn dlq(&mut self) -> &mut Dlq {
+        let retention = self.limits().dlq_retention.as_millis() as u64;
+        self.st.dlq.expire(self.now.saturating_sub(retention));
+        &mut self.st.dlq
+    }
+
+    /// Publishes a DLQ entry again as a new message, with `o` applied.
+    fn republish(&mut self, e: &DlqEntry, o: &PublishOptions) -> Published {
+        let spec = Arc::new(apply_overrides(&e.spec, o));
+        let at = first_delivery(o, self.now);
+        let id = self.enqueue(spec.clone(), at);
+        Published {
+            message_id: id,
+            url: Some(spec.url.clone()),
+            deduplicated: false,
+        }
+    }
+}
+
+impl Engine {
     /// A pending message; delivered, failed and cancelled ones are gone.
     pub fn message(&self, t: TenantId, id: &str) -> Result<Message> {
-        self.with(t, |st| {
-            st.messages.get(id).filter(|m| !m.cancel_requested).cloned()
+        self.with(t, |cx| {
+            let m = cx.st.messages.get(id);
+            m.filter(|m| !m.cancel_requested).cloned()
         })
         .ok_or_else(|| Error::not_found(format!("message {id} not found")))
     }
 
     pub(crate) fn cancel(&self, t: TenantId, id: &str) -> Result<()> {
-        let now = self.now();
-        if self.with(t, |st| self.cancel_locked(t, st, id, now)) {
+        if self.with(t, |cx| cx.cancel(id)) {
             Ok(())
         } else {
             Err(Error::not_found(format!("message {id} not found")))
@@ -72,9 +78,9 @@ impl Engine {
         filter: &Filter,
         count: Option<usize>,
     ) -> usize {
-        let now = self.now();
-        self.with(t, |st| {
-            let mut chosen: Vec<(u64, Arc<str>)> = st
+        self.with(t, |cx| {
+            let mut chosen: Vec<(u64, Arc<str>)> = cx
+                .st
                 .messages
                 .values()
                 .filter(|m| !m.cancel_requested)
@@ -89,10 +95,7 @@ impl Engine {
                 .collect();
             chosen.sort();
             chosen.truncate(count.unwrap_or(usize::MAX));
-            chosen
-                .iter()
-                .filter(|(_, id)| self.cancel_locked(t, st, id, now))
-                .count()
+            chosen.iter().filter(|(_, id)| cx.cancel(id)).count()
         })
     }
 
@@ -104,14 +107,7 @@ impl Engine {
         cursor: Option<Cursor>,
         count: usize,
     ) -> (Vec<LogEntry>, Option<String>) {
-        self.with(t, |st| st.logs.list(filter, cursor, count))
-    }
-
-    fn expire_dlq(&self, st: &mut TenantState) {
-        let keep = self
-            .now()
-            .saturating_sub(self.limits().dlq_retention.as_millis() as u64);
-        st.dlq.expire(keep);
+        self.with(t, |cx| cx.st.logs.list(filter, cursor, count))
     }
 
     pub fn dlq_list(
@@ -121,46 +117,18 @@ impl Engine {
         cursor: Option<&str>,
         count: usize,
     ) -> (Vec<DlqEntry>, Option<String>) {
-        self.with(t, |st| {
-            self.expire_dlq(st);
-            st.dlq.list(filter, cursor, count)
-        })
+        self.with(t, |cx| cx.dlq().list(filter, cursor, count))
     }
 
     pub(crate) fn dlq_get(&self, t: TenantId, dlq_id: &str) -> Result<DlqEntry> {
-        self.with(t, |st| {
-            self.expire_dlq(st);
-            st.dlq.get(dlq_id).cloned()
-        })
-        .ok_or_else(|| dlq_not_found(dlq_id))
-    }
-
-    pub(crate) fn dlq_delete(&self, t: TenantId, dlq_id: &str) -> Result<()> {
-        self.with(t, |st| st.dlq.remove(dlq_id))
-            .map(drop)
+        self.with(t, |cx| cx.dlq().get(dlq_id).cloned())
             .ok_or_else(|| dlq_not_found(dlq_id))
     }
 
-    /// Removes the selected entries; returns them and the cursor of the rest.
-    fn take_dlq(
-        &self,
-        st: &mut TenantState,
-        sel: &DlqSelection,
-    ) -> (Vec<DlqEntry>, Option<String>) {
-        self.expire_dlq(st);
-        if !sel.dlq_ids.is_empty() {
-            let taken = sel
-                .dlq_ids
-                .iter()
-                .filter_map(|id| st.dlq.remove(id))
-                .collect();
-            return (taken, None);
-        }
-        let (page, cursor) = st.dlq.list(&sel.filter, sel.cursor.as_deref(), sel.count);
-        for e in &page {
-            st.dlq.remove(&e.dlq_id);
-        }
-        (page, cursor)
+    pub(crate) fn dlq_delete(&self, t: TenantId, dlq_id: &str) -> Result<()> {
+        self.with(t, |cx| cx.st.dlq.remove(dlq_id))
+            .map(drop)
+            .ok_or_else(|| dlq_not_found(dlq_id))
     }
 
     pub(crate) fn dlq_delete_many(
@@ -168,8 +136,8 @@ impl Engine {
         t: TenantId,
         sel: &DlqSelection,
     ) -> (usize, Option<String>) {
-        self.with(t, |st| {
-            let (taken, cursor) = self.take_dlq(st, sel);
+        self.with(t, |cx| {
+            let (taken, cursor) = cx.dlq().take(sel);
             (taken.len(), cursor)
         })
     }
@@ -183,9 +151,12 @@ impl Engine {
     ) -> Result<Published> {
         let now = self.now();
         check_options(overrides, self.limits(), now)?;
-        self.with(t, |st| {
-            let e = st.dlq.remove(dlq_id).ok_or_else(|| dlq_not_found(dlq_id))?;
-            Ok(self.republish(t, st, &e, overrides, now))
+        self.with(t, |cx| {
+            let e = cx
+                .dlq()
+                .remove(dlq_id)
+                .ok_or_else(|| dlq_not_found(dlq_id))?;
+            Ok(cx.republish(&e, overrides))
         })
     }
 
@@ -197,32 +168,11 @@ impl Engine {
     ) -> Result<(Vec<Published>, Option<String>)> {
         let now = self.now();
         check_options(overrides, self.limits(), now)?;
-        Ok(self.with(t, |st| {
-            let (taken, cursor) = self.take_dlq(st, sel);
-            let done = taken
-                .iter()
-                .map(|e| self.republish(t, st, e, overrides, now))
-                .collect();
+        Ok(self.with(t, |cx| {
+            let (taken, cursor) = cx.dlq().take(sel);
+            let done = taken.iter().map(|e| cx.republish(e, overrides)).collect();
             (done, cursor)
         }))
-    }
-
-    fn republish(
-        &self,
-        t: TenantId,
-        st: &mut TenantState,
-        e: &DlqEntry,
-        o: &PublishOptions,
-        now: u64,
-    ) -> Published {
-        let spec = Arc::new(apply_overrides(&e.spec, o));
-        let at = first_delivery(o, now);
-        let id = self.enqueue(t, st, spec.clone(), now, at);
-        Published {
-            message_id: id,
-            url: Some(spec.url.clone()),
-            deduplicated: false,
-        }
     }
 }
 

@@ -9,9 +9,10 @@ use bytes::Bytes;
 use crate::config::{Limits, DEFAULT_RETRIES};
 use crate::engine::lifecycle::dedup;
 use crate::engine::lifecycle::message::{Kind, Message, MessageSpec, Origin};
+use crate::engine::resources::topics::Topics;
 use crate::engine::syntax::options::{CallbackOptions, PublishOptions};
 use crate::engine::workflow::Prepared;
-use crate::engine::{Engine, Error, Job, LogExtra, Result, State, TenantId, TenantState};
+use crate::engine::{Engine, Error, Locked, LogExtra, Result, State, TenantId};
 
 /// A publish-family request after HTTP parsing.
 #[derive(Debug, Clone)]
@@ -157,55 +158,47 @@ fn dedup_key(o: &PublishOptions) -> Option<String> {
     }
 }
 
-impl TenantState {
-    /// A URL, or the endpoints of a URL group.
-    fn targets(&self, dest: &str) -> Result<(Vec<Target>, bool)> {
-        // Anything with a scheme is a URL (a URL group name cannot contain ':' or '/'), so
-        // `ftp://x` is a bad URL rather than an unknown group.
-        if dest.contains("://") {
-            check_url(dest, "destination")?;
-            let t = Target {
-                url: dest.to_string(),
-                topic: None,
-                endpoint: None,
-            };
-            return Ok((vec![t], false));
-        }
-        let group = self
-            .topics
-            .get(dest)
-            .ok_or_else(|| Error::not_found(format!("topic {dest} not found")))?;
-        let targets = group
-            .endpoints
-            .iter()
-            .map(|e| Target {
-                url: e.url.clone(),
-                topic: Some(group.name.clone()),
-                endpoint: e.name.clone(),
-            })
-            .collect();
-        Ok((targets, true))
+/// A URL, or the endpoints of a URL group.
+fn targets(topics: &Topics, dest: &str) -> Result<(Vec<Target>, bool)> {
+    // Anything with a scheme is a URL (a URL group name cannot contain ':' or '/'), so
+    // `ftp://x` is a bad URL rather than an unknown group.
+    if dest.contains("://") {
+        check_url(dest, "destination")?;
+        let t = Target {
+            url: dest.to_string(),
+            topic: None,
+            endpoint: None,
+        };
+        return Ok((vec![t], false));
     }
+    let group = topics
+        .get(dest)
+        .ok_or_else(|| Error::not_found(format!("topic {dest} not found")))?;
+    let targets = group
+        .endpoints
+        .iter()
+        .map(|e| Target {
+            url: e.url.clone(),
+            topic: Some(group.name.clone()),
+            endpoint: e.name.clone(),
+        })
+        .collect();
+    Ok((targets, true))
 }
 
 impl Engine {
     /// Publishes to a URL or fans out to a URL group, into a queue when `req.queue` is set.
     pub(crate) fn publish(&self, t: TenantId, req: PublishRequest) -> Result<PublishOutcome> {
-        let now = self.now();
-        self.with(t, |st| self.publish_locked(t, st, req, now))
+        self.with(t, |cx| cx.publish(req))
     }
+}
 
-    /// `publish` with the tenant's state already locked (schedules fire through this). Takes
-    /// the request by value: its options, body and caller IP move into the last (usually
-    /// the only) message instead of being copied.
-    pub(crate) fn publish_locked(
-        &self,
-        t: TenantId,
-        st: &mut TenantState,
-        req: PublishRequest,
-        now: u64,
-    ) -> Result<PublishOutcome> {
-        let limits = self.limits();
+impl Locked<'_> {
+    /// [`Engine::publish`] within a transition (schedules fire through this). Takes the
+    /// request by value: its options, body and caller IP move into the last (usually the
+    /// only) message instead of being copied.
+    pub(crate) fn publish(&mut self, req: PublishRequest) -> Result<PublishOutcome> {
+        let (limits, now) = (self.limits(), self.now);
         let PublishRequest {
             destination,
             mut options,
@@ -222,15 +215,20 @@ impl Engine {
         let key = dedup_key(&options);
         let not_before = first_delivery(&options, now);
         let window = limits.dedup_window.as_millis() as u64;
-        let (targets, is_group) = st.targets(dest)?;
-        let max_pending = self.config().max_pending_messages();
-        st.check_pending(limits, max_pending, targets.len(), body.len())?;
+        let (targets, is_group) = targets(&self.st.topics, dest)?;
+        let max_pending = self.engine.config().max_pending_messages();
+        self.st
+            .check_pending(limits, max_pending, targets.len(), body.len())?;
         if let Some(q) = &queue {
-            st.ensure_queue(q, Some(limits), now)?;
+            self.st.queues.ensure(q, Some(limits), now)?;
         }
         let mut link = None;
         if let (Some(wf), false) = (options.workflow.clone(), is_group) {
-            match st.workflow_prepare(&wf, &mut options, &mut body, dest, &caller_ip, now)? {
+            match self
+                .st
+                .runs
+                .prepare(&wf, &mut options, &mut body, dest, &caller_ip, now)?
+            {
                 Prepared::Duplicate(id) => {
                     let p = Published {
                         message_id: id,
@@ -272,7 +270,7 @@ impl Engine {
                 (false, false) => k.clone(),
             });
             let url = spec.url.clone();
-            if let Some(existing) = key.as_ref().and_then(|k| st.dedup.check(k, now)) {
+            if let Some(existing) = key.as_ref().and_then(|k| self.st.dedup.check(k, now)) {
                 out.push(Published {
                     message_id: existing,
                     url: Some(url),
@@ -280,12 +278,12 @@ impl Engine {
                 });
                 continue;
             }
-            let id = self.enqueue(t, st, Arc::new(spec), now, not_before);
+            let id = self.enqueue(Arc::new(spec), not_before);
             if let Some(l) = &link {
-                st.workflow_append(l, &id, &body, now);
+                self.st.runs.append(l, &id, &body, now);
             }
             if let Some(k) = key {
-                st.dedup.insert(k, id.clone(), now, window);
+                self.st.dedup.insert(k, id.clone(), now, window);
             }
             out.push(Published {
                 message_id: id,
@@ -303,14 +301,8 @@ impl Engine {
     }
 
     /// Stores a new message, logs CREATED, adds it to its queue and schedules its first attempt.
-    pub(crate) fn enqueue(
-        &self,
-        t: TenantId,
-        st: &mut TenantState,
-        spec: Arc<MessageSpec>,
-        now: u64,
-        not_before: u64,
-    ) -> Arc<str> {
+    pub(crate) fn enqueue(&mut self, spec: Arc<MessageSpec>, not_before: u64) -> Arc<str> {
+        let now = self.now;
         let id = crate::ids::shared_message_id();
         let msg = Message {
             id: id.clone(),
@@ -323,22 +315,22 @@ impl Engine {
             woken: false,
             slot: None,
         };
-        st.log(now, State::Created, &msg, LogExtra::default());
+        self.log(State::Created, &msg, LogExtra::default());
         if let Some((q, _)) = msg.slot_key() {
-            st.queue_push(&q, id.clone(), now);
+            self.st.queues.push(&q, id.clone(), now);
         }
         if let Some(f) = &msg.spec.flow {
-            st.flow_register(f, now);
+            self.st.flows.register(f, now);
         }
         let plain =
             msg.slot_key().is_none() && msg.spec.flow.is_none() && msg.spec.workflow.is_none();
-        st.store_message(msg);
+        self.st.store_message(msg);
         // Due now while others wait for the tenant's global parallelism: its first attempt
         // would only find the line and join it, so it joins at once (one job less per message
         // under load); its turn wakes it like any other in line.
         let max = self.limits().global_parallelism as usize;
-        if plain && not_before <= now && st.global_line_busy(max) {
-            st.global_waitlist.push(&id);
+        if plain && not_before <= now && self.st.line.busy(max) {
+            self.st.line.push(&id);
             return id;
         }
         // Due now and nothing in the way: the first attempt starts here, exactly as its
@@ -347,13 +339,14 @@ impl Engine {
         // their single admission path, the timer job. (A callback's queue slot, also set by
         // the caller, plays no part in the callback's own admission.)
         if self
+            .engine
             .starter
             .get()
             .is_some_and(|s| plain && not_before <= now && s.open())
         {
-            if let Some(attempt) = self.start_locked(t, st, &id, now) {
+            if let Some(attempt) = self.start(&id) {
                 // Sent once the tenant's lock is released (`Engine::with`).
-                st.started.push(attempt);
+                self.st.started.push(attempt);
             }
             return id;
         }
@@ -364,18 +357,12 @@ impl Engine {
         // absolute `Upstash-Not-Before`, whole seconds, waits that one millisecond too.) On a
         // frozen clock the publish happened at `now` exactly: due at `not_before` itself, so
         // an advance by the delay delivers.
-        let at = if not_before > now && !self.clock().is_frozen() {
+        let at = if not_before > now && !self.engine.clock().is_frozen() {
             not_before.saturating_add(1)
         } else {
             not_before
         };
-        self.timer.schedule(
-            at,
-            Job::Deliver {
-                tenant: t,
-                id: id.clone(),
-            },
-        );
+        self.deliver_at(at, id.clone());
         id
     }
 }

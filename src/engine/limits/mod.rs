@@ -3,6 +3,7 @@
 //! throughput limits (daily messages, burst).
 
 pub mod flow;
+pub(crate) mod global;
 pub(crate) mod queues;
 pub(crate) mod quota;
 #[cfg(test)]

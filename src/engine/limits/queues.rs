@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use crate::config::Limits;
 use crate::engine::resources::names::check_name;
-use crate::engine::{Engine, Error, Job, Result, TenantId, TenantState};
+use crate::engine::{Engine, Error, Locked, Result, TenantId};
 
 #[derive(Debug, Clone)]
 pub(crate) struct Queue {
@@ -47,7 +47,9 @@ impl Queue {
     }
 }
 
-pub(crate) type Queues = BTreeMap<String, Queue>;
+/// The queues of a tenant by name.
+#[derive(Debug, Default)]
+pub(crate) struct Queues(BTreeMap<String, Queue>);
 
 /// Upsert settings of `POST /v2/queues`.
 #[derive(Debug, Clone)]
@@ -71,35 +73,50 @@ fn check_parallelism(p: u32, limits: &Limits) -> Result<()> {
     Ok(())
 }
 
-impl TenantState {
+impl Queues {
+    pub(crate) fn get(&self, name: &str) -> Option<&Queue> {
+        self.0.get(name)
+    }
+
+    pub(crate) fn get_mut(&mut self, name: &str) -> Option<&mut Queue> {
+        self.0.get_mut(name)
+    }
+
+    pub(crate) fn all(&self) -> impl Iterator<Item = &Queue> {
+        self.0.values()
+    }
+
+    pub(crate) fn remove(&mut self, name: &str) -> Option<Queue> {
+        self.0.remove(name)
+    }
+
     /// The queue, created with parallelism 1 if missing (after the quota check when `limits`).
-    pub(crate) fn ensure_queue(
+    pub(crate) fn ensure(
         &mut self,
         name: &str,
         limits: Option<&Limits>,
         now: u64,
     ) -> Result<&mut Queue> {
-        if !self.queues.contains_key(name) {
+        if !self.0.contains_key(name) {
             check_name("queue", name)?;
             if let Some(l) = limits {
-                if self.queues.len() >= l.max_queues as usize {
+                if self.0.len() >= l.max_queues as usize {
                     return Err(Error::QuotaExceeded(format!(
                         "queue limit reached: the quota allows {} queues",
                         l.max_queues
                     )));
                 }
             }
-            self.queues
+            self.0
                 .insert(name.to_string(), Queue::new(name, 1, false, now));
         }
-        self.queues
-            .get_mut(name)
-            .ok_or_else(|| queue_not_found(name))
+        self.0.get_mut(name).ok_or_else(|| queue_not_found(name))
     }
 
-    /// Whether message `id` of queue `q` may start now; takes a slot when it may.
-    pub(crate) fn queue_admits(&mut self, q: &str, id: &Arc<str>, now: u64) -> bool {
-        let Some(queue) = self.queues.get_mut(q) else {
+    /// Whether message `id` of queue `q` may start now; takes a slot when it may. `due` says
+    /// whether a waiting message is due.
+    pub(crate) fn admits(&mut self, q: &str, id: &Arc<str>, due: impl Fn(&str) -> bool) -> bool {
+        let Some(queue) = self.0.get_mut(q) else {
             return true;
         };
         if queue.paused {
@@ -111,12 +128,7 @@ impl TenantState {
         if queue.free_slots() == 0 {
             return false;
         }
-        let messages = &self.messages;
-        let first_due = queue
-            .waiting
-            .iter()
-            .position(|w| messages.get(w).is_some_and(|m| m.not_before <= now));
-        match first_due {
+        match queue.waiting.iter().position(|w| due(w)) {
             Some(i) if queue.waiting[i] == *id => {
                 queue.waiting.remove(i);
                 queue.holders.insert(id.clone(), 1);
@@ -127,16 +139,16 @@ impl TenantState {
     }
 
     /// Adds a new message to its queue's waiting line.
-    pub(crate) fn queue_push(&mut self, q: &str, id: Arc<str>, now: u64) {
-        if let Ok(queue) = self.ensure_queue(q, None, now) {
+    pub(crate) fn push(&mut self, q: &str, id: Arc<str>, now: u64) {
+        if let Ok(queue) = self.ensure(q, None, now) {
             queue.waiting.push_back(id);
         }
     }
 
     /// One more unfinished message (a callback) under `owner`'s slot.
-    pub(crate) fn queue_hold(&mut self, q: &str, owner: &Arc<str>) {
+    pub(crate) fn hold(&mut self, q: &str, owner: &Arc<str>) {
         if let Some(n) = self
-            .queues
+            .0
             .get_mut(q)
             .and_then(|queue| queue.holders.get_mut(owner))
         {
@@ -145,8 +157,8 @@ impl TenantState {
     }
 
     /// A message under `owner`'s slot finished; true when the slot became free.
-    pub(crate) fn queue_release(&mut self, q: &str, owner: &Arc<str>) -> bool {
-        let Some(queue) = self.queues.get_mut(q) else {
+    pub(crate) fn release(&mut self, q: &str, owner: &Arc<str>) -> bool {
+        let Some(queue) = self.0.get_mut(q) else {
             return false;
         };
         let Some(n) = queue.holders.get_mut(owner) else {
@@ -160,21 +172,12 @@ impl TenantState {
         }
         false
     }
-}
 
-impl Engine {
-    /// Wakes what may start now in queue `q`: due slot holders and the oldest due waiters.
-    pub(crate) fn wake_queue(&self, t: TenantId, st: &TenantState, q: &str, now: u64) {
-        let Some(queue) = st.queues.get(q) else {
-            return;
-        };
-        if queue.paused {
-            return;
-        }
-        let due = |id: &Arc<str>| {
-            st.messages
-                .get(id)
-                .is_some_and(|m| !m.active && m.not_before <= now)
+    /// What may start now in queue `q`, as `due` says of each message: its due slot holders
+    /// and the oldest due waiters for its free slots. Nothing when it is paused.
+    pub(crate) fn startable(&self, q: &str, due: impl Fn(&str) -> bool) -> Vec<Arc<str>> {
+        let Some(queue) = self.0.get(q).filter(|queue| !queue.paused) else {
+            return Vec::new();
         };
         let holders = queue.holders.keys().filter(|id| due(id));
         let waiters = queue
@@ -182,26 +185,47 @@ impl Engine {
             .iter()
             .filter(|id| due(id))
             .take(queue.free_slots());
-        for id in holders.chain(waiters) {
-            self.timer.schedule(
-                now,
-                Job::Deliver {
-                    tenant: t,
-                    id: id.clone(),
-                },
-            );
+        holders.chain(waiters).cloned().collect()
+    }
+}
+
+impl Locked<'_> {
+    /// Whether a waiting message is due now: stored, not in flight, its time come.
+    fn due(&self) -> impl Fn(&str) -> bool + '_ {
+        |id| {
+            self.st
+                .messages
+                .get(id)
+                .is_some_and(|m| !m.active && m.not_before <= self.now)
         }
     }
 
+    /// Whether message `id` of queue `q` may start now; takes a slot when it may.
+    pub(crate) fn queue_admits(&mut self, q: &str, id: &Arc<str>) -> bool {
+        let (messages, now) = (&self.st.messages, self.now);
+        self.st.queues.admits(q, id, |w| {
+            messages.get(w).is_some_and(|m| m.not_before <= now)
+        })
+    }
+
+    /// Wakes what may start now in queue `q`: due slot holders and the oldest due waiters.
+    pub(crate) fn wake_queue(&self, q: &str) {
+        for id in self.st.queues.startable(q, self.due()) {
+            self.deliver_at(self.now, id);
+        }
+    }
+}
+
+impl Engine {
     pub(crate) fn upsert_queue(&self, t: TenantId, s: QueueSettings) -> Result<()> {
         check_name("queue", &s.name)?;
         let limits = self.limits();
         if let Some(p) = s.parallelism {
             check_parallelism(p, limits)?;
         }
-        let now = self.now();
-        self.with(t, |st| {
-            let queue = st.ensure_queue(&s.name, Some(limits), now)?;
+        self.with(t, |cx| {
+            let now = cx.now;
+            let queue = cx.st.queues.ensure(&s.name, Some(limits), now)?;
             if let Some(p) = s.parallelism {
                 queue.parallelism = p.max(1);
             }
@@ -209,45 +233,44 @@ impl Engine {
                 queue.paused = p;
             }
             queue.updated_at = now;
-            self.wake_queue(t, st, &s.name, now);
+            cx.wake_queue(&s.name);
             Ok(())
         })
     }
 
     pub(crate) fn queue(&self, t: TenantId, name: &str) -> Result<Queue> {
         check_name("queue", name)?;
-        self.with(t, |st| st.queues.get(name).cloned())
+        self.with(t, |cx| cx.st.queues.get(name).cloned())
             .ok_or_else(|| queue_not_found(name))
     }
 
     pub(crate) fn queues(&self, t: TenantId) -> Vec<Queue> {
-        self.with(t, |st| st.queues.values().cloned().collect())
+        self.with(t, |cx| cx.st.queues.all().cloned().collect())
     }
 
     pub(crate) fn set_queue_paused(&self, t: TenantId, name: &str, paused: bool) -> Result<()> {
         check_name("queue", name)?;
-        let now = self.now();
-        self.with(t, |st| {
-            let queue = st
+        self.with(t, |cx| {
+            let queue = cx
+                .st
                 .queues
                 .get_mut(name)
                 .ok_or_else(|| queue_not_found(name))?;
             queue.paused = paused;
-            queue.updated_at = now;
-            self.wake_queue(t, st, name, now);
+            queue.updated_at = cx.now;
+            cx.wake_queue(name);
             Ok(())
         })
     }
 
     /// Deletes a queue (200 even when it does not exist) and cancels its pending messages.
     pub(crate) fn delete_queue(&self, t: TenantId, name: &str) {
-        let now = self.now();
-        self.with(t, |st| {
-            let Some(queue) = st.queues.remove(name) else {
+        self.with(t, |cx| {
+            let Some(queue) = cx.st.queues.remove(name) else {
                 return;
             };
             for id in queue.waiting.iter().chain(queue.holders.keys()) {
-                self.cancel_locked(t, st, id, now);
+                cx.cancel(id);
             }
         });
     }

@@ -13,7 +13,7 @@ use crate::engine::cron::CronSchedule;
 use crate::engine::lifecycle::publish::{check_options, PublishRequest};
 use crate::engine::resources::names::check_name;
 use crate::engine::syntax::options::PublishOptions;
-use crate::engine::{Engine, Error, Job, Result, TenantId, TenantState};
+use crate::engine::{Engine, Error, Job, Locked, Result, TenantId};
 
 /// The state of one message of a schedule's last firing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,17 +89,33 @@ impl Schedules {
     pub(crate) fn clear(&mut self) {
         self.by_id.clear();
     }
-}
 
-fn not_found(id: &str) -> Error {
-    Error::not_found(format!("schedule {id} not found"))
-}
+    pub(crate) fn get(&self, id: &str) -> Option<&Schedule> {
+        self.by_id.get(id)
+    }
 
-impl TenantState {
+    /// Stores `s` under a fresh generation within the quota's bound, keeping the creation
+    /// and last firing times of the schedule it overwrites; returns the generation.
+    fn insert(&mut self, mut s: Schedule, max: u32) -> Result<u64> {
+        let old = self.by_id.get(&s.id);
+        if old.is_none() && self.by_id.len() >= max as usize {
+            return Err(Error::QuotaExceeded(format!(
+                "schedule limit reached: the quota allows {max} schedules"
+            )));
+        }
+        if let Some(o) = old {
+            s.created_at = o.created_at;
+            s.last_schedule_time = o.last_schedule_time;
+        }
+        self.last_generation += 1;
+        s.generation = self.last_generation;
+        self.by_id.insert(s.id.clone(), s);
+        Ok(self.last_generation)
+    }
+
     /// Records how a message of a schedule's last firing ended.
-    pub(crate) fn schedule_outcome(&mut self, schedule_id: &str, msg: &Arc<str>, delivered: bool) {
+    pub(crate) fn record_outcome(&mut self, schedule_id: &str, msg: &Arc<str>, delivered: bool) {
         if let Some(state) = self
-            .schedules
             .by_id
             .get_mut(schedule_id)
             .and_then(|s| s.last_schedule_states.get_mut(msg))
@@ -111,6 +127,28 @@ impl TenantState {
             };
         }
     }
+
+    /// Records a firing as of `fired_at` with what its publish gave.
+    fn record_firing(&mut self, id: &str, fired_at: u64, result: Result<Vec<Arc<str>>>) {
+        let Some(s) = self.by_id.get_mut(id) else {
+            return;
+        };
+        s.last_schedule_time = Some(fired_at);
+        s.last_schedule_states.clear();
+        match result {
+            Ok(ids) => {
+                s.error = None;
+                for m in ids {
+                    s.last_schedule_states.insert(m, RunState::InProgress);
+                }
+            }
+            Err(e) => s.error = Some(e.to_string()),
+        }
+    }
+}
+
+fn not_found(id: &str) -> Error {
+    Error::not_found(format!("schedule {id} not found"))
 }
 
 impl Engine {
@@ -150,69 +188,55 @@ impl Engine {
         if let Some(q) = &req.queue {
             check_name("queue", q)?;
         }
-        self.with(t, |st| {
-            if !destination.contains("://") && !st.topics.contains_key(&destination) {
-                return Err(Error::not_found(format!("topic {destination} not found")));
+        let schedule = Schedule {
+            id: id.clone(),
+            next_schedule_time: cron.next_after(now),
+            cron,
+            destination,
+            options,
+            body: req.body,
+            queue: req.queue,
+            caller_ip: req.caller_ip,
+            created_at: now,
+            paused: false,
+            last_schedule_time: None,
+            last_schedule_states: BTreeMap::new(),
+            error: None,
+            generation: 0,
+        };
+        self.with(t, |cx| {
+            let dest = &schedule.destination;
+            if !dest.contains("://") && !cx.st.topics.contains(dest) {
+                return Err(Error::not_found(format!("topic {dest} not found")));
             }
-            let old = st.schedules.by_id.get(&id);
-            if old.is_none() && st.schedules.by_id.len() >= limits.max_schedules as usize {
-                return Err(Error::QuotaExceeded(format!(
-                    "schedule limit reached: the quota allows {} schedules",
-                    limits.max_schedules
-                )));
-            }
-            st.schedules.last_generation += 1;
-            let generation = st.schedules.last_generation;
-            let next = cron.next_after(now);
-            let schedule = Schedule {
-                id: id.clone(),
-                cron,
-                destination,
-                options,
-                body: req.body,
-                queue: req.queue,
-                caller_ip: req.caller_ip,
-                created_at: old.map_or(now, |o| o.created_at),
-                paused: false,
-                last_schedule_time: old.and_then(|o| o.last_schedule_time),
-                next_schedule_time: next,
-                last_schedule_states: BTreeMap::new(),
-                error: None,
-                generation,
-            };
-            st.schedules.by_id.insert(id.clone(), schedule);
+            let next = schedule.next_schedule_time;
+            let generation = cx.st.schedules.insert(schedule, limits.max_schedules)?;
             if let Some(at) = next {
-                self.timer.schedule(
-                    at,
-                    Job::Fire {
-                        tenant: t,
-                        schedule: id.as_str().into(),
-                        generation,
-                    },
-                );
+                cx.arm_firing(&id, at, generation);
             }
             Ok(id)
         })
     }
 
     pub fn schedule(&self, t: TenantId, id: &str) -> Result<Schedule> {
-        self.with(t, |st| st.schedules.by_id.get(id).cloned())
+        self.with(t, |cx| cx.st.schedules.get(id).cloned())
             .ok_or_else(|| not_found(id))
     }
 
     pub(crate) fn schedules(&self, t: TenantId) -> Vec<Schedule> {
-        self.with(t, |st| st.schedules.by_id.values().cloned().collect())
+        self.with(t, |cx| cx.st.schedules.by_id.values().cloned().collect())
     }
 
     pub(crate) fn delete_schedule(&self, t: TenantId, id: &str) -> Result<()> {
-        self.with(t, |st| st.schedules.by_id.remove(id))
+        self.with(t, |cx| cx.st.schedules.by_id.remove(id))
             .map(drop)
             .ok_or_else(|| not_found(id))
     }
 
     pub(crate) fn set_schedule_paused(&self, t: TenantId, id: &str, paused: bool) -> Result<()> {
-        self.with(t, |st| {
-            let s = st
+        self.with(t, |cx| {
+            let s = cx
+                .st
                 .schedules
                 .by_id
                 .get_mut(id)
@@ -225,55 +249,57 @@ impl Engine {
     /// A timer firing: publishes unless paused, then arms the next firing. Stale jobs (from
     /// before an overwrite, or of a deleted schedule) do nothing.
     pub fn fire_schedule(&self, t: TenantId, id: &str, generation: u64) {
-        let now = self.now();
-        self.with(t, |st| {
-            let Some(s) = st.schedules.by_id.get_mut(id) else {
-                return;
-            };
-            if s.generation != generation {
-                return;
-            }
-            let fired_at = s.next_schedule_time.unwrap_or(now);
-            s.next_schedule_time = s.cron.next_after(fired_at.max(now));
-            if let Some(at) = s.next_schedule_time {
-                self.timer.schedule(
-                    at,
-                    Job::Fire {
-                        tenant: t,
-                        schedule: id.into(),
-                        generation,
-                    },
-                );
-            }
-            if !s.paused {
-                // A firing is recorded at its cron time, not when the job happened to run.
-                self.run_schedule(t, st, id, now, fired_at.min(now));
-            }
-        });
+        self.with(t, |cx| cx.fire_schedule(id, generation));
     }
 
     /// Runs a schedule now, outside its cron (for tests and the dev tools); the next firing
     /// stays as it was. Returns the ids of the messages it published.
     pub fn trigger_schedule(&self, t: TenantId, id: &str) -> Result<Vec<Arc<str>>> {
-        let now = self.now();
-        self.with(t, |st| {
-            if !st.schedules.by_id.contains_key(id) {
+        self.with(t, |cx| {
+            if cx.st.schedules.get(id).is_none() {
                 return Err(not_found(id));
             }
-            Ok(self.run_schedule(t, st, id, now, now))
+            Ok(cx.run_schedule(id, cx.now))
         })
     }
+}
 
-    /// Publishes the schedule's request at `now` and records the firing as of `fired_at`.
-    fn run_schedule(
-        &self,
-        t: TenantId,
-        st: &mut TenantState,
-        id: &str,
-        now: u64,
-        fired_at: u64,
-    ) -> Vec<Arc<str>> {
-        let Some(s) = st.schedules.by_id.get(id) else {
+impl Locked<'_> {
+    fn arm_firing(&self, id: &str, at: u64, generation: u64) {
+        let (tenant, schedule) = (self.t, id.into());
+        self.schedule(
+            at,
+            Job::Fire {
+                tenant,
+                schedule,
+                generation,
+            },
+        );
+    }
+
+    fn fire_schedule(&mut self, id: &str, generation: u64) {
+        let now = self.now;
+        let Some(s) = self.st.schedules.by_id.get_mut(id) else {
+            return;
+        };
+        if s.generation != generation {
+            return;
+        }
+        let fired_at = s.next_schedule_time.unwrap_or(now);
+        s.next_schedule_time = s.cron.next_after(fired_at.max(now));
+        let (next, paused) = (s.next_schedule_time, s.paused);
+        if let Some(at) = next {
+            self.arm_firing(id, at, generation);
+        }
+        if !paused {
+            // A firing is recorded at its cron time, not when the job happened to run.
+            self.run_schedule(id, fired_at.min(now));
+        }
+    }
+
+    /// Publishes the schedule's request now and records the firing as of `fired_at`.
+    fn run_schedule(&mut self, id: &str, fired_at: u64) -> Vec<Arc<str>> {
+        let Some(s) = self.st.schedules.get(id) else {
             return Vec::new();
         };
         let req = PublishRequest {
@@ -284,30 +310,12 @@ impl Engine {
             queue: s.queue.clone(),
             schedule_id: Some(s.id.clone()),
         };
-        let result = self.publish_locked(t, st, req, now);
-        let Some(s) = st.schedules.by_id.get_mut(id) else {
-            return Vec::new();
-        };
-        s.last_schedule_time = Some(fired_at);
-        s.last_schedule_states.clear();
-        match result {
-            Ok(outcome) => {
-                s.error = None;
-                let ids: Vec<Arc<str>> = outcome
-                    .messages()
-                    .iter()
-                    .map(|p| p.message_id.clone())
-                    .collect();
-                for m in &ids {
-                    s.last_schedule_states
-                        .insert(m.clone(), RunState::InProgress);
-                }
-                ids
-            }
-            Err(e) => {
-                s.error = Some(e.to_string());
-                Vec::new()
-            }
-        }
+        let result = self.publish(req).map(|outcome| {
+            let published = outcome.messages().iter();
+            published.map(|p| p.message_id.clone()).collect::<Vec<_>>()
+        });
+        let ids = result.as_ref().map_or_else(|_| Vec::new(), Clone::clone);
+        self.st.schedules.record_firing(id, fired_at, result);
+        ids
     }
 }

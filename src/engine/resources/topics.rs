@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::config::Limits;
 use crate::engine::lifecycle::publish::check_url;
 use crate::engine::resources::names::check_name;
 use crate::engine::syntax::headers::Headers;
@@ -43,15 +44,99 @@ impl EndpointRef {
     }
 }
 
-pub(crate) type Topics = BTreeMap<String, UrlGroup>;
+/// The URL groups of a tenant by name.
+#[derive(Debug, Default)]
+pub(crate) struct Topics(BTreeMap<String, UrlGroup>);
 
 fn topic_not_found(name: &str) -> Error {
     Error::not_found(format!("topic {name} not found"))
 }
 
+impl Topics {
+    pub(crate) fn get(&self, name: &str) -> Option<&UrlGroup> {
+        self.0.get(name)
+    }
+
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
+    pub(crate) fn all(&self) -> impl Iterator<Item = &UrlGroup> {
+        self.0.values()
+    }
+
+    pub(crate) fn remove(&mut self, name: &str) {
+        self.0.remove(name);
+    }
+
+    fn get_mut(&mut self, name: &str) -> Result<&mut UrlGroup> {
+        self.0.get_mut(name).ok_or_else(|| topic_not_found(name))
+    }
+
+    /// Adds checked endpoints within the quota's bounds, creating the group if needed. An
+    /// endpoint whose URL is already in the group replaces it (so its name can be changed).
+    fn add(
+        &mut self,
+        name: &str,
+        endpoints: Vec<Endpoint>,
+        limits: &Limits,
+        now: u64,
+    ) -> Result<()> {
+        if !self.0.contains_key(name) && self.0.len() >= limits.max_url_groups as usize {
+            return Err(Error::QuotaExceeded(format!(
+                "url group limit reached: the quota allows {} url groups",
+                limits.max_url_groups
+            )));
+        }
+        let group = self.0.entry(name.to_string()).or_insert_with(|| UrlGroup {
+            name: name.to_string(),
+            created_at: now,
+            updated_at: now,
+            endpoints: Vec::new(),
+            headers: Vec::new(),
+        });
+        let mut merged = group.endpoints.clone();
+        for e in endpoints {
+            merged.retain(|old| old.url != e.url);
+            merged.push(e);
+        }
+        if merged.len() > limits.max_endpoints_per_group as usize {
+            if group.endpoints.is_empty() {
+                self.0.remove(name);
+            }
+            return Err(Error::QuotaExceeded(format!(
+                "endpoint limit reached: the quota allows {} endpoints per url group",
+                limits.max_endpoints_per_group
+            )));
+        }
+        group.endpoints = merged;
+        group.updated_at = now;
+        Ok(())
+    }
+
+    /// Removes matching endpoints; the group goes with its last endpoint.
+    fn remove_endpoints(&mut self, name: &str, refs: &[EndpointRef], now: u64) -> Result<()> {
+        let group = self.get_mut(name)?;
+        group
+            .endpoints
+            .retain(|e| !refs.iter().any(|r| r.matches(e)));
+        group.updated_at = now;
+        if group.endpoints.is_empty() {
+            self.0.remove(name);
+        }
+        Ok(())
+    }
+
+    fn set_headers(&mut self, name: &str, headers: Headers, now: u64) -> Result<()> {
+        let group = self.get_mut(name)?;
+        group.headers = headers;
+        group.updated_at = now;
+        Ok(())
+    }
+}
+
 impl Engine {
-    /// Adds endpoints, creating the group if needed. An endpoint whose URL is already in the
-    /// group replaces it (so its name can be changed).
+    /// Adds endpoints, creating the group if needed (see [`Topics`]).
     pub(crate) fn add_endpoints(
         &self,
         t: TenantId,
@@ -69,42 +154,7 @@ impl Engine {
             }
         }
         let limits = self.limits();
-        let now = self.now();
-        self.with(t, |st| {
-            if !st.topics.contains_key(name) && st.topics.len() >= limits.max_url_groups as usize {
-                return Err(Error::QuotaExceeded(format!(
-                    "url group limit reached: the quota allows {} url groups",
-                    limits.max_url_groups
-                )));
-            }
-            let group = st
-                .topics
-                .entry(name.to_string())
-                .or_insert_with(|| UrlGroup {
-                    name: name.to_string(),
-                    created_at: now,
-                    updated_at: now,
-                    endpoints: Vec::new(),
-                    headers: Vec::new(),
-                });
-            let mut merged = group.endpoints.clone();
-            for e in endpoints {
-                merged.retain(|old| old.url != e.url);
-                merged.push(e);
-            }
-            if merged.len() > limits.max_endpoints_per_group as usize {
-                if group.endpoints.is_empty() {
-                    st.topics.remove(name);
-                }
-                return Err(Error::QuotaExceeded(format!(
-                    "endpoint limit reached: the quota allows {} endpoints per url group",
-                    limits.max_endpoints_per_group
-                )));
-            }
-            group.endpoints = merged;
-            group.updated_at = now;
-            Ok(())
-        })
+        self.with(t, |cx| cx.st.topics.add(name, endpoints, limits, cx.now))
     }
 
     /// Removes matching endpoints; the group goes with its last endpoint.
@@ -117,36 +167,22 @@ impl Engine {
         if refs.iter().any(|r| r.name.is_none() && r.url.is_none()) {
             return Err(Error::bad("each endpoint to remove needs a name or a url"));
         }
-        let now = self.now();
-        self.with(t, |st| {
-            let group = st
-                .topics
-                .get_mut(name)
-                .ok_or_else(|| topic_not_found(name))?;
-            group
-                .endpoints
-                .retain(|e| !refs.iter().any(|r| r.matches(e)));
-            group.updated_at = now;
-            if group.endpoints.is_empty() {
-                st.topics.remove(name);
-            }
-            Ok(())
-        })
+        self.with(t, |cx| cx.st.topics.remove_endpoints(name, refs, cx.now))
     }
 
     pub(crate) fn url_group(&self, t: TenantId, name: &str) -> Result<UrlGroup> {
-        self.with(t, |st| st.topics.get(name).cloned())
+        self.with(t, |cx| cx.st.topics.get(name).cloned())
             .ok_or_else(|| topic_not_found(name))
     }
 
     pub(crate) fn url_groups(&self, t: TenantId) -> Vec<UrlGroup> {
-        self.with(t, |st| st.topics.values().cloned().collect())
+        self.with(t, |cx| cx.st.topics.all().cloned().collect())
     }
 
     /// Deletes a group; deleting one that does not exist succeeds, as with the hosted service.
     /// Messages already published keep going.
     pub(crate) fn delete_url_group(&self, t: TenantId, name: &str) {
-        self.with(t, |st| st.topics.remove(name));
+        self.with(t, |cx| cx.st.topics.remove(name));
     }
 
     /// Replaces the group's default headers (lower-case names).
@@ -156,20 +192,11 @@ impl Engine {
         name: &str,
         headers: Headers,
     ) -> Result<()> {
-        let now = self.now();
-        self.with(t, |st| {
-            let group = st
-                .topics
-                .get_mut(name)
-                .ok_or_else(|| topic_not_found(name))?;
-            group.headers = headers;
-            group.updated_at = now;
-            Ok(())
-        })
+        self.with(t, |cx| cx.st.topics.set_headers(name, headers, cx.now))
     }
 
     /// The default headers of a group, if it exists.
     pub(crate) fn url_group_headers(&self, t: TenantId, name: &str) -> Option<Headers> {
-        self.with(t, |st| st.topics.get(name).map(|g| g.headers.clone()))
+        self.with(t, |cx| cx.st.topics.get(name).map(|g| g.headers.clone()))
     }
 }

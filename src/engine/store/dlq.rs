@@ -64,6 +64,15 @@ pub(crate) struct Dlq {
     seq: u64,
 }
 
+/// What to select in a bulk DLQ operation: explicit ids win over the filter.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DlqSelection {
+    pub(crate) dlq_ids: Vec<String>,
+    pub(crate) filter: Filter,
+    pub(crate) cursor: Option<String>,
+    pub(crate) count: usize,
+}
+
 impl Dlq {
     /// Stores a failed message and returns its new DLQ id. First drops the oldest entries
     /// (O(log n) each) until the new one fits both `bounds`, or nothing else is left: the new
@@ -114,6 +123,24 @@ impl Dlq {
 
     pub(crate) fn get(&self, dlq_id: &str) -> Option<&DlqEntry> {
         self.entries.get(&ids::parse_stream_id(dlq_id)?)
+    }
+
+    /// Removes the selected entries: the ids given, or else a page of the filter's.
+    /// Returns them and the cursor of the rest.
+    pub(crate) fn take(&mut self, sel: &DlqSelection) -> (Vec<DlqEntry>, Option<String>) {
+        if !sel.dlq_ids.is_empty() {
+            let taken = sel
+                .dlq_ids
+                .iter()
+                .filter_map(|id| self.remove(id))
+                .collect();
+            return (taken, None);
+        }
+        let (page, cursor) = self.list(&sel.filter, sel.cursor.as_deref(), sel.count);
+        for e in &page {
+            self.remove(&e.dlq_id);
+        }
+        (page, cursor)
     }
 
     pub(crate) fn remove(&mut self, dlq_id: &str) -> Option<DlqEntry> {

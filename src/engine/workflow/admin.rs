@@ -26,11 +26,11 @@ impl Engine {
             .filter(|w| w.init)
             .map(|w| w.run_id.clone())
             .ok_or_else(|| Error::bad("a workflow run id is required"))?;
-        let now = self.now();
-        self.with(t, |st| {
-            let out = self.publish_locked(t, st, req, now)?;
+        self.with(t, |cx| {
+            let out = cx.publish(req)?;
             let deduplicated = out.messages().iter().all(|p| p.deduplicated);
-            let created_at = st.runs.active.get(&run_id).map_or(now, |r| r.created_at);
+            let active = cx.st.runs.active.get(&run_id);
+            let created_at = active.map_or(cx.now, |r| r.created_at);
             Ok(Triggered {
                 run_id,
                 created_at,
@@ -48,9 +48,9 @@ impl Engine {
         f: &RunFilter,
         count: usize,
     ) -> usize {
-        let now = self.now();
-        self.with(t, |st| {
-            let mut chosen: Vec<(u64, String)> = st
+        self.with(t, |cx| {
+            let mut chosen: Vec<(u64, String)> = cx
+                .st
                 .runs
                 .active
                 .values()
@@ -69,7 +69,7 @@ impl Engine {
                 chosen.truncate(count);
             }
             for (_, id) in &chosen {
-                self.end_run(t, st, id, RunState::Canceled, None, now);
+                cx.end_run(id, RunState::Canceled, None);
             }
             chosen.len()
         })

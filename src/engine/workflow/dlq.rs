@@ -16,7 +16,7 @@ use crate::engine::syntax::headers::{merge, Headers};
 use crate::engine::syntax::options::{CallbackOptions, PublishOptions};
 use crate::engine::workflow::logs::{callback_state, collect, failure_call};
 use crate::engine::workflow::{CallType, Run, RunConfig, RunState, WorkflowLink};
-use crate::engine::{Engine, Error, Result, TenantId, TenantState};
+use crate::engine::{Engine, Error, Locked, Result, TenantId, TenantState};
 
 /// A workflow DLQ entry with its run and failure callback.
 #[derive(Debug, Clone)]
@@ -202,21 +202,14 @@ impl TenantState {
 }
 
 impl Engine {
-    fn expire_workflow_dlq(&self, st: &mut TenantState) {
-        let keep = self
-            .now()
-            .saturating_sub(self.limits().dlq_retention.as_millis() as u64);
-        st.dlq.expire(keep);
-    }
-
     pub(crate) fn workflow_dlq_list(
         &self,
         t: TenantId,
         sel: &WorkflowDlqSelection,
     ) -> (Vec<WorkflowDlqEntry>, Option<String>) {
-        self.with(t, |st| {
-            self.expire_workflow_dlq(st);
-            st.workflow_select(sel)
+        self.with(t, |cx| {
+            cx.dlq();
+            cx.st.workflow_select(sel)
         })
     }
 
@@ -234,11 +227,11 @@ impl Engine {
         t: TenantId,
         sel: &WorkflowDlqSelection,
     ) -> (usize, Option<String>) {
-        self.with(t, |st| {
-            self.expire_workflow_dlq(st);
-            let (page, cursor) = st.workflow_select(sel);
+        self.with(t, |cx| {
+            cx.dlq();
+            let (page, cursor) = cx.st.workflow_select(sel);
             for w in &page {
-                st.dlq.remove(&w.entry.dlq_id);
+                cx.st.dlq.remove(&w.entry.dlq_id);
             }
             (page.len(), cursor)
         })
@@ -252,37 +245,58 @@ impl Engine {
         mode: Rerun,
         o: &PublishOptions,
     ) -> Result<(Vec<RunKey>, Option<String>)> {
-        let now = self.now();
-        check_options(o, self.limits(), now)?;
-        self.with(t, |st| {
-            self.expire_workflow_dlq(st);
-            let (page, cursor) = st.workflow_select(sel);
+        check_options(o, self.limits(), self.now())?;
+        self.with(t, |cx| {
+            cx.dlq();
+            let (page, cursor) = cx.st.workflow_select(sel);
             if page.is_empty() && sel.dlq_ids.len() == 1 {
                 return Err(not_found(&sel.dlq_ids[0]));
             }
             let mut runs = Vec::with_capacity(page.len());
             for w in &page {
-                runs.push(self.rerun_locked(t, st, &w.entry, mode, o, now)?);
+                runs.push(cx.rerun(&w.entry, mode, o)?);
             }
             Ok((runs, cursor))
         })
     }
 
-    fn rerun_locked(
-        &self,
-        t: TenantId,
-        st: &mut TenantState,
-        e: &DlqEntry,
-        mode: Rerun,
-        o: &PublishOptions,
-        now: u64,
-    ) -> Result<RunKey> {
+    /// Publishes the failure callback of a failed run again (its last one must have failed).
+    pub(crate) fn workflow_dlq_callback(&self, t: TenantId, dlq_id: &str) -> Result<RunKey> {
+        self.with(t, |cx| {
+            let st = &cx.st;
+            let w = st
+                .dlq
+                .get(dlq_id)
+                .and_then(|e| st.workflow_entry(e))
+                .ok_or_else(|| not_found(dlq_id))?;
+            let spec: Arc<MessageSpec> = {
+                let infos = collect(st, |l| l.call_type == CallType::FailureCall);
+                let (_, info) = failure_call(&infos, &w.run_id, w.created_at)
+                    .ok_or_else(|| Error::bad("the workflow run has no failure callback"))?;
+                if callback_state(info.last) != "CALLBACK_FAIL" {
+                    return Err(Error::bad("the failure callback has not failed"));
+                }
+                info.spec
+                    .cloned()
+                    .ok_or_else(|| Error::bad("the failure callback is gone"))?
+            };
+            cx.enqueue(spec, cx.now);
+            Ok((w.run_id, w.created_at))
+        })
+    }
+}
+
+impl Locked<'_> {
+    /// Starts a new run from a failed run's DLQ entry: resumed from the failed step, or
+    /// restarted from its first message.
+    fn rerun(&mut self, e: &DlqEntry, mode: Rerun, o: &PublishOptions) -> Result<RunKey> {
+        let now = self.now;
         let link = e
             .spec
             .workflow
             .clone()
             .ok_or_else(|| not_found(&e.dlq_id))?;
-        let old = find_run(st, &link.run_id, link.created_at)
+        let old = find_run(self.st, &link.run_id, link.created_at)
             .cloned()
             .ok_or_else(|| Error::bad(format!("the run of dlq message {} is gone", e.dlq_id)))?;
         let new_id = format!("wfr_{}", crate::ids::base58(21));
@@ -298,7 +312,7 @@ impl Engine {
                     link.init,
                 )
             }
-            Rerun::Restart => (0, self.init_spec(st, &old), true),
+            Rerun::Restart => (0, self.init_spec(&old), true),
         };
         let mut spec = apply_overrides(
             &base,
@@ -336,18 +350,19 @@ impl Engine {
         run.invoker = None;
         run.config = new_config(&old.config, o, &new_id);
         run.history.truncate(keep);
-        st.runs.active.insert(new_id.clone(), run);
+        self.st.runs.active.insert(new_id.clone(), run);
         let body = spec.body.clone();
-        let id = self.enqueue(t, st, Arc::new(spec), now, first_delivery(o, now));
-        st.workflow_append(&new_link, &id, &body, now);
-        st.dlq.remove(&e.dlq_id);
+        let id = self.enqueue(Arc::new(spec), first_delivery(o, now));
+        self.st.runs.append(&new_link, &id, &body, now);
+        self.st.dlq.remove(&e.dlq_id);
         Ok((new_id, now))
     }
 
     /// The first message of `run` as it was published (from the log), else rebuilt from its
     /// config.
-    fn init_spec(&self, st: &TenantState, run: &Run) -> MessageSpec {
-        let logged = st
+    fn init_spec(&self, run: &Run) -> MessageSpec {
+        let logged = self
+            .st
             .logs
             .iter()
             .find(|e| e.message_id == run.init_message)
@@ -371,31 +386,6 @@ impl Engine {
                 run.caller_ip.clone(),
             );
             build_spec(url, o, body, ip, self.limits())
-        })
-    }
-
-    /// Publishes the failure callback of a failed run again (its last one must have failed).
-    pub(crate) fn workflow_dlq_callback(&self, t: TenantId, dlq_id: &str) -> Result<RunKey> {
-        let now = self.now();
-        self.with(t, |st| {
-            let w = st
-                .dlq
-                .get(dlq_id)
-                .and_then(|e| st.workflow_entry(e))
-                .ok_or_else(|| not_found(dlq_id))?;
-            let spec: Arc<MessageSpec> = {
-                let infos = collect(st, |l| l.call_type == CallType::FailureCall);
-                let (_, info) = failure_call(&infos, &w.run_id, w.created_at)
-                    .ok_or_else(|| Error::bad("the workflow run has no failure callback"))?;
-                if callback_state(info.last) != "CALLBACK_FAIL" {
-                    return Err(Error::bad("the failure callback has not failed"));
-                }
-                info.spec
-                    .cloned()
-                    .ok_or_else(|| Error::bad("the failure callback is gone"))?
-            };
-            self.enqueue(t, st, spec, now, now);
-            Ok((w.run_id, w.created_at))
         })
     }
 }

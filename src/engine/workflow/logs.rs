@@ -312,7 +312,8 @@ impl Engine {
         count: usize,
     ) -> RunLogPage {
         let after = cursor.and_then(parse_cursor);
-        self.with(t, |st| {
+        self.with(t, |cx| {
+            let st = &*cx.st;
             let mut runs: Vec<&Run> = all_runs(st)
                 .filter(|r| f.matches(r))
                 .filter(|r| {

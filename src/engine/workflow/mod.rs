@@ -12,6 +12,7 @@
 pub(crate) mod admin;
 pub(crate) mod dlq;
 pub(crate) mod logs;
+pub(crate) mod notify;
 pub(crate) mod registry;
 pub(crate) mod run;
 pub(crate) mod wait;
@@ -27,7 +28,8 @@ use crate::engine::expr::RetryDelayExpr;
 use crate::engine::limits::flow::FlowSpec;
 use crate::engine::syntax::headers::{merge, Headers};
 use crate::engine::syntax::options::{CallbackOptions, PublishOptions, WorkflowHeaders};
-use crate::engine::{Error, Result, TenantState};
+use crate::engine::workflow::registry::Runs;
+use crate::engine::{Error, Result};
 
 /// The error of `WF_DetectTrigger`, as the workflow SDK's tests expect it.
 pub(crate) const NON_WORKFLOW_ERROR: &str =
@@ -240,10 +242,10 @@ fn parse_invoke(body: &[u8]) -> Result<(Bytes, Invoker)> {
         .map(|()| (initial, invoker))
 }
 
-impl TenantState {
+impl Runs {
     /// Starts a run (first message) or checks that it is active and applies its config to a
     /// later message. `body` may be replaced (an invoke request is unwrapped).
-    pub(crate) fn workflow_prepare(
+    pub(crate) fn prepare(
         &mut self,
         wf: &WorkflowHeaders,
         o: &mut PublishOptions,
@@ -254,7 +256,7 @@ impl TenantState {
     ) -> Result<Prepared> {
         let call_type = CallType::parse(wf.call_type.as_deref());
         if wf.init {
-            if let Some(run) = self.runs.active.get(&wf.run_id) {
+            if let Some(run) = self.active.get(&wf.run_id) {
                 return Ok(Prepared::Duplicate(run.init_message.clone()));
             }
             let invoker = if wf.invoke {
@@ -295,10 +297,10 @@ impl TenantState {
                 init: true,
                 detect_trigger: run.has_feature("WF_DetectTrigger"),
             };
-            self.runs.active.insert(run.id.clone(), run);
+            self.active.insert(run.id.clone(), run);
             return Ok(Prepared::Message(link));
         }
-        let run = self.runs.active.get(&wf.run_id).ok_or_else(|| {
+        let run = self.active.get(&wf.run_id).ok_or_else(|| {
             Error::RunEnded(format!(
                 "workflow run {} does not exist or has already ended",
                 wf.run_id
@@ -317,14 +319,8 @@ impl TenantState {
     }
 
     /// Appends a message to its run's history.
-    pub(crate) fn workflow_append(
-        &mut self,
-        link: &WorkflowLink,
-        id: &Arc<str>,
-        body: &Bytes,
-        now: u64,
-    ) {
-        if let Some(run) = self.runs.active.get_mut(&link.run_id) {
+    pub(crate) fn append(&mut self, link: &WorkflowLink, id: &Arc<str>, body: &Bytes, now: u64) {
+        if let Some(run) = self.active.get_mut(&link.run_id) {
             if link.init {
                 run.init_message = id.clone();
             }

@@ -14,8 +14,9 @@ use crate::engine::lifecycle::attempt::{AttemptResult, Verdict};
 use crate::engine::lifecycle::message::{Kind, Message};
 use crate::engine::store::logs::Response;
 use crate::engine::syntax::headers::Headers;
+use crate::engine::workflow::registry::Runs;
 use crate::engine::workflow::{CallType, RunState, WorkflowLink, NON_WORKFLOW_ERROR};
-use crate::engine::{Engine, Error, Result, TenantId, TenantState};
+use crate::engine::{Engine, Error, Locked, Result, TenantId};
 
 /// Whether a message goes to its workflow endpoint with the run's history as body.
 fn carries_history(msg: &Message) -> bool {
@@ -27,14 +28,14 @@ fn carries_history(msg: &Message) -> bool {
             .is_some_and(|l| l.call_type == CallType::Step)
 }
 
-impl TenantState {
+impl Runs {
     /// The body and extra headers of an attempt of a workflow message; None when the message
     /// belongs to a run that has ended (it must be dropped).
-    pub(crate) fn workflow_delivery(&self, msg: &Message) -> Option<(Bytes, Headers)> {
+    pub(crate) fn delivery(&self, msg: &Message) -> Option<(Bytes, Headers)> {
         let Some(link) = &msg.spec.workflow else {
             return Some((msg.spec.body.clone(), Vec::new()));
         };
-        let run = self.runs.active.get(&link.run_id);
+        let run = self.active.get(&link.run_id);
         if run.is_none() && msg.spec.kind != Kind::FailureCallback {
             return None;
         }
@@ -74,11 +75,6 @@ pub(crate) fn detect_trigger(msg: &Message, result: &mut AttemptResult) {
 }
 
 impl Engine {
-    /// Drops a message of an ended run instead of delivering it.
-    pub(crate) fn drop_ended(&self, t: TenantId, st: &mut TenantState, id: &str, now: u64) {
-        self.cancel_locked(t, st, id, now);
-    }
-
     /// The link of a callback made from `source`: a `context.call` result is part of the run's
     /// history (`fromCallback`); a failure callback is the run's `failureCall`.
     pub(crate) fn workflow_callback_link(
@@ -99,36 +95,41 @@ impl Engine {
             ..(**link).clone()
         })
     }
+}
 
+impl Runs {
     /// Adds the workflow fields to a callback payload about `source`: the run id and creation
     /// time, and (`InitialBody`) the run's initial payload as `sourceBody`.
-    pub(crate) fn workflow_payload(&self, st: &TenantState, source: &Message, payload: &mut Value) {
+    pub(crate) fn payload(&self, source: &Message, payload: &mut Value) {
         let Some(link) = &source.spec.workflow else {
             return;
         };
         payload["workflowRunId"] = json!(link.run_id);
         payload["workflowCreatedAt"] = json!(link.created_at);
-        let initial = st
-            .runs
+        let initial = self
             .active
             .get(&link.run_id)
-            .or_else(|| st.runs.ended.iter().rev().find(|r| r.id == link.run_id))
+            .or_else(|| self.ended.iter().rev().find(|r| r.id == link.run_id))
             .map(|r| r.initial_body.clone());
         if let Some(body) = initial {
             payload["sourceBody"] = json!(B64.encode(&body));
         }
     }
+}
+
+impl Locked<'_> {
+    /// Drops a message of an ended run instead of delivering it.
+    pub(crate) fn drop_ended(&mut self, id: &str) {
+        self.cancel(id);
+    }
 
     /// A workflow step failed for good: the run fails (its DLQ entry and failure callback are
     /// made by the caller), and what is left of it is dropped.
     pub(crate) fn workflow_failed(
-        &self,
-        t: TenantId,
-        st: &mut TenantState,
+        &mut self,
         msg: &Message,
         dlq_id: Option<String>,
         error: Option<String>,
-        now: u64,
     ) {
         let Some(link) = &msg.spec.workflow else {
             return;
@@ -136,32 +137,25 @@ impl Engine {
         if msg.spec.kind != Kind::Normal || link.call_type != CallType::Step {
             return;
         }
-        let Some(run) = st.runs.active.get_mut(&link.run_id) else {
+        let Some(run) = self.st.runs.active.get_mut(&link.run_id) else {
             return;
         };
         run.dlq_id = dlq_id;
         run.error = error;
-        self.end_run(t, st, &link.run_id.clone(), RunState::Failed, None, now);
+        self.end_run(&link.run_id.clone(), RunState::Failed, None);
     }
 
     /// Ends a run: records how, drops its pending messages, waiters and stored notifications,
     /// moves it to the ended runs.
-    pub(crate) fn end_run(
-        &self,
-        t: TenantId,
-        st: &mut TenantState,
-        id: &str,
-        state: RunState,
-        response: Option<Bytes>,
-        now: u64,
-    ) {
-        let Some(run) = st.runs.active.get_mut(id) else {
+    pub(crate) fn end_run(&mut self, id: &str, state: RunState, response: Option<Bytes>) {
+        let Some(run) = self.st.runs.active.get_mut(id) else {
             return;
         };
         run.state = state;
-        run.completed_at = Some(now);
+        run.completed_at = Some(self.now);
         run.response = response;
-        let pending: Vec<Arc<str>> = st
+        let pending: Vec<Arc<str>> = self
+            .st
             .messages
             .values()
             .filter(|m| m.spec.kind != Kind::FailureCallback)
@@ -169,14 +163,16 @@ impl Engine {
             .map(|m| m.id.clone())
             .collect();
         for m in pending {
-            self.cancel_locked(t, st, &m, now);
+            self.cancel(&m);
         }
-        st.waits.drop_run(id);
-        if let Some(run) = st.runs.end(id).cloned() {
-            self.resolve_invoker(t, st, &run, now);
+        self.st.waits.drop_run(id);
+        if let Some(run) = self.st.runs.end(id).cloned() {
+            self.resolve_invoker(&run);
         }
     }
+}
 
+impl Engine {
     /// `DELETE /v2/workflows/runs/{id}`: `cancel=false` completes the run with `body` as its
     /// result, `cancel=true` cancels it. A run that has already ended (however it ended) is
     /// left as it is and the call succeeds, as on the hosted service: the SDK ends a run again
@@ -189,10 +185,9 @@ impl Engine {
         cancel: bool,
         body: Bytes,
     ) -> Result<()> {
-        let now = self.now();
-        self.with(t, |st| {
-            if !st.runs.active.contains_key(id) {
-                if st.runs.ended_ids.contains(id) {
+        self.with(t, |cx| {
+            if !cx.st.runs.active.contains_key(id) {
+                if cx.st.runs.ended_ids.contains(id) {
                     return Ok(());
                 }
                 return Err(Error::not_found(format!("workflow run {id} not found")));
@@ -202,15 +197,17 @@ impl Engine {
             } else {
                 (RunState::Success, Some(body))
             };
-            self.end_run(t, st, id, state, response, now);
+            cx.end_run(id, state, response);
             Ok(())
         })
     }
 
     /// The history of an active run (lazy fetch); 404 once it has ended.
     pub(crate) fn run_history(&self, t: TenantId, id: &str) -> Result<Value> {
-        self.with(t, |st| st.runs.active.get(id).map(|r| r.history_json(None)))
-            .ok_or_else(|| Error::not_found(format!("workflow run {id} not found")))
+        self.with(t, |cx| {
+            cx.st.runs.active.get(id).map(|r| r.history_json(None))
+        })
+        .ok_or_else(|| Error::not_found(format!("workflow run {id} not found")))
     }
 }
 
@@ -273,17 +270,12 @@ fn server_step_options(
     o
 }
 
-impl Engine {
+impl Locked<'_> {
     /// Appends a step the server makes (a notify, a wait timeout, an invoke result) to an active
     /// run and delivers it like a step the SDK published, with the run's config.
-    pub(crate) fn server_step(
-        &self,
-        t: TenantId,
-        st: &mut TenantState,
-        s: ServerStep,
-        now: u64,
-    ) -> Result<Arc<str>> {
-        let caller_ip = st
+    pub(crate) fn server_step(&mut self, s: ServerStep) -> Result<Arc<str>> {
+        let caller_ip = self
+            .st
             .runs
             .active
             .get(&s.run_id)
@@ -297,7 +289,7 @@ impl Engine {
             queue: None,
             schedule_id: None,
         };
-        let outcome = self.publish_locked(t, st, req, now)?;
+        let outcome = self.publish(req)?;
         outcome
             .messages()
             .first()
@@ -307,15 +299,9 @@ impl Engine {
 
     /// When an invoked run ends, its parent's invoke step gets the result:
     /// `out = {"body", "isFailed", "isCanceled"}` (no `body` unless it succeeded with one).
-    pub(crate) fn resolve_invoker(
-        &self,
-        t: TenantId,
-        st: &mut TenantState,
-        child: &crate::engine::workflow::Run,
-        now: u64,
-    ) {
+    fn resolve_invoker(&mut self, child: &crate::engine::workflow::Run) {
         let Some(inv) = &child.invoker else { return };
-        if !st.runs.active.contains_key(&inv.run_id) {
+        if !self.st.runs.active.contains_key(&inv.run_id) {
             return;
         }
         let mut out = serde_json::Map::new();
@@ -339,6 +325,6 @@ impl Engine {
             headers: inv.headers.clone(),
             step,
         };
-        let _ = self.server_step(t, st, s, now);
+        let _ = self.server_step(s);
     }
 }

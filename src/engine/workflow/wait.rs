@@ -18,8 +18,7 @@ use serde_json::{json, Value};
 
 use crate::engine::syntax::duration::parse_duration;
 use crate::engine::syntax::headers::Headers;
-use crate::engine::workflow::run::ServerStep;
-use crate::engine::{Engine, Error, Job, Result, TenantId, TenantState};
+use crate::engine::{Error, Result};
 
 /// Run-scoped notifications kept per tenant until someone waits; the oldest go first.
 pub(crate) const STORED_CAP: usize = 10_000;
@@ -82,10 +81,10 @@ pub(crate) enum RunNotify {
 }
 
 #[derive(Debug, Clone)]
-struct StoredNotify {
-    run_id: String,
-    event_id: String,
-    data: Bytes,
+pub(crate) struct StoredNotify {
+    pub(crate) run_id: String,
+    pub(crate) event_id: String,
+    pub(crate) data: Bytes,
 }
 
 /// A tenant's waiters (in registration order) and stored run-scoped notifications.
@@ -110,14 +109,39 @@ impl Waits {
         self.stored.retain(|s| s.run_id != run_id);
     }
 
-    fn first_of(&self, run_id: &str, event_id: &str) -> Option<u64> {
+    /// Registers `w` with a fresh id, and takes the stored notification of its run and event
+    /// if there is one. A retried delivery registers the same wait again: it replaces the
+    /// first one, so a notify delivers the step once.
+    pub(crate) fn register(&mut self, mut w: Waiter) -> (u64, Option<Bytes>) {
+        self.next_id += 1;
+        w.id = self.next_id;
+        self.waiters.retain(|_, old| {
+            !(old.run_id == w.run_id && old.event_id == w.event_id && old.step == w.step)
+        });
+        let stored = self.take_stored(&w.run_id, &w.event_id);
+        self.waiters.insert(w.id, w);
+        (self.next_id, stored)
+    }
+
+    /// The waiters of an event, in registration order.
+    pub(crate) fn of_event<'a>(&'a self, event_id: &'a str) -> impl Iterator<Item = &'a Waiter> {
+        self.waiters
+            .values()
+            .filter(move |w| w.event_id == event_id)
+    }
+
+    pub(crate) fn remove(&mut self, id: u64) -> Option<Waiter> {
+        self.waiters.remove(&id)
+    }
+
+    pub(crate) fn first_of(&self, run_id: &str, event_id: &str) -> Option<u64> {
         self.waiters
             .values()
             .find(|w| w.run_id == run_id && w.event_id == event_id)
             .map(|w| w.id)
     }
 
-    fn store(&mut self, s: StoredNotify) {
+    pub(crate) fn store(&mut self, s: StoredNotify) {
         while self.stored.len() >= STORED_CAP {
             self.stored.pop_front();
         }
@@ -139,7 +163,7 @@ impl Waits {
 }
 
 /// `{...step, waitEventId, out?, waitTimeout}`: the step delivered when a wait ends.
-fn result_step(w: &Waiter, data: Option<&[u8]>) -> Value {
+pub(crate) fn result_step(w: &Waiter, data: Option<&[u8]>) -> Value {
     let mut step = w.step.clone();
     if let Value::Object(m) = &mut step {
         m.insert("waitEventId".into(), json!(w.event_id));
@@ -157,200 +181,17 @@ fn result_step(w: &Waiter, data: Option<&[u8]>) -> Value {
     step
 }
 
-fn parse_timeout(t: Option<&str>) -> Result<Duration> {
+pub(crate) fn parse_timeout(t: Option<&str>) -> Result<Duration> {
     match t.map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(DEFAULT_TIMEOUT),
         Some(s) => parse_duration(s).map_err(|e| Error::bad(format!("invalid timeout: {e}"))),
     }
 }
 
-fn run_gone(run_id: &str) -> Error {
+pub(crate) fn run_gone(run_id: &str) -> Error {
     Error::not_found(format!(
         "workflow run {run_id} does not exist or has already ended"
     ))
-}
-
-impl Engine {
-    /// `POST /v2/wait/{eventId}`: registers the waiter and arms its deadline; a stored
-    /// notification for the run and event is consumed at once. 400 unless the run is active.
-    pub(crate) fn register_wait(&self, t: TenantId, req: WaitRequest) -> Result<()> {
-        let now = self.now();
-        let timeout = parse_timeout(req.timeout.as_deref())?;
-        if !req.step.is_object() {
-            return Err(Error::bad("the wait request needs a step object"));
-        }
-        self.with(t, |st| {
-            if !st.runs.active.contains_key(&req.run_id) {
-                return Err(Error::bad(format!(
-                    "workflow run {} does not exist or has already ended",
-                    req.run_id
-                )));
-            }
-            st.waits.next_id += 1;
-            let id = st.waits.next_id;
-            let deadline = now.saturating_add(timeout.as_millis().try_into().unwrap_or(u64::MAX));
-            let waiter = Waiter {
-                id,
-                event_id: req.event_id,
-                run_id: req.run_id,
-                timeout_url: req.timeout_url.unwrap_or_else(|| req.url.clone()),
-                url: req.url,
-                headers: req.headers,
-                deadline,
-                timeout_body: req.timeout_body,
-                timeout_headers: req.timeout_headers,
-                step: req.step,
-            };
-            // A retried delivery registers the same wait again: it replaces the first one, so
-            // a notify delivers the step once.
-            st.waits.waiters.retain(|_, w| {
-                !(w.run_id == waiter.run_id
-                    && w.event_id == waiter.event_id
-                    && w.step == waiter.step)
-            });
-            let stored = st.waits.take_stored(&waiter.run_id, &waiter.event_id);
-            st.waits.waiters.insert(id, waiter);
-            match stored {
-                Some(data) => {
-                    self.deliver_notify(t, st, id, &data, now);
-                }
-                None => self
-                    .timer
-                    .schedule(deadline, Job::WaitTimeout { tenant: t, id }),
-            }
-            Ok(())
-        })
-    }
-
-    /// `POST /v2/notify/{eventId}`: every waiter of the event gets it; nobody waiting loses it.
-    pub(crate) fn notify(&self, t: TenantId, event_id: &str, data: &[u8]) -> Vec<Notified> {
-        let now = self.now();
-        self.with(t, |st| {
-            let ids: Vec<u64> = st
-                .waits
-                .waiters
-                .values()
-                .filter(|w| w.event_id == event_id)
-                .map(|w| w.id)
-                .collect();
-            ids.into_iter()
-                .filter_map(|id| self.deliver_notify(t, st, id, data, now))
-                .collect()
-        })
-    }
-
-    /// `POST /v2/notify/{runId}/{eventId}` and webhooks: the run's first waiter of the event
-    /// gets it, or it is stored until the run waits. 404 unless the run is active.
-    pub(crate) fn notify_run(
-        &self,
-        t: TenantId,
-        run_id: &str,
-        event_id: &str,
-        data: Bytes,
-    ) -> Result<RunNotify> {
-        let now = self.now();
-        self.with(t, |st| {
-            let created = st
-                .runs
-                .active
-                .get(run_id)
-                .map(|r| r.created_at)
-                .ok_or_else(|| run_gone(run_id))?;
-            if let Some(id) = st.waits.first_of(run_id, event_id) {
-                if let Some(n) = self.deliver_notify(t, st, id, &data, now) {
-                    return Ok(RunNotify::Delivered(Box::new(n)));
-                }
-            }
-            st.waits.store(StoredNotify {
-                run_id: run_id.to_string(),
-                event_id: event_id.to_string(),
-                data,
-            });
-            Ok(RunNotify::Stored {
-                run_id: run_id.to_string(),
-                run_created_at: created,
-            })
-        })
-    }
-
-    /// A webhook call (`/v2/workflows/hooks/{userId}/{runId}/{eventId}`, no token): the user
-    /// id picks the tenant; 404 for an unknown user or a run that is not active.
-    pub(crate) fn notify_hook(
-        &self,
-        user_id: &str,
-        run_id: &str,
-        event_id: &str,
-        data: Bytes,
-    ) -> Result<RunNotify> {
-        let t = self
-            .tenant_ids()
-            .find(|t| self.tenant(*t).user.user_id == user_id)
-            .ok_or_else(|| Error::not_found(format!("user {user_id} not found")))?;
-        self.notify_run(t, run_id, event_id, data)
-    }
-
-    /// The timer job of a waiter's deadline: delivers the timeout step, unless it was notified.
-    pub(crate) fn wait_timeout(&self, t: TenantId, id: u64) {
-        let now = self.now();
-        self.with(t, |st| {
-            let Some(w) = st.waits.waiters.remove(&id) else {
-                return;
-            };
-            if !st.runs.active.contains_key(&w.run_id) {
-                return;
-            }
-            let s = ServerStep {
-                run_id: w.run_id.clone(),
-                url: w.timeout_url.clone(),
-                headers: w.timeout_headers.clone(),
-                step: result_step(&w, None),
-            };
-            if let Err(e) = self.server_step(t, st, s, now) {
-                tracing::warn!(target: "qstash::workflow", "wait timeout of run {} not delivered: {e}", w.run_id);
-            }
-        })
-    }
-
-    /// `GET /v2/waiters/{eventId}`.
-    pub(crate) fn waiters(&self, t: TenantId, event_id: &str) -> Vec<Waiter> {
-        self.with(t, |st| {
-            st.waits
-                .waiters
-                .values()
-                .filter(|w| w.event_id == event_id)
-                .cloned()
-                .collect()
-        })
-    }
-
-    /// Removes waiter `id` and delivers `data` to its run; None when it is gone.
-    fn deliver_notify(
-        &self,
-        t: TenantId,
-        st: &mut TenantState,
-        id: u64,
-        data: &[u8],
-        now: u64,
-    ) -> Option<Notified> {
-        let waiter = st.waits.waiters.remove(&id)?;
-        let run_created_at = st.runs.active.get(&waiter.run_id)?.created_at;
-        let s = ServerStep {
-            run_id: waiter.run_id.clone(),
-            url: waiter.url.clone(),
-            headers: waiter.headers.clone(),
-            step: result_step(&waiter, Some(data)),
-        };
-        let (message_id, error) = match self.server_step(t, st, s, now) {
-            Ok(id) => (id.to_string(), String::new()),
-            Err(e) => (String::new(), e.to_string()),
-        };
-        Some(Notified {
-            waiter,
-            message_id,
-            error,
-            run_created_at,
-        })
-    }
 }
 
 #[cfg(test)]

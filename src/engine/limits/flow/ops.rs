@@ -2,10 +2,11 @@
 //! the flow-control API (info, list, pause, resume, pin, unpin, reset) and of global
 //! parallelism. The limits themselves are in `flow`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::engine::limits::flow::{FlowKey, FlowSpec};
-use crate::engine::{Engine, Error, Job, Result, TenantId, TenantState};
+use crate::engine::{Engine, Error, Job, Locked, Result, TenantId};
 
 /// §4.9: what `GET /v2/flowControl/{key}` shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,94 +47,86 @@ fn not_found(key: &str) -> Error {
     Error::not_found(format!("flow control key {key} not found"))
 }
 
-impl TenantState {
-    pub(crate) fn flow_register(&mut self, s: &FlowSpec, now: u64) {
-        self.flows
-            .entry(s.key.clone())
-            .or_insert_with(|| FlowKey::new(&s.key, now))
-            .register(s);
+/// The flow-control keys of a tenant by name.
+#[derive(Debug, Default)]
+pub(crate) struct Flows(HashMap<String, FlowKey>);
+
+impl Flows {
+    /// Counts a new message under its key, created if missing.
+    pub(crate) fn register(&mut self, s: &FlowSpec, now: u64) {
+        self.entry(&s.key, now).register(s);
     }
 
-    /// Global parallelism: whether `id` may start; if not, it waits in line.
-    fn global_admits(&mut self, id: &Arc<str>, max: usize) -> bool {
-        if self.global_waitlist.is_turn_of(id) && self.global_in_flight < max {
-            return true;
+    /// The key, created if missing.
+    pub(crate) fn entry(&mut self, key: &str, now: u64) -> &mut FlowKey {
+        self.0
+            .entry(key.to_string())
+            .or_insert_with(|| FlowKey::new(key, now))
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Option<&FlowKey> {
+        self.0.get(key)
+    }
+
+    pub(crate) fn get_mut(&mut self, key: &str) -> Option<&mut FlowKey> {
+        self.0.get_mut(key)
+    }
+
+    pub(crate) fn values(&self) -> impl Iterator<Item = &FlowKey> {
+        self.0.values()
+    }
+}
+
+impl Locked<'_> {
+    /// Sends waiting message `id` its `Deliver` job, unless one is already on its way: every
+    /// freed slot wakes the first ones in line, and without this a long line would get one
+    /// more job per finished attempt for each of them.
+    fn wake(&mut self, id: &Arc<str>) {
+        if let Some(m) = self.st.messages.get_mut(id).filter(|m| !m.woken) {
+            m.woken = true;
+            self.deliver_at(self.now, id.clone());
         }
-        self.global_waitlist.push(id);
-        false
     }
 
-    /// Whether a message due now would have to wait in the global line.
-    pub(crate) fn global_line_busy(&self, max: usize) -> bool {
-        !self.global_waitlist.is_empty() || self.global_in_flight >= max
-    }
-
-    /// Takes `id` out of the global line; false if it was not in it.
-    fn global_unwait(&mut self, id: &Arc<str>) -> bool {
-        self.global_waitlist.remove(id)
-    }
-}
-
-/// Sends a waiting message its `Deliver` job, unless one is already on its way: every freed
-/// slot wakes the first ones in line, and without this a long line would get one more job per
-/// finished attempt for each of them.
-fn wake(
-    timer: &crate::timer::Timer<Job>,
-    t: TenantId,
-    messages: &mut crate::engine::Messages,
-    id: &Arc<str>,
-    now: u64,
-) {
-    if let Some(m) = messages.get_mut(id).filter(|m| !m.woken) {
-        m.woken = true;
-        timer.schedule(
-            now,
-            Job::Deliver {
-                tenant: t,
-                id: id.clone(),
-            },
-        );
-    }
-}
-
-impl Engine {
     /// Flow control and global parallelism for a due attempt of `id`: true (and counted as
     /// started) when it may go now; otherwise it waits in line and is woken later.
-    pub(crate) fn admit_limits(
-        &self,
-        t: TenantId,
-        st: &mut TenantState,
-        id: &Arc<str>,
-        flow: Option<&str>,
-        now: u64,
-    ) -> bool {
+    pub(crate) fn admit_limits(&mut self, id: &Arc<str>, flow: Option<&str>) -> bool {
+        let now = self.now;
         if let Some(key) = flow {
-            if st.flows.get_mut(key).is_some_and(|k| !k.admits(id, now)) {
+            if self
+                .st
+                .flows
+                .get_mut(key)
+                .is_some_and(|k| !k.admits(id, now))
+            {
                 // Its key wakes it later; meanwhile it must not hold up the global line
                 // (a paused key would block every other message of the tenant).
-                if st.global_unwait(id) {
-                    self.wake_global(t, st, now, 0);
+                if self.st.line.unwait(id) {
+                    self.wake_global(0);
                 }
-                self.arm_flow_wake(t, st, key, now);
+                self.arm_flow_wake(key);
                 return false;
             }
         }
-        if !st.global_admits(id, self.limits().global_parallelism as usize) {
+        let max = self.limits().global_parallelism as usize;
+        if !self.st.line.admits(id, max) {
             return false;
         }
-        if let Some(k) = flow.and_then(|key| st.flows.get_mut(key)) {
+        if let Some(k) = flow.and_then(|key| self.st.flows.get_mut(key)) {
             k.start(id);
         }
-        st.global_unwait(id);
-        st.global_in_flight += 1;
+        self.st.line.start(id);
         // Slots may still be free for the ones behind it: they must not wait for a release.
-        if let Some(key) =
-            flow.filter(|key| st.flows.get(*key).is_some_and(|k| !k.waitlist.is_empty()))
-        {
-            self.wake_flow(t, st, key, now);
+        if let Some(key) = flow.filter(|key| {
+            self.st
+                .flows
+                .get(key)
+                .is_some_and(|k| !k.waitlist.is_empty())
+        }) {
+            self.wake_flow(key);
         }
-        if !st.global_waitlist.is_empty() {
-            self.wake_global(t, st, now, 0);
+        if self.st.line.has_waiting() {
+            self.wake_global(0);
         }
         true
     }
@@ -144,69 +137,53 @@ impl Engine {
     /// id is returned for the caller to start at once on the task that just finished, without
     /// a round through the timer and the dispatcher (under load every message but the first
     /// hundred passes through the line).
-    pub(crate) fn release_limits(
-        &self,
-        t: TenantId,
-        st: &mut TenantState,
-        flow: Option<&str>,
-        now: u64,
-    ) -> Option<Arc<str>> {
-        st.global_in_flight = st.global_in_flight.saturating_sub(1);
+    pub(crate) fn release_limits(&mut self, flow: Option<&str>) -> Option<Arc<str>> {
+        self.st.line.finish();
         if let Some(key) = flow {
-            if let Some(k) = st.flows.get_mut(key) {
+            if let Some(k) = self.st.flows.get_mut(key) {
                 k.done();
             }
-            self.wake_flow(t, st, key, now);
+            self.wake_flow(key);
         }
-        let handoff = st.global_waitlist.front().cloned().filter(|id| {
-            st.messages
+        let messages = &mut self.st.messages;
+        let handoff = self.st.line.front().cloned().filter(|id| {
+            messages
                 .get_mut(id)
                 .is_some_and(|m| !std::mem::replace(&mut m.woken, true))
         });
-        self.wake_global(t, st, now, usize::from(handoff.is_some()));
+        self.wake_global(usize::from(handoff.is_some()));
         handoff
     }
 
-    /// Wakes the first in the global line if slots are free (after a handed-over slot was not
-    /// taken).
-    pub(crate) fn wake_line(&self, t: TenantId) {
-        let now = self.now();
-        self.with(t, |st| self.wake_global(t, st, now, 0));
-    }
-
     /// A message is finished: it no longer counts for its key's config or waits anywhere.
-    pub(crate) fn forget_limits(
-        &self,
-        t: TenantId,
-        st: &mut TenantState,
-        id: &Arc<str>,
-        flow: Option<&FlowSpec>,
-        now: u64,
-    ) {
-        st.global_unwait(id);
+    pub(crate) fn forget_limits(&mut self, id: &Arc<str>, flow: Option<&FlowSpec>) {
+        self.st.line.unwait(id);
         if let Some(s) = flow {
-            if let Some(k) = st.flows.get_mut(&s.key) {
+            if let Some(k) = self.st.flows.get_mut(&s.key) {
                 k.unregister(s, id);
             }
-            self.wake_flow(t, st, &s.key, now);
+            self.wake_flow(&s.key);
         }
     }
 
     /// Starts as many waiting messages of `key` as the limits allow; arms the period wake-up
     /// when the rate holds the rest back.
-    fn wake_flow(&self, t: TenantId, st: &mut TenantState, key: &str, now: u64) {
-        let Some(k) = st.flows.get_mut(key) else {
+    pub(crate) fn wake_flow(&mut self, key: &str) {
+        let now = self.now;
+        let Some(k) = self.st.flows.get_mut(key) else {
             return;
         };
         let room = k.room(now);
-        for id in k.waitlist.iter().take(room) {
-            wake(&self.timer, t, &mut st.messages, id, now);
+        let due: Vec<Arc<str>> = k.waitlist.iter().take(room).cloned().collect();
+        for id in &due {
+            self.wake(id);
         }
-        self.arm_flow_wake(t, st, key, now);
+        self.arm_flow_wake(key);
     }
 
-    fn arm_flow_wake(&self, t: TenantId, st: &mut TenantState, key: &str, now: u64) {
-        let Some(k) = st.flows.get_mut(key) else {
+    fn arm_flow_wake(&mut self, key: &str) {
+        let (now, t) = (self.now, self.t);
+        let Some(k) = self.st.flows.get_mut(key) else {
             return;
         };
         if k.paused || k.waitlist.is_empty() {
@@ -215,54 +192,53 @@ impl Engine {
         if let Some(end) = k.period_end().filter(|end| *end > now) {
             if k.wake_at != Some(end) {
                 k.wake_at = Some(end);
-                self.timer.schedule(
-                    end,
-                    Job::FlowWake {
-                        tenant: t,
-                        key: key.into(),
-                    },
-                );
+                let key = key.into();
+                self.schedule(end, Job::FlowWake { tenant: t, key });
             }
         }
     }
 
     /// Wakes as many of the first in line as slots are free, less `reserved` slots already
     /// handed over.
-    fn wake_global(&self, t: TenantId, st: &mut TenantState, now: u64, reserved: usize) {
+    pub(crate) fn wake_global(&mut self, reserved: usize) {
         let max = self.limits().global_parallelism as usize;
-        let free = max
-            .saturating_sub(st.global_in_flight)
-            .saturating_sub(reserved);
-        for id in st.global_waitlist.iter().take(free) {
-            wake(&self.timer, t, &mut st.messages, id, now);
+        let due: Vec<Arc<str>> = self.st.line.next_up(max, reserved).cloned().collect();
+        for id in &due {
+            self.wake(id);
         }
+    }
+}
+
+impl Engine {
+    /// Wakes the first in the global line if slots are free (after a handed-over slot was not
+    /// taken).
+    pub(crate) fn wake_line(&self, t: TenantId) {
+        self.with(t, |cx| cx.wake_global(0));
     }
 
     /// The timer's wake-up at the end of a key's rate period.
     pub(crate) fn wake_flow_key(&self, t: TenantId, key: &str) {
-        let now = self.now();
-        self.with(t, |st| {
-            if let Some(k) = st.flows.get_mut(key) {
+        self.with(t, |cx| {
+            if let Some(k) = cx.st.flows.get_mut(key) {
                 k.wake_at = None;
             }
-            self.wake_flow(t, st, key, now);
+            cx.wake_flow(key);
         });
     }
 
     pub(crate) fn flow_info(&self, t: TenantId, key: &str) -> Result<FlowInfo> {
-        let now = self.now();
-        self.with(t, |st| st.flows.get(key).map(|k| info(k, now)))
+        self.with(t, |cx| cx.st.flows.get(key).map(|k| info(k, cx.now)))
             .ok_or_else(|| not_found(key))
     }
 
     /// Every key, or those whose name contains `search`.
     pub(crate) fn flow_list(&self, t: TenantId, search: Option<&str>) -> Vec<FlowInfo> {
-        let now = self.now();
-        let mut list: Vec<FlowInfo> = self.with(t, |st| {
-            st.flows
+        let mut list: Vec<FlowInfo> = self.with(t, |cx| {
+            cx.st
+                .flows
                 .values()
                 .filter(|k| search.is_none_or(|s| k.key.contains(s)))
-                .map(|k| info(k, now))
+                .map(|k| info(k, cx.now))
                 .collect()
         });
         list.sort_by(|a, b| a.key.cmp(&b.key));
@@ -275,14 +251,10 @@ impl Engine {
         if key.is_empty() {
             return Err(Error::bad("a flow control key is required"));
         }
-        let now = self.now();
-        self.with(t, |st| {
-            let k = st
-                .flows
-                .entry(key.to_string())
-                .or_insert_with(|| FlowKey::new(key, now));
-            f(k, now);
-            self.wake_flow(t, st, key, now);
+        self.with(t, |cx| {
+            let now = cx.now;
+            f(cx.st.flows.entry(key, now), now);
+            cx.wake_flow(key);
         });
         Ok(())
     }
@@ -315,7 +287,7 @@ impl Engine {
     /// Zeroes the rate count and starts a new period now. Deliveries in flight are facts, so
     /// `reset` (the changelog's name) does the same and leaves `parallelismCount` alone.
     pub(crate) fn flow_reset_rate(&self, t: TenantId, key: &str) -> Result<()> {
-        if !self.with(t, |st| st.flows.contains_key(key)) {
+        if self.with(t, |cx| cx.st.flows.get(key).is_none()) {
             return Err(not_found(key));
         }
         self.flow_update(t, key, |k, now| k.reset_rate(now))
@@ -324,6 +296,6 @@ impl Engine {
     /// `(parallelismMax, parallelismCount)` of the tenant.
     pub(crate) fn global_parallelism(&self, t: TenantId) -> (u32, usize) {
         let max = self.limits().global_parallelism;
-        (max, self.with(t, |st| st.global_in_flight))
+        (max, self.with(t, |cx| cx.st.line.in_flight()))
     }
 }
