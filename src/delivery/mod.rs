@@ -1,5 +1,7 @@
 //! Outgoing HTTP: the dispatcher loop, request signing and response verdicts. Talks to the
-//! engine only through `start_attempt` / `finish_attempt`; never touches `api`.
+//! engine through the entry points of its timer jobs (start and finish an attempt, fire a
+//! schedule, wake a flow-control key or the global line, time out a waiter); never touches
+//! `api`.
 
 pub mod dispatcher;
 pub mod hints;

@@ -1,6 +1,12 @@
 //! The delivery state machine: starting an attempt (CREATED/RETRY -> ACTIVE) and finishing it
 //! with the dispatcher's verdict (DELIVERED, or ERROR then RETRY, or FAILED into the DLQ),
 //! firing callbacks and failure callbacks on the way.
+//!
+//! Every attempt starts in [`Locked::start`], reached three ways: a timer `Deliver` job,
+//! through the dispatcher and [`Engine::start_attempt`]; a plain message due when published,
+//! inside its publish (`Locked::enqueue`), handed to the `Starter` once the lock is released;
+//! and a global-parallelism slot handed over by a finished attempt, whose id
+//! [`Engine::finish_attempt`] returns for the dispatcher to start at once.
 
 use std::sync::Arc;
 use std::time::Duration;
