@@ -135,8 +135,8 @@ pub(crate) fn streamed_array<T: Send + 'static, V: Serialize + 'static>(
 }
 
 /// Where a listing of explicitly named ids (`dlqIds`) resumes: the ids, each once, from the one
-/// the cursor names. A cursor that names none of them is ignored, as a cursor was before such listings
-/// were paged.
+/// the cursor names. A cursor that names none of them is ignored: the listing starts from the
+/// first id, so a stale cursor never hides the ids named.
 pub(crate) fn resume_ids(ids: &mut Vec<String>, cursor: Option<&str>) {
     // An id named twice is listed once: the cursor finds an id's first place, so a repeat
     // further on would send paging back to it for ever.
