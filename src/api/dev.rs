@@ -16,6 +16,8 @@ use crate::api::extract::query::Query;
 use crate::api::publish::upstash::parse_bool;
 use crate::engine::syntax::duration::parse_duration;
 use crate::engine::Error;
+use axum::routing::{get, post};
+use axum::Router;
 
 /// Longest `/dev/wait-idle` wait; the default is 30 s.
 const MAX_WAIT: Duration = Duration::from_secs(600);
@@ -73,4 +75,12 @@ pub(crate) async fn reset(
         s.engine.reset(t);
     }
     Ok(Json(json!({ "reset": true })))
+}
+
+/// The developer extras.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/dev/schedules/{id}/trigger", post(trigger_schedule))
+        .route("/dev/wait-idle", get(wait_idle).post(wait_idle))
+        .route("/dev/reset", post(reset))
 }

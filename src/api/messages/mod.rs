@@ -17,8 +17,10 @@ use crate::api::error::ApiResult;
 use crate::api::extract::auth::Auth;
 use crate::api::extract::bulk::{self, Fields};
 use crate::api::{views, AppState};
+use axum::routing::{delete, get, post};
+use axum::Router;
 
-pub(crate) async fn get(
+pub(crate) async fn get_one(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(id): Path<String>,
@@ -71,4 +73,17 @@ pub(crate) async fn cancel_many(
     let count = q.u64("count")?.map(|c| c as usize);
     let cancelled = s.engine.cancel_many(t, &ids, &filter, count);
     Ok(Json(json!({ "cancelled": cancelled })))
+}
+
+/// Messages, the event log and the DLQ.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v2/messages", delete(cancel_many))
+        .route("/v2/messages/{id}", get(get_one).delete(cancel))
+        .route("/v2/events", get(logs::events))
+        .route("/v2/logs", get(logs::logs))
+        .route("/v2/dlq", get(dlq::list).delete(dlq::delete_many))
+        .route("/v2/dlq/retry", post(dlq::retry_many))
+        .route("/v2/dlq/retry/{id}", post(dlq::retry))
+        .route("/v2/dlq/{id}", get(dlq::get).delete(dlq::delete))
 }

@@ -24,6 +24,8 @@ use crate::engine::lifecycle::publish::{PublishOutcome, PublishRequest, Publishe
 use crate::engine::syntax::options::PublishOptions;
 use crate::engine::Result;
 use crate::engine::TenantId;
+use axum::routing::post;
+use axum::Router;
 pub(crate) use upstash::Pair;
 
 /// The destination after `prefix` in the raw path, with its own query string rebuilt.
@@ -264,6 +266,17 @@ pub(crate) async fn publish(
 
 /// `POST /v2/enqueue/{queue}/{destination}`: like publish, into a queue (created if missing).
 pub(crate) use publish as enqueue;
+
+/// Publishing, enqueueing, batches and workflow triggers.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v2/publish", post(publish))
+        .route("/v2/publish/{*destination}", post(publish))
+        .route("/v2/enqueue/{*rest}", post(enqueue))
+        .route("/v2/batch", post(batch::batch))
+        .route("/v2/trigger/{*workflow_url}", post(trigger::trigger))
+        .route("/v2/batch/trigger", post(trigger::batch))
+}
 
 #[cfg(test)]
 mod tests {

@@ -18,6 +18,8 @@ use crate::api::extract::auth::Auth;
 use crate::api::extract::query::Query;
 use crate::api::publish::upstash::parse_bool;
 use crate::api::{extract::body, AppState};
+use axum::routing::{any, delete, get, post};
+use axum::Router;
 
 pub(crate) async fn history(
     State(s): State<AppState>,
@@ -40,4 +42,28 @@ pub(crate) async fn end(
     let result = body::read(&headers, raw, s.engine.limits().max_body_bytes).await?;
     s.engine.finish_run(t, &id, cancel, result)?;
     Ok(Json(json!({})))
+}
+
+/// Workflow runs, their logs and DLQ, events and webhooks.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v2/wait/{event_id}", post(wait::wait))
+        .route("/v2/notify/{event_id}", post(wait::notify))
+        .route("/v2/notify/{run_id}/{event_id}", post(wait::notify_run))
+        .route("/v2/waiters/{event_id}", get(wait::waiters))
+        .route(
+            "/v2/workflows/hooks/{user_id}/{run_id}/{event_id}",
+            any(wait::hook),
+        )
+        .route("/v2/workflows/runs/{id}", get(history).delete(end))
+        .route("/v2/workflows/runs", delete(runs::cancel_many))
+        .route("/v2/workflows/events", get(runs::logs))
+        .route("/v2/workflows/logs", get(runs::logs))
+        .route("/v2/workflows/dlq", get(dlq::list).delete(dlq::delete_many))
+        .route("/v2/workflows/dlq/resume", post(dlq::resume_many))
+        .route("/v2/workflows/dlq/restart", post(dlq::restart_many))
+        .route("/v2/workflows/dlq/resume/{id}", post(dlq::resume))
+        .route("/v2/workflows/dlq/restart/{id}", post(dlq::restart))
+        .route("/v2/workflows/dlq/callback/{id}", post(dlq::callback))
+        .route("/v2/workflows/dlq/{id}", get(dlq::get).delete(dlq::delete))
 }
