@@ -213,8 +213,7 @@ async fn try_send(
 ) -> Result<Response, String> {
     // Real time, not the server's clock: receivers check `iat`/`nbf`/`exp` against their own.
     let now_s = wall_ms() / 1000;
-    let mut url =
-        crate::engine::syntax::urls::parse(a.url()).map_err(|e| format!("invalid url: {e}"))?;
+    let mut url = url::Url::parse(a.url()).map_err(|e| format!("invalid url: {e}"))?;
     // `sub` is the URL as it goes on the wire, so a receiver that rebuilds it from the request
     // it got verifies: serialised by the URL parser (percent-encoded; a bare origin gets its
     // `/`), without a fragment.

@@ -4,7 +4,6 @@
 //! Cursors are `<time>-<seq>` strings; a bare integer is read as a Unix-ms time ("older than
 //! this").
 
-use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::num::NonZeroU64;
 use std::sync::Arc;
@@ -133,18 +132,10 @@ impl Cursor {
     }
 }
 
-thread_local! {
-    /// A per-thread spare for [`LogRing::swap_evicted`]: evicted entries are dropped from it
-    /// outside the tenant's lock, and it keeps its capacity for the next time.
-    pub(crate) static EVICTED: RefCell<Vec<LogEntry>> = const { RefCell::new(Vec::new()) };
-}
-
 /// The bounded log of one tenant.
 #[derive(Debug)]
 pub(crate) struct LogRing {
     entries: VecDeque<LogEntry>,
-    /// Entries evicted since the last `swap_evicted`, to be dropped by the caller.
-    evicted: Vec<LogEntry>,
     /// Each entry's charge, in step with `entries`: evicting an old entry then needs no look
     /// at its (long cold) message.
     charges: VecDeque<u32>,
@@ -162,7 +153,6 @@ impl LogRing {
     pub(crate) fn new(cap: usize, max_bytes: usize) -> Self {
         Self {
             entries: VecDeque::new(),
-            evicted: Vec::new(),
             charges: VecDeque::new(),
             cap: cap.max(1),
             max_bytes,
@@ -180,24 +170,15 @@ impl LogRing {
         let charge = u32::try_from(entry.charged_bytes()).unwrap_or(u32::MAX);
         let size = charge as usize;
         while self.entries.len() >= self.cap || self.bytes.saturating_add(size) > self.max_bytes {
-            let Some(old) = self.entries.pop_front() else {
+            if self.entries.pop_front().is_none() {
                 break;
-            };
-            self.evicted.push(old);
+            }
             let old = self.charges.pop_front().unwrap_or(0);
             self.bytes = self.bytes.saturating_sub(old as usize);
         }
         self.bytes = self.bytes.saturating_add(size);
         self.entries.push_back(entry);
         self.charges.push_back(charge);
-    }
-
-    /// Hands the entries evicted so far to `spare` (which must be empty) in exchange for its
-    /// storage: the caller drops them where it likes, and neither side allocates again.
-    pub(crate) fn swap_evicted(&mut self, spare: &mut Vec<LogEntry>) {
-        if !self.evicted.is_empty() {
-            std::mem::swap(&mut self.evicted, spare);
-        }
     }
 
     /// The sum the running total must equal, recomputed (tests check the two agree).
@@ -356,26 +337,6 @@ mod tests {
         ring.push(sized(1, Arc::new(spec(1)), None));
         ring.push(sized(2, Arc::new(spec(1)), None));
         assert_eq!(times(&ring), [2], "zero bounds keep the newest");
-    }
-
-    #[test]
-    fn evicted_entries_are_handed_over_for_dropping_elsewhere() {
-        let mut ring = LogRing::new(2, usize::MAX);
-        for t in 1..=5 {
-            ring.push(entry(t));
-        }
-        let mut spare = Vec::with_capacity(8);
-        ring.swap_evicted(&mut spare);
-        let gone: Vec<u64> = spare.iter().map(|e| e.time).collect();
-        assert_eq!(gone, [1, 2, 3], "oldest first, none kept back");
-        assert_eq!(times(&ring), [4, 5]);
-        assert!(
-            ring.evicted.is_empty() && ring.evicted.capacity() >= 8,
-            "the spare's storage"
-        );
-        spare.clear();
-        ring.swap_evicted(&mut spare);
-        assert!(spare.is_empty(), "nothing evicted since");
     }
 
     #[test]

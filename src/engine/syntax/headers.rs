@@ -42,30 +42,22 @@ pub(crate) fn get<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a
 }
 
 /// A destination's response headers (lower-case names, raw values), kept for the logs,
-/// callbacks and the DLQ and turned into canonical pairs only when shown — most responses are
-/// never looked at.
-///
-/// Stored as one owned buffer of `name:value\n` lines (a name has no `:`, a value no `\n`).
-/// The client's own `HeaderMap` is not kept: its values are slices of the connection's read
-/// buffer, so a logged response would pin that whole buffer (8 KB and more) for as long as
-/// the log keeps the entry, and the connection would need a fresh buffer for every response.
+/// callbacks and the DLQ and turned into canonical pairs only when shown: most responses are
+/// never looked at. The pairs are copied out of the client's `HeaderMap`, whose values are
+/// slices of the connection's read buffer: keeping the map would pin that whole buffer (8 KB
+/// and more) for as long as the log keeps the entry.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub(crate) struct ResponseHeaders(Box<[u8]>);
+pub(crate) struct ResponseHeaders(Box<[RawHeader]>);
+
+/// A lower-case name and its value as received.
+type RawHeader = (Box<str>, Box<[u8]>);
 
 impl ResponseHeaders {
     pub(crate) fn new(map: &http::HeaderMap) -> Self {
-        let len = map
+        let pairs = map
             .iter()
-            .map(|(k, v)| k.as_str().len() + v.len() + 2)
-            .sum();
-        let mut buf = Vec::with_capacity(len);
-        for (k, v) in map {
-            buf.extend_from_slice(k.as_str().as_bytes());
-            buf.push(b':');
-            buf.extend_from_slice(v.as_bytes());
-            buf.push(b'\n');
-        }
-        Self(buf.into_boxed_slice())
+            .map(|(k, v)| (k.as_str().into(), v.as_bytes().into()));
+        Self(pairs.collect())
     }
 
     /// From pairs; a pair whose name or value is not valid in HTTP is left out.
@@ -85,11 +77,7 @@ impl ResponseHeaders {
 
     /// Every (name, raw value) pair, in order.
     fn raw(&self) -> impl Iterator<Item = (&str, &[u8])> {
-        self.0.split(|b| *b == b'\n').filter_map(|line| {
-            let colon = line.iter().position(|b| *b == b':')?;
-            let name = std::str::from_utf8(&line[..colon]).ok()?;
-            Some((name, &line[colon + 1..]))
-        })
+        self.0.iter().map(|(k, v)| (&**k, &**v))
     }
 
     /// Every (name, value) pair whose value is UTF-8, names in lower case, in order.
@@ -123,9 +111,7 @@ impl ResponseHeaders {
 
     /// Bytes of all names and values (what a log or DLQ budget is charged for them).
     pub(crate) fn byte_len(&self) -> usize {
-        // Every line is `name:value\n`: all but two bytes of it count.
-        let lines = self.0.iter().filter(|b| **b == b'\n').count();
-        self.0.len() - 2 * lines
+        self.raw().map(|(k, v)| k.len() + v.len()).sum()
     }
 }
 

@@ -1,51 +1,13 @@
-//! Destination URLs: what a destination may be, and their parses cached per worker thread.
-//!
-//! A destination is an absolute http(s) URL whose host is not link-local; [`check_url`] is the
-//! one check every path that takes a URL to deliver to goes through (publish, enqueue, batch
-//! items, URL-group endpoints, schedules, workflow triggers, callbacks and failure callbacks).
-//!
-//! An app publishes to the same few URLs over and over; each publish checks its destination
-//! and each attempt hands the HTTP client a parsed URL, and a full parse (with IDNA host
-//! processing) costs about as much as the rest of a publish's validation. A small per-thread
-//! map from the URL text to its parse answers repeats without a lock; it is emptied when full,
-//! so many distinct URLs cost one insert each and memory stays bounded.
+//! Destination URLs: what a destination may be. A destination is an absolute http(s) URL
+//! whose host is not link-local; [`check_url`] is the one check every path that takes a URL
+//! to deliver to goes through (publish, enqueue, batch items, URL-group endpoints, schedules,
+//! workflow triggers, callbacks and failure callbacks).
 
-use std::cell::RefCell;
 use std::net::Ipv6Addr;
 
-use rustc_hash::FxHashMap;
-use url::{Host, ParseError, Url};
+use url::{Host, Url};
 
 use crate::engine::Error;
-
-/// Entries per thread before the map is emptied.
-const CAP: usize = 256;
-
-thread_local! {
-    static PARSED: RefCell<FxHashMap<Box<str>, Url>> = RefCell::new(FxHashMap::default());
-}
-
-/// Calls `f` with `s` parsed, from the cache when `s` was parsed on this thread before.
-pub(crate) fn with_parsed<R>(s: &str, f: impl FnOnce(&Url) -> R) -> Result<R, ParseError> {
-    PARSED.with(|cache| {
-        if let Some(url) = cache.borrow().get(s) {
-            return Ok(f(url));
-        }
-        let url = Url::parse(s)?;
-        let answer = f(&url);
-        let mut cache = cache.borrow_mut();
-        if cache.len() >= CAP {
-            cache.clear();
-        }
-        cache.insert(s.into(), url);
-        Ok(answer)
-    })
-}
-
-/// `s` parsed (see [`with_parsed`]).
-pub(crate) fn parse(s: &str) -> Result<Url, ParseError> {
-    with_parsed(s, Url::clone)
-}
 
 /// The end of the error for a link-local destination.
 const LINK_LOCAL: &str =
@@ -103,7 +65,8 @@ fn v6_is_link_local(a: Ipv6Addr) -> bool {
 /// Checks that `s` may be a destination; `what` names it in the error (`destination`,
 /// `endpoint`, `Upstash-Callback`…).
 pub(crate) fn check_url(s: &str, what: &str) -> crate::engine::Result<()> {
-    let refused = with_parsed(s, refusal)
+    let refused = Url::parse(s)
+        .map(|u| refusal(&u))
         .map_err(|e| Error::bad(format!("invalid {what} url {s:?}: {e}")))?;
     match refused {
         None => Ok(()),
@@ -117,7 +80,7 @@ pub(crate) fn check_url(s: &str, what: &str) -> crate::engine::Result<()> {
 /// Refuses `s` only when it is a URL with a link-local host: for URLs the server delivers to
 /// later that were never checked as destinations (a workflow's own URL, a wait's URLs).
 pub(crate) fn check_not_link_local(s: &str, what: &str) -> crate::engine::Result<()> {
-    match with_parsed(s, is_link_local) {
+    match Url::parse(s).map(|u| is_link_local(&u)) {
         Ok(true) => Err(link_local(s, what)),
         _ => Ok(()),
     }
@@ -130,21 +93,6 @@ fn link_local(s: &str, what: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_cached_parse_is_the_parse() {
-        for s in [
-            "http://127.0.0.1:8080/a?b=c#d",
-            "https://EXAMPLE.com/x/../y",
-            "https://bücher.example/ä",
-        ] {
-            let first = parse(s).unwrap();
-            assert_eq!(first, Url::parse(s).unwrap());
-            assert_eq!(parse(s).unwrap(), first, "from the cache");
-        }
-        assert!(parse("not a url").is_err());
-        assert!(parse("not a url").is_err(), "errors are not cached as URLs");
-    }
 
     #[test]
     fn link_local_hosts_are_refused_however_they_are_spelled() {
@@ -214,14 +162,5 @@ mod tests {
         }
         assert!(check_url("not a url", "endpoint").is_err());
         assert!(check_not_link_local("", "wait").is_ok());
-    }
-
-    #[test]
-    fn the_cache_stays_bounded() {
-        for i in 0..CAP * 3 {
-            let s = format!("http://h/{i}");
-            assert_eq!(parse(&s).unwrap().path(), format!("/{i}"));
-        }
-        PARSED.with(|c| assert!(c.borrow().len() <= CAP));
     }
 }
