@@ -80,12 +80,12 @@ struct InvokerView<'a> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct FailureFunction<'a> {
-    dlq_id: Value,
+    dlq_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<Vec<AttemptError<'a>>>,
-    fail_headers: Value,
+    fail_headers: Option<&'a BTreeMap<String, Vec<String>>>,
     fail_response: String,
-    fail_status: Value,
+    fail_status: Option<u16>,
     max_retries: u32,
     message_id: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -110,23 +110,22 @@ fn failure_call<'a>(page: &'a RunLogPage, run: &Run) -> Option<(&'a str, &'a Mes
 }
 
 impl<'a> FailureFunction<'a> {
-    /// The callback's payload is the JSON delivered to the callback URL: what it reported is
-    /// read back from there.
-    fn of(page: &'a RunLogPage, run: &Run) -> Option<Self> {
+    /// What the callback reported is the payload the engine kept on the run.
+    fn of(page: &'a RunLogPage, run: &'a Run) -> Option<Self> {
         let (id, m) = failure_call(page, run)?;
-        let payload: Value = serde_json::from_slice(&m.spec.body).unwrap_or(Value::Null);
-        let fail_response = payload["body"]
-            .as_str()
+        let report = run.failure_report.as_deref();
+        let fail_response = report
+            .and_then(|p| p.body.as_ref())
             .and_then(|b| B64.decode(b).ok())
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
         let r = m.response.as_ref();
         Some(Self {
-            dlq_id: payload["dlqId"].clone(),
+            dlq_id: report.and_then(|p| p.dlq_id.as_deref()),
             errors: AttemptError::all(m),
-            fail_headers: payload["header"].clone(),
+            fail_headers: report.and_then(|p| p.header.as_ref()),
             fail_response,
-            fail_status: payload["status"].clone(),
+            fail_status: report.map(|p| p.status),
             max_retries: m.spec.max_retries,
             message_id: id,
             next_delivery_time: next_delivery(m),

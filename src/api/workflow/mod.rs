@@ -18,6 +18,7 @@ use crate::api::extract::auth::Auth;
 use crate::api::extract::query::Query;
 use crate::api::publish::upstash::parse_bool;
 use crate::api::{extract::body, AppState};
+use crate::engine::workflow::wire::WireStep;
 use axum::routing::{any, delete, get, post};
 use axum::Router;
 
@@ -25,7 +26,7 @@ pub(crate) async fn history(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Vec<WireStep>>> {
     Ok(Json(s.engine.run_history(t, &id)?))
 }
 

@@ -277,6 +277,7 @@ impl Locked<'_> {
             let mut body =
                 callback::payload(msg, response.as_deref(), error.as_deref(), Some(&dlq_id));
             self.st.runs.payload(msg, &mut body);
+            self.st.runs.record_failure_report(msg, &body);
             let spec = callback::message_spec(&cb, &msg.spec, &body, Kind::FailureCallback);
             let at = now.saturating_add(cb.delay.map_or(0, |d| d.as_millis() as u64));
             self.enqueue_callback(msg, spec, at);

@@ -347,6 +347,7 @@ impl Locked<'_> {
         run.response = None;
         run.dlq_id = None;
         run.error = None;
+        run.failure_report = None;
         run.invoker = None;
         run.config = new_config(&old.config, o, &new_id);
         run.history.truncate(keep);

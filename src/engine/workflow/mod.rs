@@ -3,7 +3,7 @@
 //! message (retries, retry delay, flow control, failure callback, forwarded user headers) and
 //! applies it to every later step (`WF_TriggerOnConfig`). Every message of the run is appended
 //! to its history in publish order, and every delivery to the workflow endpoint carries that
-//! history, cut at the message being delivered, as a JSON array of RawSteps
+//! history, cut at the message being delivered, as a JSON array of `wire::WireStep`s
 //! `{messageId, body: base64, callType}`. The `context.call` message goes to the third party as
 //! a plain message, and its callback carries the raw callback JSON. A run ends when the SDK
 //! deletes it (`?cancel=false` on success, `true` on cancel) or when a step fails for good;
@@ -16,19 +16,20 @@ pub(crate) mod notify;
 pub(crate) mod registry;
 pub(crate) mod run;
 pub(crate) mod wait;
+pub(crate) mod wire;
 
 use std::sync::Arc;
 
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
 use bytes::Bytes;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::engine::expr::RetryDelayExpr;
+use crate::engine::lifecycle::callback::Payload;
 use crate::engine::limits::flow::FlowSpec;
 use crate::engine::syntax::headers::{merge, Headers};
 use crate::engine::syntax::options::{CallbackOptions, PublishOptions, WorkflowHeaders};
 use crate::engine::workflow::registry::Runs;
+use crate::engine::workflow::wire::WireStep;
 use crate::engine::{Error, Result};
 
 /// The error of `WF_DetectTrigger`, as the workflow SDK's tests expect it.
@@ -161,6 +162,8 @@ pub(crate) struct Run {
     pub(crate) dlq_id: Option<String>,
     /// Why it failed.
     pub(crate) error: Option<String>,
+    /// What its failure callback reported: the payload last sent to it.
+    pub(crate) failure_report: Option<Box<Payload>>,
 }
 
 impl Run {
@@ -173,16 +176,11 @@ impl Run {
     }
 
     /// The history as delivered: up to and including `message_id` (all when not found).
-    pub(crate) fn history_json(&self, upto: Option<&str>) -> Value {
+    pub(crate) fn history(&self, upto: Option<&str>) -> Vec<WireStep> {
         let end = upto
             .and_then(|id| self.history.iter().position(|s| &*s.message_id == id))
             .map_or(self.history.len(), |i| i + 1);
-        Value::Array(
-            self.history[..end]
-                .iter()
-                .map(|s| json!({ "messageId": &*s.message_id, "body": B64.encode(&s.body), "callType": s.call_type.as_str() }))
-                .collect(),
-        )
+        self.history[..end].iter().map(WireStep::of).collect()
     }
 }
 
@@ -289,6 +287,7 @@ impl Runs {
                 init_message: Arc::from(""),
                 dlq_id: None,
                 error: None,
+                failure_report: None,
             };
             let link = WorkflowLink {
                 run_id: run.id.clone(),
@@ -405,9 +404,10 @@ mod tests {
             init_message: "a".into(),
             dlq_id: None,
             error: None,
+            failure_report: None,
         };
-        assert_eq!(run.history_json(Some("b")).as_array().unwrap().len(), 2);
-        assert_eq!(run.history_json(None).as_array().unwrap().len(), 3);
-        assert_eq!(run.history_json(Some("a"))[0]["body"], "eA==");
+        assert_eq!(run.history(Some("b")).len(), 2);
+        assert_eq!(run.history(None).len(), 3);
+        assert_eq!(run.history(Some("a"))[0].body, "eA==");
     }
 }

@@ -8,13 +8,15 @@ use std::sync::Arc;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use bytes::Bytes;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::engine::lifecycle::attempt::{AttemptResult, Verdict};
+use crate::engine::lifecycle::callback::Payload;
 use crate::engine::lifecycle::message::{Kind, Message};
 use crate::engine::store::logs::Response;
 use crate::engine::syntax::headers::Headers;
 use crate::engine::workflow::registry::Runs;
+use crate::engine::workflow::wire::{InvokeResult, WireStep};
 use crate::engine::workflow::{CallType, RunState, WorkflowLink, NON_WORKFLOW_ERROR};
 use crate::engine::{Engine, Error, Locked, Result, TenantId};
 
@@ -48,7 +50,7 @@ impl Runs {
             ));
         }
         let body = match run.filter(|_| carries_history(msg)) {
-            Some(run) => Bytes::from(run.history_json(Some(&msg.id)).to_string()),
+            Some(run) => json_bytes(&run.history(Some(&msg.id))),
             None => msg.spec.body.clone(),
         };
         Some((body, headers))
@@ -98,21 +100,36 @@ impl Engine {
 }
 
 impl Runs {
-    /// Adds the workflow fields to a callback payload about `source`: the run id and creation
-    /// time, and (`InitialBody`) the run's initial payload as `sourceBody`.
-    pub(crate) fn payload(&self, source: &Message, payload: &mut Value) {
+    /// Keeps what the failure callback of `source`'s run reports, for the run's logs.
+    pub(crate) fn record_failure_report(&mut self, source: &Message, payload: &Payload) {
         let Some(link) = &source.spec.workflow else {
             return;
         };
-        payload["workflowRunId"] = json!(link.run_id);
-        payload["workflowCreatedAt"] = json!(link.created_at);
+        let ended = self.ended.iter_mut().rev();
+        let run = match self.active.get_mut(&link.run_id) {
+            Some(run) => Some(run),
+            None => ended.into_iter().find(|r| r.id == link.run_id),
+        };
+        if let Some(run) = run {
+            run.failure_report = Some(Box::new(payload.clone()));
+        }
+    }
+
+    /// Adds the workflow fields to a callback payload about `source`: the run id and creation
+    /// time, and (`InitialBody`) the run's initial payload as `sourceBody`.
+    pub(crate) fn payload(&self, source: &Message, payload: &mut Payload) {
+        let Some(link) = &source.spec.workflow else {
+            return;
+        };
+        payload.workflow_run_id = Some(link.run_id.clone());
+        payload.workflow_created_at = Some(link.created_at);
         let initial = self
             .active
             .get(&link.run_id)
             .or_else(|| self.ended.iter().rev().find(|r| r.id == link.run_id))
             .map(|r| r.initial_body.clone());
         if let Some(body) = initial {
-            payload["sourceBody"] = json!(B64.encode(&body));
+            payload.source_body = B64.encode(&body);
         }
     }
 }
@@ -203,11 +220,9 @@ impl Engine {
     }
 
     /// The history of an active run (lazy fetch); 404 once it has ended.
-    pub(crate) fn run_history(&self, t: TenantId, id: &str) -> Result<Value> {
-        self.with(t, |cx| {
-            cx.st.runs.active.get(id).map(|r| r.history_json(None))
-        })
-        .ok_or_else(|| Error::not_found(format!("workflow run {id} not found")))
+    pub(crate) fn run_history(&self, t: TenantId, id: &str) -> Result<Vec<WireStep>> {
+        self.with(t, |cx| cx.st.runs.active.get(id).map(|r| r.history(None)))
+            .ok_or_else(|| Error::not_found(format!("workflow run {id} not found")))
     }
 }
 
@@ -304,20 +319,11 @@ impl Locked<'_> {
         if !self.st.runs.active.contains_key(&inv.run_id) {
             return;
         }
-        let mut out = serde_json::Map::new();
-        if child.state == RunState::Success {
-            if let Some(b) = child.response.as_ref().filter(|b| !b.is_empty()) {
-                out.insert("body".into(), json!(String::from_utf8_lossy(b)));
-            }
-        }
-        out.insert("isFailed".into(), json!(child.state == RunState::Failed));
-        out.insert(
-            "isCanceled".into(),
-            json!(child.state == RunState::Canceled),
-        );
+        let result = InvokeResult::new(child.state, child.response.as_deref());
         let mut step = inv.step.clone();
         if let Value::Object(m) = &mut step {
-            m.insert("out".into(), json!(Value::Object(out).to_string()));
+            let out = serde_json::to_string(&result).unwrap_or_default();
+            m.insert("out".into(), Value::String(out));
         }
         let s = ServerStep {
             run_id: inv.run_id.clone(),
@@ -327,4 +333,9 @@ impl Locked<'_> {
         };
         let _ = self.server_step(s);
     }
+}
+
+/// `v` as JSON bytes: the body of a message the server writes itself.
+pub(crate) fn json_bytes(v: &impl serde::Serialize) -> Bytes {
+    Bytes::from(serde_json::to_vec(v).unwrap_or_default())
 }
