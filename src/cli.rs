@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use owo_colors::{OwoColorize, Stream};
 
 use crate::api::edge::guard::Guard;
-use crate::config::{Config, Limits, QuotaPreset, TEST_USERS};
+use crate::config::{Config, Limits, QuotaPreset, Region, TEST_USERS};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -55,6 +55,10 @@ pub struct DevArgs {
     /// `0.001` turns seconds into milliseconds so retry paths can be tested quickly.
     #[arg(long = "backoff-scale", env = "QSTASH_DEV_BACKOFF_SCALE", default_value_t = 1.0, value_parser = parse_scale)]
     pub backoff_scale: f64,
+    /// Send every delivery with the `Upstash-Region` header of this hosted region
+    /// (`us-east-1` or `eu-central-1`), so multi-region receivers can be tested; none by default.
+    #[arg(long, env = "QSTASH_DEV_REGION", value_parser = Region::parse)]
+    pub region: Option<Region>,
     /// Serve the local dashboard at `/`; `-dashboard=false` turns it off.
     #[arg(long = "dashboard", env = "QSTASH_DEV_DASHBOARD", default_value_t = true, action = clap::ArgAction::Set)]
     pub dashboard: bool,
@@ -95,6 +99,7 @@ impl DevArgs {
             messages_per_day: self.messages_per_day,
             backoff_scale: self.backoff_scale,
             dashboard: self.dashboard,
+            region: self.region,
             allowed_hosts: self.allowed_hosts.clone(),
             allowed_origins: self.allowed_origins.clone(),
             ..Config::default()

@@ -210,6 +210,9 @@ pub struct Config {
     pub backoff_scale: f64,
     /// Serve the dashboard at `/`.
     pub dashboard: bool,
+    /// The hosted region whose `Upstash-Region` header deliveries carry (`-region`); none by
+    /// default, as the official dev server sends none.
+    pub region: Option<Region>,
     /// Overrides the preset's `max_pending_messages` (tests use a small bound).
     pub max_pending_override: Option<usize>,
     /// Host names accepted besides the built-in local ones (`-allowed-hosts`); `*` accepts any.
@@ -221,6 +224,36 @@ pub struct Config {
     pub header_read_timeout_override: Option<Duration>,
     pub stall_timeout_override: Option<Duration>,
     pub max_connections_override: Option<usize>,
+}
+
+/// A region of the hosted service. The official receivers know these two and no other: the
+/// TypeScript `Receiver` picks `<REGION>_QSTASH_*_SIGNING_KEY` from the `Upstash-Region`
+/// header of a delivery when `QSTASH_REGION` is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Region {
+    UsEast1,
+    EuCentral1,
+}
+
+impl Region {
+    /// `us-east-1`, `US_EAST_1`, `US-EAST-1`, … (any case, `-` or `_`).
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_uppercase().replace('_', "-").as_str() {
+            "US-EAST-1" => Ok(Self::UsEast1),
+            "EU-CENTRAL-1" => Ok(Self::EuCentral1),
+            _ => Err(format!(
+                "{s:?} is not a QStash region: use us-east-1 or eu-central-1"
+            )),
+        }
+    }
+
+    /// The `Upstash-Region` value the hosted service sends: upper case, hyphenated.
+    pub fn header_value(self) -> &'static str {
+        match self {
+            Self::UsEast1 => "US-EAST-1",
+            Self::EuCentral1 => "EU-CENTRAL-1",
+        }
+    }
 }
 
 impl Config {
@@ -260,6 +293,7 @@ impl Default for Config {
             messages_per_day: None,
             backoff_scale: 1.0,
             dashboard: true,
+            region: None,
             max_pending_override: None,
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),

@@ -247,7 +247,7 @@ async fn try_send(
 }
 
 /// Header names every attempt may carry, as static names: no allocation per attempt.
-const OURS: [&str; 7] = [
+const OURS: [&str; 8] = [
     "upstash-message-id",
     "upstash-retried",
     "upstash-caller-ip",
@@ -255,6 +255,7 @@ const OURS: [&str; 7] = [
     "upstash-schedule-id",
     "upstash-workflow-runid",
     "upstash-workflow-createdat",
+    "upstash-region",
 ];
 
 fn header_name(k: &str) -> Option<HeaderName> {
@@ -338,12 +339,14 @@ mod tests {
             timeout: Duration::from_secs(1),
             signing_key: "k".into(),
             retried: 12,
+            region: Some("US-EAST-1"),
         };
         let map = header_map(&a, "sig.nat.ure");
         let get =
             |k: &str| -> Vec<&str> { map.get_all(k).iter().map(|v| v.to_str().unwrap()).collect() };
         assert_eq!(get("upstash-message-id"), ["msg_1"]);
         assert_eq!(get("upstash-retried"), ["12"]);
+        assert_eq!(get("upstash-region"), ["US-EAST-1"]);
         assert_eq!(get("upstash-caller-ip"), ["10.0.0.1"]);
         assert_eq!(get("content-type"), ["application/json"]);
         assert_eq!(get("x-multi"), ["a", "b"]);

@@ -23,6 +23,7 @@ mod pages;
 mod publish;
 mod queues;
 mod quotas;
+mod region;
 mod schedules;
 mod security;
 mod signature;

@@ -56,13 +56,17 @@ pub async fn spawn_frozen_app() -> App {
 }
 
 pub async fn spawn_app_on(quota: QuotaPreset, clock: Clock) -> App {
-    init_logs();
     let config = Config {
-        port: 0,
         quota,
-        throughput_limits: false,
         ..Config::default()
     };
+    spawn_app_from(config, clock).await
+}
+
+/// An app on `config`, on port 0 and `clock`.
+pub async fn spawn_app_from(config: Config, clock: Clock) -> App {
+    init_logs();
+    let config = Config { port: 0, ..config };
     let server = spawn_with_clock(config, clock)
         .await
         .expect("server binds port 0");

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::config::Region;
 use crate::engine::lifecycle::backoff::next_delay_scaled;
 use crate::engine::lifecycle::callback;
 use crate::engine::lifecycle::message::{Kind, Message, MessageSpec};
@@ -37,6 +38,8 @@ pub(crate) struct Attempt {
     pub(crate) signing_key: Arc<str>,
     /// Retries done before this attempt.
     pub(crate) retried: u32,
+    /// The `Upstash-Region` value to send (`-region`), if any.
+    pub(crate) region: Option<&'static str>,
 }
 
 impl Attempt {
@@ -64,6 +67,7 @@ impl Attempt {
             ),
             ("Upstash-Topic-Name", s.topic_name()),
             ("Upstash-Schedule-Id", s.schedule_id()),
+            ("Upstash-Region", self.region),
         ];
         let named =
             |list: &Headers, name: &str| list.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
@@ -162,6 +166,7 @@ impl Locked<'_> {
             body,
             signing_key: self.st.keys.current.clone(),
             retried: msg.retried,
+            region: self.engine.config().region.map(Region::header_value),
         })
     }
 
