@@ -10,6 +10,7 @@ mod dedup;
 mod delivery;
 mod dev;
 mod dlq;
+mod dlq_multi;
 mod errors;
 mod flow_control;
 mod hardening;

@@ -239,3 +239,49 @@ async fn a_non_workflow_destination_fails_the_run_with_one_error() {
     let plain = app.get("/v2/workflows/dlq?workflowRunId=wfr_other").await;
     assert_eq!(plain.body["messages"], json!([]));
 }
+
+#[tokio::test]
+async fn the_multi_routes_restart_and_delete_the_named_failed_runs() {
+    let app = spawn_app().await;
+    let rx = Receiver::start().await;
+    rx.always(failing());
+    let url = rx.url("/wf");
+    let (a, b) = (
+        start(&app, &url, &[("Upstash-Retries", "0")]).await,
+        start(&app, &url, &[("Upstash-Retries", "0")]).await,
+    );
+    let found = dlq(&app, "", |m| m.len() == 2).await;
+    let id_of = |run: &str| {
+        let e = found
+            .iter()
+            .find(|e| e["workflowRunId"] == run)
+            .expect("entry");
+        e["dlqId"].as_str().expect("dlqId").to_string()
+    };
+    let (da, db) = (id_of(&a), id_of(&b));
+    let r = app
+        .send(
+            app.req(Method::POST, "/v2/workflows/dlq/restart/multi")
+                .header("Content-Type", "application/json")
+                .body(json!({ "dlqIds": [da] }).to_string()),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let restarted = r.body["workflowRuns"].as_array().expect("workflowRuns");
+    assert_eq!(restarted.len(), 1);
+    assert_ne!(restarted[0]["workflowRunId"], a.as_str());
+    let r = app
+        .delete(&format!("/v2/workflows/dlq/multi?dlqIds={db}"))
+        .await;
+    assert_eq!(
+        (r.status, r.body.clone()),
+        (200, json!({"deleted": 1})),
+        "{}",
+        r.text
+    );
+    let left = dlq(&app, "", |m| m.iter().all(|e| e["dlqId"] != db.as_str())).await;
+    assert!(
+        left.iter().all(|e| e["dlqId"] != da.as_str()),
+        "the restarted entry is gone"
+    );
+}

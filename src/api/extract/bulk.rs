@@ -33,6 +33,23 @@ const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// field takes one value (a string, a number or a boolean) or an array of them.
 const ID_LISTS: [&str; 3] = ["messageIds", "dlqIds", "workflowRunIds"];
 
+/// What the `…/multi` routes read: DLQ ids and nothing else.
+const MULTI: Fields = Fields {
+    selectors: &[&["dlqIds"]],
+    modifiers: &[],
+};
+
+/// The DLQ ids of a `…/multi` request (`DELETE /v2/dlq/multi`, `POST /v2/dlq/retry/multi`
+/// and the workflow DLQ's), from the query or a JSON body as for every bulk route; at least
+/// one is required.
+pub(crate) async fn dlq_ids(uri: &Uri, headers: &HeaderMap, raw: Body) -> Result<Vec<String>> {
+    let ids = selection(uri, headers, raw, &MULTI).await?.all("dlqIds");
+    if ids.is_empty() {
+        return Err(Error::bad("dlqIds is required: name at least one DLQ id"));
+    }
+    Ok(ids)
+}
+
 /// What a bulk route reads, query and body alike.
 #[derive(Debug)]
 pub(crate) struct Fields {

@@ -83,7 +83,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v2/events", get(logs::events))
         .route("/v2/logs", get(logs::logs))
         .route("/v2/dlq", get(dlq::list).delete(dlq::delete_many))
+        .route("/v2/dlq/multi", delete(dlq::delete_multi))
         .route("/v2/dlq/retry", post(dlq::retry_many))
+        .route("/v2/dlq/retry/multi", post(dlq::retry_multi))
         .route("/v2/dlq/retry/{id}", post(dlq::retry))
         .route("/v2/dlq/{id}", get(dlq::get).delete(dlq::delete))
 }
