@@ -4,6 +4,7 @@
 //! normalised before routing: repeated leading slashes collapse, resource names match in any case
 //! (`/v2/Schedules`), and a trailing slash on a collection is ignored. Never calls `delivery`.
 
+pub(crate) mod actions;
 pub(crate) mod dashboard;
 pub(crate) mod dev;
 pub(crate) mod edge;
@@ -32,7 +33,7 @@ pub(crate) struct AppState {
 }
 
 /// Canonical spellings of the `/v2/<resource>` segment.
-const RESOURCES: [&str; 20] = [
+const RESOURCES: [&str; 21] = [
     "publish",
     "enqueue",
     "batch",
@@ -53,6 +54,7 @@ const RESOURCES: [&str; 20] = [
     "wait",
     "waiters",
     "dev",
+    "bulkActions",
 ];
 
 /// Every route: each folder of the API adds its own.
@@ -63,6 +65,7 @@ pub(crate) fn router(engine: Arc<Engine>) -> Router {
         .merge(messages::routes())
         .merge(resources::routes())
         .merge(workflow::routes())
+        .merge(actions::routes())
         .merge(dev::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -20,6 +20,7 @@ use crate::engine::limits::queues::Queues;
 use crate::engine::limits::quota::Quotas;
 use crate::engine::resources::schedules::Schedules;
 use crate::engine::resources::topics::Topics;
+use crate::engine::store::actions::BulkActions;
 use crate::engine::store::dlq::Dlq;
 use crate::engine::store::logs::{LogEntry, LogRing, Response, State};
 use crate::engine::workflow::registry::Runs;
@@ -48,6 +49,9 @@ pub(crate) struct TenantState {
     pub(crate) runs: Runs,
     /// Workflow waiters and stored run-scoped notifications.
     pub(crate) waits: Waits,
+    /// The bulk actions of message cancels and of workflow-run cancels.
+    pub(crate) actions: BulkActions,
+    pub(crate) run_actions: BulkActions,
     /// Attempts started under the lock, handed to the starter once it is released.
     pub(crate) started: Started,
 }
@@ -81,6 +85,8 @@ impl TenantState {
             line: Default::default(),
             runs: Runs::new(limits.max_log_entries),
             waits: Default::default(),
+            actions: BulkActions::default(),
+            run_actions: BulkActions::default(),
             started: Started::default(),
         }
     }

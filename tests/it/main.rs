@@ -3,6 +3,7 @@
 mod auth;
 mod batch;
 mod bulk;
+mod bulk_actions;
 mod callbacks;
 mod cli;
 mod dashboard;

@@ -16,7 +16,8 @@ use serde_json::{json, Value};
 use crate::api::error::ApiResult;
 use crate::api::extract::auth::Auth;
 use crate::api::extract::bulk::{self, Fields};
-use crate::api::{views, AppState};
+use crate::api::{actions, views, AppState};
+use crate::engine::store::actions::Scope;
 use axum::routing::{delete, get, post};
 use axum::Router;
 
@@ -57,7 +58,7 @@ const BULK: Fields = Fields {
         "fromDate",
         "toDate",
     ]],
-    modifiers: &["count"],
+    modifiers: &["count", "async"],
 };
 
 pub(crate) async fn cancel_many(
@@ -66,13 +67,17 @@ pub(crate) async fn cancel_many(
     uri: Uri,
     headers: HeaderMap,
     raw: Body,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let q = bulk::selection(&uri, &headers, raw, &BULK).await?;
     let mut filter = q.filter()?;
     let ids = std::mem::take(&mut filter.message_ids);
     let count = q.u64("count")?.map(|c| c as usize);
     let cancelled = s.engine.cancel_many(t, &ids, &filter, count);
-    Ok(Json(json!({ "cancelled": cancelled })))
+    if !ids.is_empty() {
+        return Ok(Json(json!({ "cancelled": cancelled })).into_response());
+    }
+    let action = actions::record(&s, t, Scope::Messages, &q, cancelled);
+    Ok(actions::cancel_answer(&q, cancelled, action)?)
 }
 
 /// Messages, the event log and the DLQ.

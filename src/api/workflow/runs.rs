@@ -7,9 +7,9 @@
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::api::error::ApiResult;
 use crate::api::extract::auth::Auth;
@@ -17,7 +17,8 @@ use crate::api::extract::bulk::{self, Fields};
 use crate::api::extract::query::Query;
 use crate::api::publish::upstash::parse_bool;
 use crate::api::views::workflow_logs::RunLog;
-use crate::api::{views::page, AppState};
+use crate::api::{actions, views::page, AppState};
+use crate::engine::store::actions::Scope;
 use crate::engine::workflow::logs::{parse_run_state, RunFilter};
 use crate::engine::{Error, Result};
 
@@ -90,7 +91,7 @@ const BULK: Fields = Fields {
         "fromDate",
         "toDate",
     ]],
-    modifiers: &["workflowUrlExactMatch", "count"],
+    modifiers: &["workflowUrlExactMatch", "count", "async"],
 };
 
 /// `DELETE /v2/workflows/runs` → `{"cancelled": n}`; `workflowRunIds` win over the filters.
@@ -100,7 +101,7 @@ pub(crate) async fn cancel_many(
     uri: Uri,
     headers: HeaderMap,
     raw: Body,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let q = bulk::selection(&uri, &headers, raw, &BULK).await?;
     let exact = match q.one("workflowUrlExactMatch") {
         // Alone it would name nothing and so select every active run.
@@ -114,7 +115,11 @@ pub(crate) async fn cancel_many(
     let ids = q.all("workflowRunIds");
     let count = q.count(CANCEL_COUNT, usize::MAX)?;
     let cancelled = s.engine.cancel_runs(t, &ids, &f, count);
-    Ok(Json(json!({ "cancelled": cancelled })))
+    if !ids.is_empty() {
+        return Ok(Json(json!({ "cancelled": cancelled })).into_response());
+    }
+    let action = actions::record(&s, t, Scope::Runs, &q, cancelled);
+    Ok(actions::cancel_answer(&q, cancelled, action)?)
 }
 
 /// `GET /v2/workflows/events` and `/v2/workflows/logs` → `{"cursor", "runs"}`.

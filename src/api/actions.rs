@@ -1,0 +1,161 @@
+//! Bulk actions: `GET /v2/bulkActions[/{actionId}]` (message cancels) and
+//! `GET /v2/workflows/bulkActions[/{actionId}]` (workflow-run cancels), and the record a
+//! filter-based bulk cancel leaves there. `count` scans 1 to 1000 actions per page (100 by
+//! default), `state` keeps `IN_PROGRESS` or `FINISHED` ones of each page, as documented.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::api::error::ApiResult;
+use crate::api::extract::auth::Auth;
+use crate::api::extract::query::Query;
+use crate::api::publish::upstash::parse_bool;
+use crate::api::AppState;
+use crate::engine::store::actions::{BulkAction, Scope};
+use crate::engine::{Error, Result, TenantId};
+
+/// Parameters a bulk cancel reads that do not filter (they are not part of an action's filter).
+const NOT_FILTERS: [&str; 4] = ["all", "async", "count", "cursor"];
+
+/// §BulkAction of the reference. Fields in the alphabetical order of their JSON names.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ActionView {
+    action_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    completed_at: Option<u64>,
+    created_at: u64,
+    filter: BTreeMap<String, Vec<String>>,
+    kind: &'static str,
+    processed: usize,
+    state: &'static str,
+    total: usize,
+}
+
+impl ActionView {
+    fn of(a: BulkAction) -> Self {
+        Self {
+            state: a.state(),
+            action_id: a.id,
+            completed_at: a.completed_at,
+            created_at: a.created_at,
+            filter: a.filter,
+            kind: a.kind,
+            processed: a.processed,
+            total: a.total,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ActionList {
+    #[serde(rename = "bulkActions")]
+    bulk_actions: Vec<ActionView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cursor: Option<String>,
+}
+
+/// Records a filter-based bulk cancel of `n` items with the filter the request named.
+pub(crate) fn record(s: &AppState, t: TenantId, scope: Scope, q: &Query, n: usize) -> String {
+    let filter = q
+        .keys()
+        .filter(|k| !NOT_FILTERS.contains(k))
+        .map(|k| (k.to_string(), q.all(k)))
+        .collect();
+    s.engine.record_action(t, scope, filter, n).id
+}
+
+/// The answer of a filter-based bulk cancel: `{cancelled}`, or with `async=true` (query or
+/// body) 202 and the action's id, as the reference documents. The cancel itself has already
+/// finished either way.
+pub(crate) fn cancel_answer(q: &Query, cancelled: usize, action_id: String) -> Result<Response> {
+    let is_async = match q.one("async") {
+        Some(v) => parse_bool("async", v)?,
+        None => false,
+    };
+    Ok(match is_async {
+        true => {
+            let body = json!({ "actionId": action_id, "cancelled": cancelled });
+            (StatusCode::ACCEPTED, Json(body)).into_response()
+        }
+        false => Json(json!({ "cancelled": cancelled })).into_response(),
+    })
+}
+
+fn list(s: &AppState, t: TenantId, scope: Scope, uri: &Uri) -> Result<ActionList> {
+    let q = Query::parse(uri.query());
+    let count = q.count(100, 1000)?;
+    let state = match q.one("state").map(str::trim) {
+        None | Some("") => None,
+        Some(s) if s.eq_ignore_ascii_case("IN_PROGRESS") => Some("IN_PROGRESS"),
+        Some(s) if s.eq_ignore_ascii_case("FINISHED") => Some("FINISHED"),
+        Some(s) => {
+            return Err(Error::bad(format!(
+                "state {s:?} is not IN_PROGRESS or FINISHED"
+            )))
+        }
+    };
+    let cursor = q.one("cursor").filter(|c| !c.is_empty());
+    let (actions, cursor) = s.engine.bulk_actions(t, scope, cursor, count, state);
+    let bulk_actions = actions.into_iter().map(ActionView::of).collect();
+    Ok(ActionList {
+        bulk_actions,
+        cursor,
+    })
+}
+
+async fn list_messages(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    uri: Uri,
+) -> ApiResult<Json<ActionList>> {
+    Ok(Json(list(&s, t, Scope::Messages, &uri)?))
+}
+
+async fn list_runs(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    uri: Uri,
+) -> ApiResult<Json<ActionList>> {
+    Ok(Json(list(&s, t, Scope::Runs, &uri)?))
+}
+
+async fn get_message_action(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ActionView>> {
+    Ok(Json(ActionView::of(s.engine.bulk_action(
+        t,
+        Scope::Messages,
+        &id,
+    )?)))
+}
+
+async fn get_run_action(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ActionView>> {
+    Ok(Json(ActionView::of(s.engine.bulk_action(
+        t,
+        Scope::Runs,
+        &id,
+    )?)))
+}
+
+/// The bulk-action routes of both lists.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v2/bulkActions", get(list_messages))
+        .route("/v2/bulkActions/{id}", get(get_message_action))
+        .route("/v2/workflows/bulkActions", get(list_runs))
+        .route("/v2/workflows/bulkActions/{id}", get(get_run_action))
+}
