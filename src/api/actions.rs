@@ -111,51 +111,36 @@ fn list(s: &AppState, t: TenantId, scope: Scope, uri: &Uri) -> Result<ActionList
     })
 }
 
-async fn list_messages(
+/// The list of workflow-run cancels when `RUNS`, else of message cancels.
+fn scope<const RUNS: bool>() -> Scope {
+    match RUNS {
+        true => Scope::Runs,
+        false => Scope::Messages,
+    }
+}
+
+async fn list_of<const RUNS: bool>(
     State(s): State<AppState>,
     Auth(t): Auth,
     uri: Uri,
 ) -> ApiResult<Json<ActionList>> {
-    Ok(Json(list(&s, t, Scope::Messages, &uri)?))
+    Ok(Json(list(&s, t, scope::<RUNS>(), &uri)?))
 }
 
-async fn list_runs(
-    State(s): State<AppState>,
-    Auth(t): Auth,
-    uri: Uri,
-) -> ApiResult<Json<ActionList>> {
-    Ok(Json(list(&s, t, Scope::Runs, &uri)?))
-}
-
-async fn get_message_action(
+async fn get_of<const RUNS: bool>(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ActionView>> {
-    Ok(Json(ActionView::of(s.engine.bulk_action(
-        t,
-        Scope::Messages,
-        &id,
-    )?)))
-}
-
-async fn get_run_action(
-    State(s): State<AppState>,
-    Auth(t): Auth,
-    Path(id): Path<String>,
-) -> ApiResult<Json<ActionView>> {
-    Ok(Json(ActionView::of(s.engine.bulk_action(
-        t,
-        Scope::Runs,
-        &id,
-    )?)))
+    let action = s.engine.bulk_action(t, scope::<RUNS>(), &id)?;
+    Ok(Json(ActionView::of(action)))
 }
 
 /// The bulk-action routes of both lists.
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/v2/bulkActions", get(list_messages))
-        .route("/v2/bulkActions/{id}", get(get_message_action))
-        .route("/v2/workflows/bulkActions", get(list_runs))
-        .route("/v2/workflows/bulkActions/{id}", get(get_run_action))
+        .route("/v2/bulkActions", get(list_of::<false>))
+        .route("/v2/bulkActions/{id}", get(get_of::<false>))
+        .route("/v2/workflows/bulkActions", get(list_of::<true>))
+        .route("/v2/workflows/bulkActions/{id}", get(get_of::<true>))
 }

@@ -31,6 +31,15 @@ async fn json_req(app: &App, method: Method, path: &str, body: Value) -> Reply {
     app.send(rb).await
 }
 
+fn assert_deleted_one(r: &Reply) {
+    assert_eq!(
+        (r.status, &r.body),
+        (200, &json!({"deleted": 1})),
+        "{}",
+        r.text
+    );
+}
+
 async fn dlq_len(app: &App) -> usize {
     let r = app.get("/v2/dlq").await;
     r.body["messages"].as_array().map_or(0, Vec::len)
@@ -49,21 +58,11 @@ async fn delete_multi_deletes_the_named_entries_from_a_body_or_the_query() {
         json!({"dlqIds": [ids[0], "nope"]}),
     )
     .await;
-    assert_eq!(
-        (r.status, r.body.clone()),
-        (200, json!({"deleted": 1})),
-        "{}",
-        r.text
-    );
+    assert_deleted_one(&r);
     let r = app
         .delete(&format!("/v2/dlq/multi?dlqIds={}", ids[1]))
         .await;
-    assert_eq!(
-        (r.status, r.body.clone()),
-        (200, json!({"deleted": 1})),
-        "{}",
-        r.text
-    );
+    assert_deleted_one(&r);
     assert_eq!(dlq_len(&app).await, 1);
 }
 

@@ -19,8 +19,7 @@ use crate::api::publish::{options, published_json};
 use crate::api::views::{Deleted, MessageView};
 use crate::api::{views, views::page, AppState};
 use crate::engine::store::dlq::DlqSelection;
-use crate::engine::syntax::options::PublishOptions;
-use crate::engine::{Error, Result, TenantId};
+use crate::engine::{Error, Result};
 
 /// DLQ pages hold at most 100 entries.
 const MAX_COUNT: usize = 100;
@@ -74,12 +73,19 @@ async fn bulk_selection(uri: &Uri, headers: &HeaderMap, raw: Body) -> Result<Dlq
     selection(&bulk::selection(uri, headers, raw, &BULK).await?)
 }
 
-/// The selection of a `…/multi` request: its ids only.
-async fn multi_selection(uri: &Uri, headers: &HeaderMap, raw: Body) -> Result<DlqSelection> {
-    Ok(DlqSelection {
-        dlq_ids: bulk::dlq_ids(uri, headers, raw).await?,
-        ..Default::default()
-    })
+/// The selection of a bulk request, or with `MULTI` of a `…/multi` one (its `dlqIds` only).
+async fn pick<const MULTI: bool>(
+    uri: &Uri,
+    headers: &HeaderMap,
+    raw: Body,
+) -> Result<DlqSelection> {
+    match MULTI {
+        true => Ok(DlqSelection {
+            dlq_ids: bulk::dlq_ids(uri, headers, raw).await?,
+            ..Default::default()
+        }),
+        false => bulk_selection(uri, headers, raw).await,
+    }
 }
 
 pub(crate) async fn list(
@@ -134,42 +140,17 @@ pub(crate) async fn delete(
     Ok(Json(json!({ "deleted": 1 })))
 }
 
-pub(crate) async fn delete_many(
+/// `DELETE /v2/dlq`, and with `MULTI` `DELETE /v2/dlq/multi` (unknown ids are skipped).
+pub(crate) async fn delete_many<const MULTI: bool>(
     State(s): State<AppState>,
     Auth(t): Auth,
     uri: Uri,
     headers: HeaderMap,
     raw: Body,
 ) -> ApiResult<Json<Deleted>> {
-    let sel = bulk_selection(&uri, &headers, raw).await?;
+    let sel = pick::<MULTI>(&uri, &headers, raw).await?;
     let (deleted, cursor) = s.engine.dlq_delete_many(t, &sel);
     Ok(Json(Deleted { cursor, deleted }))
-}
-
-/// `DELETE /v2/dlq/multi`: the entries named by `dlqIds`; unknown ids are skipped.
-pub(crate) async fn delete_multi(
-    State(s): State<AppState>,
-    Auth(t): Auth,
-    uri: Uri,
-    headers: HeaderMap,
-    raw: Body,
-) -> ApiResult<Json<Deleted>> {
-    let sel = multi_selection(&uri, &headers, raw).await?;
-    let (deleted, cursor) = s.engine.dlq_delete_many(t, &sel);
-    Ok(Json(Deleted { cursor, deleted }))
-}
-
-/// `POST /v2/dlq/retry/multi`: the entries named by `dlqIds`, answered as the bulk retry is.
-pub(crate) async fn retry_multi(
-    State(s): State<AppState>,
-    Auth(t): Auth,
-    uri: Uri,
-    headers: HeaderMap,
-    raw: Body,
-) -> ApiResult<Response> {
-    let overrides = options(&headers, &[])?;
-    let sel = multi_selection(&uri, &headers, raw).await?;
-    retried(&s, t, &sel, &overrides)
 }
 
 pub(crate) async fn retry(
@@ -183,7 +164,8 @@ pub(crate) async fn retry(
     Ok((StatusCode::CREATED, Json(published_json(&p))).into_response())
 }
 
-pub(crate) async fn retry_many(
+/// `POST /v2/dlq/retry`, and with `MULTI` `POST /v2/dlq/retry/multi`.
+pub(crate) async fn retry_many<const MULTI: bool>(
     State(s): State<AppState>,
     Auth(t): Auth,
     uri: Uri,
@@ -191,18 +173,8 @@ pub(crate) async fn retry_many(
     raw: Body,
 ) -> ApiResult<Response> {
     let overrides = options(&headers, &[])?;
-    let sel = bulk_selection(&uri, &headers, raw).await?;
-    retried(&s, t, &sel, &overrides)
-}
-
-/// Retries the selection and answers 201 with each new message.
-fn retried(
-    s: &AppState,
-    t: TenantId,
-    sel: &DlqSelection,
-    overrides: &PublishOptions,
-) -> ApiResult<Response> {
-    let (done, cursor) = s.engine.dlq_retry_many(t, sel, overrides)?;
+    let sel = pick::<MULTI>(&uri, &headers, raw).await?;
+    let (done, cursor) = s.engine.dlq_retry_many(t, &sel, &overrides)?;
     let responses: Vec<Value> = done.iter().map(published_json).collect();
     let body = json!({ "cursor": cursor.unwrap_or_default(), "responses": responses });
     Ok((StatusCode::CREATED, Json(body)).into_response())

@@ -44,16 +44,19 @@ async fn bulk_selection(uri: &Uri, headers: &HeaderMap, raw: Body) -> Result<Wor
     selection(&bulk::selection(uri, headers, raw, &BULK).await?)
 }
 
-/// The selection of a `…/multi` request: its ids only.
-async fn multi_selection(
+/// The selection of a bulk request, or with `MULTI` of a `…/multi` one (its `dlqIds` only).
+async fn pick<const MULTI: bool>(
     uri: &Uri,
     headers: &HeaderMap,
     raw: Body,
 ) -> Result<WorkflowDlqSelection> {
-    Ok(WorkflowDlqSelection {
-        dlq_ids: bulk::dlq_ids(uri, headers, raw).await?,
-        ..Default::default()
-    })
+    match MULTI {
+        true => Ok(WorkflowDlqSelection {
+            dlq_ids: bulk::dlq_ids(uri, headers, raw).await?,
+            ..Default::default()
+        }),
+        false => bulk_selection(uri, headers, raw).await,
+    }
 }
 
 fn selection(q: &Query) -> Result<WorkflowDlqSelection> {
@@ -135,83 +138,31 @@ pub(crate) async fn delete(
     Ok(Json(json!({ "deleted": deleted })))
 }
 
-pub(crate) async fn delete_many(
+/// `DELETE /v2/workflows/dlq`, and with `MULTI` `DELETE /v2/workflows/dlq/multi` (unknown ids
+/// are skipped).
+pub(crate) async fn delete_many<const MULTI: bool>(
     State(s): State<AppState>,
     Auth(t): Auth,
     uri: Uri,
     headers: HeaderMap,
     raw: Body,
 ) -> ApiResult<Json<Deleted>> {
-    let sel = bulk_selection(&uri, &headers, raw).await?;
+    let sel = pick::<MULTI>(&uri, &headers, raw).await?;
     let (deleted, cursor) = s.engine.workflow_dlq_delete_many(t, &sel);
     Ok(Json(Deleted { cursor, deleted }))
 }
 
-/// `DELETE /v2/workflows/dlq/multi`: the entries named by `dlqIds`; unknown ids are skipped.
-pub(crate) async fn delete_multi(
-    State(s): State<AppState>,
-    Auth(t): Auth,
-    uri: Uri,
-    headers: HeaderMap,
-    raw: Body,
-) -> ApiResult<Json<Deleted>> {
-    let sel = multi_selection(&uri, &headers, raw).await?;
-    let (deleted, cursor) = s.engine.workflow_dlq_delete_many(t, &sel);
-    Ok(Json(Deleted { cursor, deleted }))
-}
-
-/// `POST /v2/workflows/dlq/{resume,restart}/multi`: the runs of the entries named by `dlqIds`.
-async fn rerun_multi(
+/// Resumes or restarts the selection (with `MULTI`, the `dlqIds` of a `…/multi` request) and
+/// answers with the new runs.
+async fn rerun_many<const MULTI: bool>(
     s: &AppState,
     t: crate::engine::TenantId,
     (uri, headers, raw): (Uri, HeaderMap, Body),
     mode: Rerun,
 ) -> ApiResult<Response> {
     let overrides = options(&headers, &[])?;
-    let sel = multi_selection(&uri, &headers, raw).await?;
-    reruns(s, t, &sel, mode, &overrides)
-}
-
-pub(crate) async fn resume_multi(
-    State(s): State<AppState>,
-    Auth(t): Auth,
-    uri: Uri,
-    headers: HeaderMap,
-    raw: Body,
-) -> ApiResult<Response> {
-    rerun_multi(&s, t, (uri, headers, raw), Rerun::Resume).await
-}
-
-pub(crate) async fn restart_multi(
-    State(s): State<AppState>,
-    Auth(t): Auth,
-    uri: Uri,
-    headers: HeaderMap,
-    raw: Body,
-) -> ApiResult<Response> {
-    rerun_multi(&s, t, (uri, headers, raw), Rerun::Restart).await
-}
-
-async fn rerun_many(
-    s: &AppState,
-    t: crate::engine::TenantId,
-    (uri, headers, raw): (Uri, HeaderMap, Body),
-    mode: Rerun,
-) -> ApiResult<Response> {
-    let overrides = options(&headers, &[])?;
-    let sel = bulk_selection(&uri, &headers, raw).await?;
-    reruns(s, t, &sel, mode, &overrides)
-}
-
-/// Resumes or restarts the selection and answers with the new runs.
-fn reruns(
-    s: &AppState,
-    t: crate::engine::TenantId,
-    sel: &WorkflowDlqSelection,
-    mode: Rerun,
-    overrides: &crate::engine::syntax::options::PublishOptions,
-) -> ApiResult<Response> {
-    let (runs, cursor) = s.engine.workflow_dlq_rerun(t, sel, mode, overrides)?;
+    let sel = pick::<MULTI>(&uri, &headers, raw).await?;
+    let (runs, cursor) = s.engine.workflow_dlq_rerun(t, &sel, mode, &overrides)?;
     let workflow_runs = runs.iter().map(RunRef::of).collect();
     Ok(Json(Reruns {
         cursor,
@@ -236,24 +187,24 @@ fn rerun_one(
     Ok(Json(runs.first().map(RunRef::of)).into_response())
 }
 
-pub(crate) async fn resume_many(
+pub(crate) async fn resume_many<const MULTI: bool>(
     State(s): State<AppState>,
     Auth(t): Auth,
     uri: Uri,
     headers: HeaderMap,
     raw: Body,
 ) -> ApiResult<Response> {
-    rerun_many(&s, t, (uri, headers, raw), Rerun::Resume).await
+    rerun_many::<MULTI>(&s, t, (uri, headers, raw), Rerun::Resume).await
 }
 
-pub(crate) async fn restart_many(
+pub(crate) async fn restart_many<const MULTI: bool>(
     State(s): State<AppState>,
     Auth(t): Auth,
     uri: Uri,
     headers: HeaderMap,
     raw: Body,
 ) -> ApiResult<Response> {
-    rerun_many(&s, t, (uri, headers, raw), Rerun::Restart).await
+    rerun_many::<MULTI>(&s, t, (uri, headers, raw), Rerun::Restart).await
 }
 
 pub(crate) async fn resume(

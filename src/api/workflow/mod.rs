@@ -60,12 +60,24 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v2/workflows/runs", delete(runs::cancel_many))
         .route("/v2/workflows/events", get(runs::logs))
         .route("/v2/workflows/logs", get(runs::logs))
-        .route("/v2/workflows/dlq", get(dlq::list).delete(dlq::delete_many))
-        .route("/v2/workflows/dlq/multi", delete(dlq::delete_multi))
-        .route("/v2/workflows/dlq/resume", post(dlq::resume_many))
-        .route("/v2/workflows/dlq/resume/multi", post(dlq::resume_multi))
-        .route("/v2/workflows/dlq/restart/multi", post(dlq::restart_multi))
-        .route("/v2/workflows/dlq/restart", post(dlq::restart_many))
+        .route(
+            "/v2/workflows/dlq",
+            get(dlq::list).delete(dlq::delete_many::<false>),
+        )
+        .route("/v2/workflows/dlq/multi", delete(dlq::delete_many::<true>))
+        .route("/v2/workflows/dlq/resume", post(dlq::resume_many::<false>))
+        .route(
+            "/v2/workflows/dlq/resume/multi",
+            post(dlq::resume_many::<true>),
+        )
+        .route(
+            "/v2/workflows/dlq/restart/multi",
+            post(dlq::restart_many::<true>),
+        )
+        .route(
+            "/v2/workflows/dlq/restart",
+            post(dlq::restart_many::<false>),
+        )
         .route("/v2/workflows/dlq/resume/{id}", post(dlq::resume))
         .route("/v2/workflows/dlq/restart/{id}", post(dlq::restart))
         .route("/v2/workflows/dlq/callback/{id}", post(dlq::callback))
