@@ -63,7 +63,7 @@ struct ActionList {
 }
 
 /// Records a filter-based bulk cancel of `n` items with the filter the request named.
-pub(crate) fn record(s: &AppState, t: TenantId, scope: Scope, q: &Query, n: usize) -> String {
+fn record(s: &AppState, t: TenantId, scope: Scope, q: &Query, n: usize) -> String {
     let filter = q
         .keys()
         .filter(|k| !NOT_FILTERS.contains(k))
@@ -72,10 +72,21 @@ pub(crate) fn record(s: &AppState, t: TenantId, scope: Scope, q: &Query, n: usiz
     s.engine.record_action(t, scope, filter, n).id
 }
 
-/// The answer of a filter-based bulk cancel: `{cancelled}`, or with `async=true` (query or
-/// body) 202 and the action's id, as the reference documents. The cancel itself has already
-/// finished either way.
-pub(crate) fn cancel_answer(q: &Query, cancelled: usize, action_id: String) -> Result<Response> {
+/// The answer of a bulk cancel of `cancelled` items. By ids: `{cancelled}`. By filter (or
+/// all): the cancel is recorded as an action and answered `{cancelled}`, or with `async=true`
+/// (query or body) 202 and the action's id, as the reference documents. The cancel itself
+/// has already finished either way.
+pub(crate) fn cancel_answer(
+    s: &AppState,
+    t: TenantId,
+    (scope, q): (Scope, &Query),
+    by_ids: bool,
+    cancelled: usize,
+) -> Result<Response> {
+    if by_ids {
+        return Ok(Json(json!({ "cancelled": cancelled })).into_response());
+    }
+    let action_id = record(s, t, scope, q, cancelled);
     let is_async = match q.one("async") {
         Some(v) => parse_bool("async", v)?,
         None => false,

@@ -73,11 +73,14 @@ pub(crate) async fn cancel_many(
     let ids = std::mem::take(&mut filter.message_ids);
     let count = q.u64("count")?.map(|c| c as usize);
     let cancelled = s.engine.cancel_many(t, &ids, &filter, count);
-    if !ids.is_empty() {
-        return Ok(Json(json!({ "cancelled": cancelled })).into_response());
-    }
-    let action = actions::record(&s, t, Scope::Messages, &q, cancelled);
-    Ok(actions::cancel_answer(&q, cancelled, action)?)
+    let by_ids = !ids.is_empty();
+    Ok(actions::cancel_answer(
+        &s,
+        t,
+        (Scope::Messages, &q),
+        by_ids,
+        cancelled,
+    )?)
 }
 
 /// Messages, the event log and the DLQ.

@@ -7,9 +7,7 @@
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
-use serde_json::json;
+use axum::response::Response;
 
 use crate::api::error::ApiResult;
 use crate::api::extract::auth::Auth;
@@ -115,11 +113,14 @@ pub(crate) async fn cancel_many(
     let ids = q.all("workflowRunIds");
     let count = q.count(CANCEL_COUNT, usize::MAX)?;
     let cancelled = s.engine.cancel_runs(t, &ids, &f, count);
-    if !ids.is_empty() {
-        return Ok(Json(json!({ "cancelled": cancelled })).into_response());
-    }
-    let action = actions::record(&s, t, Scope::Runs, &q, cancelled);
-    Ok(actions::cancel_answer(&q, cancelled, action)?)
+    let by_ids = !ids.is_empty();
+    Ok(actions::cancel_answer(
+        &s,
+        t,
+        (Scope::Runs, &q),
+        by_ids,
+        cancelled,
+    )?)
 }
 
 /// `GET /v2/workflows/events` and `/v2/workflows/logs` → `{"cursor", "runs"}`.
