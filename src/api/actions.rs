@@ -62,14 +62,21 @@ struct ActionList {
     cursor: Option<String>,
 }
 
-/// Records a filter-based bulk cancel of `n` items with the filter the request named.
-fn record(s: &AppState, t: TenantId, scope: Scope, q: &Query, n: usize) -> String {
+/// Records a filter-based bulk action of `kind` on `n` items, with the filter the request
+/// named; returns its id.
+pub(crate) fn record(
+    s: &AppState,
+    t: TenantId,
+    (scope, kind): (Scope, &'static str),
+    q: &Query,
+    n: usize,
+) -> String {
     let filter = q
         .keys()
         .filter(|k| !NOT_FILTERS.contains(k))
         .map(|k| (k.to_string(), q.all(k)))
         .collect();
-    s.engine.record_action(t, scope, filter, n).id
+    s.engine.record_action(t, (scope, kind), filter, n).id
 }
 
 /// The answer of a bulk cancel of `cancelled` items. By ids: `{cancelled}`. By filter (or
@@ -86,7 +93,7 @@ pub(crate) fn cancel_answer(
     if by_ids {
         return Ok(Json(json!({ "cancelled": cancelled })).into_response());
     }
-    let action_id = record(s, t, scope, q, cancelled);
+    let action_id = record(s, t, (scope, "cancel"), q, cancelled);
     let is_async = match q.one("async") {
         Some(v) => parse_bool("async", v)?,
         None => false,

@@ -118,3 +118,54 @@ async fn retry_multi_publishes_the_named_entries_again() {
     }
     assert_eq!(dlq_len(&app).await, 1, "the entry not named stays");
 }
+
+#[tokio::test]
+async fn the_async_bulks_act_on_every_match_and_answer_their_bulk_action() {
+    let app = spawn_app().await;
+    let (a, b) = (Receiver::start().await, Receiver::start().await);
+    a.fail_times(3, 500);
+    b.always(Answer::status(500));
+    three_dead(&app, &a).await;
+    let other = app
+        .publish_ok(&b.url("/b"), &[("Upstash-Retries", "0")], "y")
+        .await;
+    app.wait_for_state(&other, "FAILED").await;
+
+    let url_a = a.url("/a");
+    let r = json_req(
+        &app,
+        Method::POST,
+        "/v2/dlq/retry/bulk",
+        json!({ "url": url_a }),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.body["retried"].clone()),
+        (202, json!(3)),
+        "{}",
+        r.text
+    );
+    let id = r.body["actionId"].as_str().expect("actionId");
+    let action = app.get(&format!("/v2/bulkActions/{id}")).await.body;
+    assert_eq!(
+        (action["kind"].clone(), action["processed"].clone()),
+        (json!("retry"), json!(3))
+    );
+    assert_eq!(action["filter"], json!({ "url": [url_a] }));
+    assert_eq!(dlq_len(&app).await, 1, "only the matches were retried");
+
+    let r = app.delete("/v2/dlq/bulk").await;
+    assert_eq!(
+        (r.status, r.body["deleted"].clone()),
+        (202, json!(1)),
+        "{}",
+        r.text
+    );
+    assert_eq!(dlq_len(&app).await, 0, "no filter: every entry");
+    assert_eq!(
+        app.delete("/v2/dlq/bulk?count=5").await.status,
+        400,
+        "no page"
+    );
+    assert_eq!(app.delete("/v2/workflows/dlq/bulk").await.status, 202);
+}

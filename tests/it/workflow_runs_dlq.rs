@@ -285,3 +285,27 @@ async fn the_multi_routes_restart_and_delete_the_named_failed_runs() {
         "the restarted entry is gone"
     );
 }
+
+#[tokio::test]
+async fn restart_bulk_restarts_every_matching_failed_run_as_a_workflow_bulk_action() {
+    let app = spawn_app().await;
+    let rx = Receiver::start().await;
+    rx.always(failing());
+    let url = rx.url("/wf");
+    let run = start(&app, &url, &[("Upstash-Retries", "0")]).await;
+    dlq(&app, &format!("workflowRunId={run}"), |m| m.len() == 1).await;
+    let r = post(
+        &app,
+        &format!("/v2/workflows/dlq/restart/bulk?workflowRunId={run}"),
+    )
+    .await;
+    assert_eq!(r.status, 202, "{}", r.text);
+    assert_eq!(r.body["workflowRuns"].as_array().map(Vec::len), Some(1));
+    let id = r.body["actionId"].as_str().expect("actionId");
+    let action = app
+        .get(&format!("/v2/workflows/bulkActions/{id}"))
+        .await
+        .body;
+    assert_eq!(action["kind"], "restart");
+    assert_eq!(action["filter"], json!({ "workflowRunId": [run] }));
+}

@@ -17,7 +17,8 @@ use crate::api::extract::bulk::{self, Fields};
 use crate::api::extract::query::Query;
 use crate::api::publish::{options, published_json};
 use crate::api::views::{Deleted, MessageView};
-use crate::api::{views, views::page, AppState};
+use crate::api::{actions, views, views::page, AppState};
+use crate::engine::store::actions::Scope;
 use crate::engine::store::dlq::DlqSelection;
 use crate::engine::{Error, Result};
 
@@ -71,6 +72,59 @@ fn selection(q: &Query) -> Result<DlqSelection> {
 /// The selection of a bulk request, from its query and JSON body.
 async fn bulk_selection(uri: &Uri, headers: &HeaderMap, raw: Body) -> Result<DlqSelection> {
     selection(&bulk::selection(uri, headers, raw, &BULK).await?)
+}
+
+/// What the async bulk routes read: the DLQ's filters; no page.
+const ASYNC: Fields = Fields {
+    selectors: &[FILTERS],
+    modifiers: &[],
+};
+
+/// The filter of an async bulk request (`…/bulk`): every match, no page.
+async fn async_selection(
+    uri: &Uri,
+    headers: &HeaderMap,
+    raw: Body,
+) -> Result<(Query, DlqSelection)> {
+    let q = bulk::selection(uri, headers, raw, &ASYNC).await?;
+    let sel = DlqSelection {
+        count: usize::MAX,
+        ..selection(&q)?
+    };
+    Ok((q, sel))
+}
+
+/// `DELETE /v2/dlq/bulk`: every matching entry, recorded as a bulk action; 202 with its
+/// `actionId` (and how many were deleted: the local action has finished).
+pub(crate) async fn delete_bulk(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    uri: Uri,
+    headers: HeaderMap,
+    raw: Body,
+) -> ApiResult<Response> {
+    let (q, sel) = async_selection(&uri, &headers, raw).await?;
+    let (deleted, _) = s.engine.dlq_delete_many(t, &sel);
+    let id = actions::record(&s, t, (Scope::Messages, "delete"), &q, deleted);
+    let body = json!({ "actionId": id, "deleted": deleted });
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+/// `POST /v2/dlq/retry/bulk`: every matching entry published again (with the header
+/// overrides), recorded as a bulk action; 202 with its `actionId` and how many were retried.
+pub(crate) async fn retry_bulk(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    uri: Uri,
+    headers: HeaderMap,
+    raw: Body,
+) -> ApiResult<Response> {
+    let overrides = options(&headers, &[])?;
+    let (q, sel) = async_selection(&uri, &headers, raw).await?;
+    let (done, _) = s.engine.dlq_retry_many(t, &sel, &overrides)?;
+    let id = actions::record(&s, t, (Scope::Messages, "retry"), &q, done.len());
+    let body = json!({ "actionId": id, "retried": done.len() });
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }
 
 /// The selection of a bulk request, or with `MULTI` of a `…/multi` one (its `dlqIds` only).

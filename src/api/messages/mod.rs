@@ -92,6 +92,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v2/logs", get(logs::logs))
         .route("/v2/dlq", get(dlq::list).delete(dlq::delete_many::<false>))
         .route("/v2/dlq/multi", delete(dlq::delete_many::<true>))
+        .route("/v2/dlq/bulk", delete(dlq::delete_bulk))
+        .route("/v2/dlq/retry/bulk", post(dlq::retry_bulk))
         .route("/v2/dlq/retry", post(dlq::retry_many::<false>))
         .route("/v2/dlq/retry/multi", post(dlq::retry_many::<true>))
         .route("/v2/dlq/retry/{id}", post(dlq::retry))

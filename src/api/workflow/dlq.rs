@@ -5,7 +5,7 @@
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
@@ -16,7 +16,8 @@ use crate::api::extract::bulk::{self, Fields};
 use crate::api::extract::query::Query;
 use crate::api::publish::options;
 use crate::api::views::{Deleted, MessageView, Reruns, RunRef};
-use crate::api::{views, views::page, AppState};
+use crate::api::{actions, views, views::page, AppState};
+use crate::engine::store::actions::Scope;
 use crate::engine::workflow::dlq::{
     Rerun, WorkflowDlqEntry, WorkflowDlqFilter, WorkflowDlqSelection,
 };
@@ -25,19 +26,99 @@ use crate::engine::Result;
 /// DLQ pages hold at most 100 entries.
 const MAX_COUNT: usize = 100;
 
-/// What the bulk routes read (see [`bulk`]): the DLQ's filters and the workflow ones.
-const BULK: Fields = Fields {
-    selectors: &[
-        crate::api::messages::dlq::FILTERS,
-        &[
-            "workflowRunId",
-            "workflowUrl",
-            "workflowCreatedAt",
-            "failureFunctionState",
-        ],
+/// The filters of the workflow DLQ: the DLQ's and the workflow ones.
+const FILTERS: &[&[&str]] = &[
+    crate::api::messages::dlq::FILTERS,
+    &[
+        "workflowRunId",
+        "workflowUrl",
+        "workflowCreatedAt",
+        "failureFunctionState",
     ],
+];
+
+/// What the bulk routes read (see [`bulk`]).
+const BULK: Fields = Fields {
+    selectors: FILTERS,
     modifiers: &["cursor", "count"],
 };
+
+/// What the async bulk routes (`…/bulk`) read: the filters; no page.
+const ASYNC: Fields = Fields {
+    selectors: FILTERS,
+    modifiers: &[],
+};
+
+/// The filter of an async bulk request: every match, no page.
+async fn async_selection(
+    uri: &Uri,
+    headers: &HeaderMap,
+    raw: Body,
+) -> Result<(Query, WorkflowDlqSelection)> {
+    let q = bulk::selection(uri, headers, raw, &ASYNC).await?;
+    let sel = WorkflowDlqSelection {
+        count: usize::MAX,
+        ..selection(&q)?
+    };
+    Ok((q, sel))
+}
+
+/// `DELETE /v2/workflows/dlq/bulk`: every matching entry, recorded as a workflow bulk action;
+/// 202 with its `actionId` and how many were deleted (the local action has finished).
+pub(crate) async fn delete_bulk(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    uri: Uri,
+    headers: HeaderMap,
+    raw: Body,
+) -> ApiResult<Response> {
+    let (q, sel) = async_selection(&uri, &headers, raw).await?;
+    let (deleted, _) = s.engine.workflow_dlq_delete_many(t, &sel);
+    let id = actions::record(&s, t, (Scope::Runs, "delete"), &q, deleted);
+    let body = json!({ "actionId": id, "deleted": deleted });
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+/// `POST /v2/workflows/dlq/{resume,restart}/bulk`: every matching failed run started again,
+/// recorded as a workflow bulk action; 202 with its `actionId` and the new runs.
+async fn rerun_bulk(
+    s: &AppState,
+    t: crate::engine::TenantId,
+    (uri, headers, raw): (Uri, HeaderMap, Body),
+    mode: Rerun,
+) -> ApiResult<Response> {
+    let overrides = options(&headers, &[])?;
+    let (q, sel) = async_selection(&uri, &headers, raw).await?;
+    let (runs, _) = s.engine.workflow_dlq_rerun(t, &sel, mode, &overrides)?;
+    let kind = match mode {
+        Rerun::Resume => "resume",
+        Rerun::Restart => "restart",
+    };
+    let id = actions::record(s, t, (Scope::Runs, kind), &q, runs.len());
+    let workflow_runs: Vec<RunRef> = runs.iter().map(RunRef::of).collect();
+    let body = json!({ "actionId": id, "workflowRuns": workflow_runs });
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+pub(crate) async fn resume_bulk(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    uri: Uri,
+    headers: HeaderMap,
+    raw: Body,
+) -> ApiResult<Response> {
+    rerun_bulk(&s, t, (uri, headers, raw), Rerun::Resume).await
+}
+
+pub(crate) async fn restart_bulk(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    uri: Uri,
+    headers: HeaderMap,
+    raw: Body,
+) -> ApiResult<Response> {
+    rerun_bulk(&s, t, (uri, headers, raw), Rerun::Restart).await
+}
 
 /// The selection of a bulk request, from its query and JSON body.
 async fn bulk_selection(uri: &Uri, headers: &HeaderMap, raw: Body) -> Result<WorkflowDlqSelection> {

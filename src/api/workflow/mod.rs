@@ -65,6 +65,9 @@ pub(crate) fn routes() -> Router<AppState> {
             get(dlq::list).delete(dlq::delete_many::<false>),
         )
         .route("/v2/workflows/dlq/multi", delete(dlq::delete_many::<true>))
+        .route("/v2/workflows/dlq/bulk", delete(dlq::delete_bulk))
+        .route("/v2/workflows/dlq/resume/bulk", post(dlq::resume_bulk))
+        .route("/v2/workflows/dlq/restart/bulk", post(dlq::restart_bulk))
         .route("/v2/workflows/dlq/resume", post(dlq::resume_many::<false>))
         .route(
             "/v2/workflows/dlq/resume/multi",

@@ -18,7 +18,8 @@ const MAX_KEPT: usize = 10_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BulkAction {
     pub(crate) id: String,
-    /// `cancel`, the only kind the reference documents.
+    /// `cancel` (the only kind the reference names), or for the DLQ's async bulks `delete`,
+    /// `retry`, `resume` or `restart` (their kind is not documented).
     pub(crate) kind: &'static str,
     pub(crate) total: usize,
     pub(crate) processed: usize,
@@ -43,9 +44,10 @@ impl BulkAction {
 pub(crate) struct BulkActions(VecDeque<BulkAction>);
 
 impl BulkActions {
-    /// Records a cancel of `n` items by `filter` that finished at `now`; returns it.
+    /// Records an action of `kind` on `n` items by `filter` that finished at `now`; returns it.
     pub(crate) fn record(
         &mut self,
+        kind: &'static str,
         filter: BTreeMap<String, Vec<String>>,
         n: usize,
         now: u64,
@@ -56,7 +58,7 @@ impl BulkActions {
         }
         let action = BulkAction {
             id: format!("act_{}", crate::ids::base58(22)),
-            kind: "cancel",
+            kind,
             total: n,
             processed: n,
             created_at: now,
@@ -121,15 +123,17 @@ impl TenantState {
 }
 
 impl Engine {
-    /// Records a filter-based bulk cancel of `n` items as a finished action.
+    /// Records a filter-based bulk action of `kind` on `n` items as a finished action.
     pub(crate) fn record_action(
         &self,
         t: TenantId,
-        scope: Scope,
+        (scope, kind): (Scope, &'static str),
         filter: BTreeMap<String, Vec<String>>,
         n: usize,
     ) -> BulkAction {
-        self.with(t, |cx| cx.st.actions_of(scope).record(filter, n, cx.now))
+        self.with(t, |cx| {
+            cx.st.actions_of(scope).record(kind, filter, n, cx.now)
+        })
     }
 
     pub(crate) fn bulk_action(&self, t: TenantId, scope: Scope, id: &str) -> Result<BulkAction> {
@@ -160,7 +164,10 @@ mod tests {
     fn actions_page_newest_first_filter_by_state_and_expire_after_7_days() {
         let mut list = BulkActions::default();
         let ids: Vec<String> = (0..5)
-            .map(|i| list.record(BTreeMap::new(), i, 1_000 + i as u64).id)
+            .map(|i| {
+                list.record("cancel", BTreeMap::new(), i, 1_000 + i as u64)
+                    .id
+            })
             .collect();
         let (page, next) = list.page(None, 2, None, 2_000);
         assert_eq!(
