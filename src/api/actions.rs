@@ -107,6 +107,28 @@ pub(crate) fn cancel_answer(
     })
 }
 
+/// The answer of an async DLQ bulk (`…/bulk`): the work is done, so it is recorded as a
+/// finished action of `kind` on `n` items and answered 202 with `outcome` and the `actionId`.
+pub(crate) fn accepted(
+    s: &AppState,
+    t: TenantId,
+    (scope, kind): (Scope, &'static str),
+    q: &Query,
+    (n, mut outcome): (usize, serde_json::Map<String, serde_json::Value>),
+) -> Response {
+    let id = record(s, t, (scope, kind), q, n);
+    outcome.insert("actionId".into(), id.into());
+    (StatusCode::ACCEPTED, Json(outcome)).into_response()
+}
+
+/// A JSON object of one field, the outcome of an async bulk.
+pub(crate) fn one(
+    key: &str,
+    value: serde_json::Value,
+) -> serde_json::Map<String, serde_json::Value> {
+    serde_json::Map::from_iter([(key.to_string(), value)])
+}
+
 fn list(s: &AppState, t: TenantId, scope: Scope, uri: &Uri) -> Result<ActionList> {
     let q = Query::parse(uri.query());
     let count = q.count(100, 1000)?;

@@ -11,13 +11,14 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
+use crate::api::actions::{self, one};
 use crate::api::error::ApiResult;
 use crate::api::extract::auth::Auth;
 use crate::api::extract::bulk::{self, Fields};
 use crate::api::extract::query::Query;
 use crate::api::publish::{options, published_json};
 use crate::api::views::{Deleted, MessageView};
-use crate::api::{actions, views, views::page, AppState};
+use crate::api::{views, views::page, AppState};
 use crate::engine::store::actions::Scope;
 use crate::engine::store::dlq::DlqSelection;
 use crate::engine::{Error, Result};
@@ -105,9 +106,14 @@ pub(crate) async fn delete_bulk(
 ) -> ApiResult<Response> {
     let (q, sel) = async_selection(&uri, &headers, raw).await?;
     let (deleted, _) = s.engine.dlq_delete_many(t, &sel);
-    let id = actions::record(&s, t, (Scope::Messages, "delete"), &q, deleted);
-    let body = json!({ "actionId": id, "deleted": deleted });
-    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+    let outcome = (deleted, one("deleted", json!(deleted)));
+    Ok(actions::accepted(
+        &s,
+        t,
+        (Scope::Messages, "delete"),
+        &q,
+        outcome,
+    ))
 }
 
 /// `POST /v2/dlq/retry/bulk`: every matching entry published again (with the header
@@ -122,9 +128,14 @@ pub(crate) async fn retry_bulk(
     let overrides = options(&headers, &[])?;
     let (q, sel) = async_selection(&uri, &headers, raw).await?;
     let (done, _) = s.engine.dlq_retry_many(t, &sel, &overrides)?;
-    let id = actions::record(&s, t, (Scope::Messages, "retry"), &q, done.len());
-    let body = json!({ "actionId": id, "retried": done.len() });
-    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+    let outcome = (done.len(), one("retried", json!(done.len())));
+    Ok(actions::accepted(
+        &s,
+        t,
+        (Scope::Messages, "retry"),
+        &q,
+        outcome,
+    ))
 }
 
 /// The selection of a bulk request, or with `MULTI` of a `…/multi` one (its `dlqIds` only).

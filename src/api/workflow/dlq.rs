@@ -5,18 +5,19 @@
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
+use crate::api::actions::{self, one};
 use crate::api::error::ApiResult;
 use crate::api::extract::auth::Auth;
 use crate::api::extract::bulk::{self, Fields};
 use crate::api::extract::query::Query;
 use crate::api::publish::options;
 use crate::api::views::{Deleted, MessageView, Reruns, RunRef};
-use crate::api::{actions, views, views::page, AppState};
+use crate::api::{views, views::page, AppState};
 use crate::engine::store::actions::Scope;
 use crate::engine::workflow::dlq::{
     Rerun, WorkflowDlqEntry, WorkflowDlqFilter, WorkflowDlqSelection,
@@ -74,9 +75,14 @@ pub(crate) async fn delete_bulk(
 ) -> ApiResult<Response> {
     let (q, sel) = async_selection(&uri, &headers, raw).await?;
     let (deleted, _) = s.engine.workflow_dlq_delete_many(t, &sel);
-    let id = actions::record(&s, t, (Scope::Runs, "delete"), &q, deleted);
-    let body = json!({ "actionId": id, "deleted": deleted });
-    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+    let outcome = (deleted, one("deleted", json!(deleted)));
+    Ok(actions::accepted(
+        &s,
+        t,
+        (Scope::Runs, "delete"),
+        &q,
+        outcome,
+    ))
 }
 
 /// `POST /v2/workflows/dlq/{resume,restart}/bulk`: every matching failed run started again,
@@ -94,10 +100,9 @@ async fn rerun_bulk(
         Rerun::Resume => "resume",
         Rerun::Restart => "restart",
     };
-    let id = actions::record(s, t, (Scope::Runs, kind), &q, runs.len());
     let workflow_runs: Vec<RunRef> = runs.iter().map(RunRef::of).collect();
-    let body = json!({ "actionId": id, "workflowRuns": workflow_runs });
-    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+    let outcome = (runs.len(), one("workflowRuns", json!(workflow_runs)));
+    Ok(actions::accepted(s, t, (Scope::Runs, kind), &q, outcome))
 }
 
 pub(crate) async fn resume_bulk(
