@@ -1,7 +1,8 @@
 //! `GET/DELETE /v2/messages/{id}` and bulk cancel `DELETE /v2/messages`, which takes its
-//! selection (ids, filters, `count`) from the query or from a JSON body such as
+//! selection (ids, filters) from the query or from a JSON body such as
 //! `{"messageIds": [...]}`, checked by [`bulk`]; naming nothing (or `all=true`) cancels
-//! everything, up to `count`.
+//! everything. `count` is accepted and ignored, as the API reference now documents: every
+//! match is cancelled (the TypeScript SDK still sends `count=100` with `{all: true}`).
 
 pub(crate) mod dlq;
 pub(crate) mod logs;
@@ -71,8 +72,8 @@ pub(crate) async fn cancel_many(
     let q = bulk::selection(&uri, &headers, raw, &BULK).await?;
     let mut filter = q.filter()?;
     let ids = std::mem::take(&mut filter.message_ids);
-    let count = q.u64("count")?.map(|c| c as usize);
-    let cancelled = s.engine.cancel_many(t, &ids, &filter, count);
+    q.u64("count")?;
+    let cancelled = s.engine.cancel_many(t, &ids, &filter);
     let by_ids = !ids.is_empty();
     Ok(actions::cancel_answer(
         &s,

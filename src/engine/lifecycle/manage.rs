@@ -70,14 +70,8 @@ impl Engine {
         }
     }
 
-    /// Cancels pending messages by id or filter, oldest first, at most `count` (None: all).
-    pub(crate) fn cancel_many(
-        &self,
-        t: TenantId,
-        ids: &[String],
-        filter: &Filter,
-        count: Option<usize>,
-    ) -> usize {
+    /// Cancels every pending message named by id, or else matching the filter, oldest first.
+    pub(crate) fn cancel_many(&self, t: TenantId, ids: &[String], filter: &Filter) -> usize {
         self.with(t, |cx| {
             let mut chosen: Vec<(u64, Arc<str>)> = cx
                 .st
@@ -94,7 +88,6 @@ impl Engine {
                 .map(|m| (m.created_at, m.id.clone()))
                 .collect();
             chosen.sort();
-            chosen.truncate(count.unwrap_or(usize::MAX));
             chosen.iter().filter(|(_, id)| cx.cancel(id)).count()
         })
     }

@@ -170,6 +170,16 @@ describe("qstash dev with @upstash/qstash", () => {
     assert.equal(again.cancelled, 0, "nothing is left to cancel");
   });
 
+  test("messages.cancel({ all: true }) cancels more than the 100 the SDK names as count", T, async () => {
+    const url = receiver.endpoint("cancel-all-many");
+    const messages = Array.from({ length: 150 }, (_, i) => ({ url, body: JSON.stringify({ i }), delay: 60 }));
+    await client.batch(messages.slice(0, 75));
+    await client.batch(messages.slice(75));
+    const out = await client.messages.cancel({ all: true });
+    assert.ok(out.cancelled >= 150, `expected every pending message cancelled, got ${out.cancelled}`);
+    assert.equal((await client.messages.cancel({ all: true })).cancelled, 0);
+  });
+
   test("a destination that keeps failing ends in the DLQ; dlq.delete removes it once", T, async () => {
     const url = receiver.endpoint("always-fails", { times: 1_000, status: 500, body: "upstream broke" });
     const res = await client.publishJSON({ url, body: { doomed: true }, retries: 1, retryDelay: "10" });
