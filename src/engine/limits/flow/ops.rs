@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::engine::limits::flow::{FlowKey, FlowSpec};
-use crate::engine::{Engine, Error, Job, Locked, Result, TenantId};
+use crate::engine::{Engine, Error, Job, Locked, Messages, Result, TenantId};
 
 /// §4.9: what `GET /v2/flowControl/{key}` shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,10 +81,18 @@ impl Locked<'_> {
     /// Sends waiting message `id` its `Deliver` job, unless one is already on its way: every
     /// freed slot wakes the first ones in line, and without this a long line would get one
     /// more job per finished attempt for each of them.
-    fn wake(&mut self, id: &Arc<str>) {
-        if let Some(m) = self.st.messages.get_mut(id).filter(|m| !m.woken) {
-            m.woken = true;
-            self.deliver_at(self.now, id.clone());
+    /// Takes the message map and the timer apart from the line being read, so waking needs no
+    /// copy of the line (this runs after every finished attempt).
+    fn wake_each<'a>(
+        messages: &mut Messages,
+        wake_at: impl Fn(Arc<str>),
+        ids: impl Iterator<Item = &'a Arc<str>>,
+    ) {
+        for id in ids {
+            if let Some(m) = messages.get_mut(id).filter(|m| !m.woken) {
+                m.woken = true;
+                wake_at(id.clone());
+            }
         }
     }
 
@@ -174,9 +182,11 @@ impl Locked<'_> {
             return;
         };
         let room = k.room(now);
-        let due: Vec<Arc<str>> = k.waitlist.iter().take(room).cloned().collect();
-        for id in &due {
-            self.wake(id);
+        let (engine, t) = (self.engine, self.t);
+        let deliver = |id| engine.timer.schedule(now, Job::Deliver { tenant: t, id });
+        let (flows, messages) = (&self.st.flows, &mut self.st.messages);
+        if let Some(k) = flows.get(key) {
+            Self::wake_each(messages, deliver, k.waitlist.iter().take(room));
         }
         self.arm_flow_wake(key);
     }
@@ -202,10 +212,10 @@ impl Locked<'_> {
     /// handed over.
     pub(crate) fn wake_global(&mut self, reserved: usize) {
         let max = self.limits().global_parallelism as usize;
-        let due: Vec<Arc<str>> = self.st.line.next_up(max, reserved).cloned().collect();
-        for id in &due {
-            self.wake(id);
-        }
+        let (engine, t, now) = (self.engine, self.t, self.now);
+        let deliver = |id| engine.timer.schedule(now, Job::Deliver { tenant: t, id });
+        let (line, messages) = (&self.st.line, &mut self.st.messages);
+        Self::wake_each(messages, deliver, line.next_up(max, reserved));
     }
 }
 
