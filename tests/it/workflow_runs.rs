@@ -324,10 +324,11 @@ async fn bulk_cancel_by_ids_by_filter_and_all() {
     let prefix = format!("workflowUrl={}&count=1", rx.url("/wf/a"));
     assert_eq!(
         cancel(prefix.clone()).await.body["cancelled"],
-        1,
-        "count caps it"
+        2,
+        "c and d match the prefix; count does not cap a filter"
     );
-    assert_eq!(cancel(prefix).await.body["cancelled"], 1);
+    assert_eq!(cancel(prefix).await.body["cancelled"], 0);
+    assert_eq!(cancel("count=x".into()).await.status, 400);
 
     let e = start(&app, &rx.url("/wf/e"), &[]).await;
     let f = start(&app, &rx.url("/wf/f"), &[]).await;

@@ -1,5 +1,5 @@
 //! The run API over many runs: bulk cancel (`DELETE /v2/workflows/runs` by `workflowRunIds`, by
-//! filter, or all active runs up to `count`, named in the query or a JSON body as [`bulk`]
+//! filter, or all active runs (`count` is accepted and ignored), named in the query or a JSON body as [`bulk`]
 //! checks them) and the workflow logs (`GET /v2/workflows/events` with
 //! `groupBy=workflowRunId`, which the SDK calls, and `GET /v2/workflows/logs`), whose pages
 //! stop early at the byte budget of [`page`].
@@ -22,8 +22,6 @@ use crate::engine::{Error, Result};
 
 /// Runs per logs page: 10 by default and at most.
 const LOG_COUNT: usize = 10;
-/// Runs cancelled by one filtered request unless `count` says otherwise.
-const CANCEL_COUNT: usize = 100;
 
 /// `id@createdAt` pairs of `workflowRuns`.
 fn run_pairs(q: &Query) -> Result<Vec<(String, u64)>> {
@@ -111,8 +109,9 @@ pub(crate) async fn cancel_many(
     };
     let f = run_filter(&q, exact)?;
     let ids = q.all("workflowRunIds");
-    let count = q.count(CANCEL_COUNT, usize::MAX)?;
-    let cancelled = s.engine.cancel_runs(t, &ids, &f, count);
+    // Accepted and ignored, as for messages: the reference cancels every match.
+    q.u64("count")?;
+    let cancelled = s.engine.cancel_runs(t, &ids, &f);
     let by_ids = !ids.is_empty();
     Ok(actions::cancel_answer(
         &s,

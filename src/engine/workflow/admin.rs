@@ -39,14 +39,13 @@ impl Engine {
         })
     }
 
-    /// Cancels active runs: those in `ids`, else those matching `f` (oldest first, at most
-    /// `count`). Returns how many were cancelled.
+    /// Cancels active runs: those in `ids`, else every one matching `f` (oldest first).
+    /// Returns how many were cancelled.
     pub(crate) fn cancel_runs(
         &self,
         t: TenantId,
         ids: &[String],
         f: &RunFilter,
-        count: usize,
     ) -> usize {
         self.with(t, |cx| {
             let mut chosen: Vec<(u64, String)> = cx
@@ -65,9 +64,6 @@ impl Engine {
                 .map(|r| (r.created_at, r.id.clone()))
                 .collect();
             chosen.sort();
-            if ids.is_empty() {
-                chosen.truncate(count);
-            }
             for (_, id) in &chosen {
                 cx.end_run(id, RunState::Canceled, None);
             }
