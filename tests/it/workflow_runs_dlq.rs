@@ -309,3 +309,50 @@ async fn restart_bulk_restarts_every_matching_failed_run_as_a_workflow_bulk_acti
     assert_eq!(action["kind"], "restart");
     assert_eq!(action["filter"], json!({ "workflowRunId": [run] }));
 }
+
+#[tokio::test]
+async fn a_retried_failure_callback_in_progress_can_be_cancelled() {
+    let app = spawn_app().await;
+    let rx = Receiver::start().await;
+    rx.always(failing());
+    let run = start(&app, &rx.url("/wf"), &[("Upstash-Retries", "0")]).await;
+    let found = dlq(&app, &format!("workflowRunId={run}"), |m| {
+        m.first()
+            .is_some_and(|e| e["failureCallbackInfo"]["state"] == "CALLBACK_FAIL")
+    })
+    .await;
+    let dlq_id = found[0]["dlqId"].as_str().unwrap().to_string();
+    let path = format!("/v2/workflows/dlq/callback/{dlq_id}");
+    let idle = app.delete(&path).await;
+    assert_eq!(idle.status, 400, "nothing in progress: {}", idle.text);
+    assert!(idle.body["error"].is_string(), "{}", idle.text);
+
+    rx.always(failing().slow(Duration::from_secs(30)));
+    let before = rx.received().len();
+    assert_eq!(post(&app, &path).await.status, 200);
+    dlq(&app, &format!("workflowRunId={run}"), |m| {
+        m.first()
+            .is_some_and(|e| e["failureCallbackInfo"]["state"] == "CALLBACK_INPROGRESS")
+    })
+    .await;
+    let cancelled = app.delete(&path).await;
+    assert_eq!(
+        (cancelled.status, &cancelled.body["workflowRunId"]),
+        (200, &json!(run)),
+        "{}",
+        cancelled.text
+    );
+    dlq(&app, &format!("workflowRunId={run}"), |m| {
+        m.first()
+            .is_some_and(|e| e["failureCallbackInfo"]["state"] == "CALLBACK_CANCELED")
+    })
+    .await;
+    assert_eq!(app.delete(&path).await.status, 400, "already cancelled");
+    assert_eq!(
+        app.delete("/v2/workflows/dlq/callback/dlq_unknown")
+            .await
+            .status,
+        404
+    );
+    assert!(rx.received().len() <= before + 1);
+}

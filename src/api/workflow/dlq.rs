@@ -320,3 +320,14 @@ pub(crate) async fn callback(
     let run = s.engine.workflow_dlq_callback(t, &id)?;
     Ok(Json(RunRef::of(&run)).into_response())
 }
+
+/// `DELETE /v2/workflows/dlq/callback/{dlqId}`: cancels a retried failure callback still in
+/// progress → `{"workflowRunId", "workflowCreatedAt"}`; 400 when none is in progress.
+pub(crate) async fn callback_cancel(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    let run = s.engine.workflow_dlq_callback_cancel(t, &id)?;
+    Ok(Json(RunRef::of(&run)).into_response())
+}

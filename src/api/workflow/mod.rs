@@ -83,6 +83,9 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/v2/workflows/dlq/resume/{id}", post(dlq::resume))
         .route("/v2/workflows/dlq/restart/{id}", post(dlq::restart))
-        .route("/v2/workflows/dlq/callback/{id}", post(dlq::callback))
+        .route(
+            "/v2/workflows/dlq/callback/{id}",
+            post(dlq::callback).delete(dlq::callback_cancel),
+        )
         .route("/v2/workflows/dlq/{id}", get(dlq::get).delete(dlq::delete))
 }

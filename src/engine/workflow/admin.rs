@@ -41,12 +41,7 @@ impl Engine {
 
     /// Cancels active runs: those in `ids`, else every one matching `f` (oldest first).
     /// Returns how many were cancelled.
-    pub(crate) fn cancel_runs(
-        &self,
-        t: TenantId,
-        ids: &[String],
-        f: &RunFilter,
-    ) -> usize {
+    pub(crate) fn cancel_runs(&self, t: TenantId, ids: &[String], f: &RunFilter) -> usize {
         self.with(t, |cx| {
             let mut chosen: Vec<(u64, String)> = cx
                 .st

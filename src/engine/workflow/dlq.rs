@@ -2,7 +2,7 @@
 //! run and the fate of the run's failure callback; deleted; resumed (a new run with the failed
 //! run's history up to the failed message, which is published again) or restarted (a new run
 //! from its first message), with publish headers overriding the run config; and the failure
-//! callback published again. Must not import axum, reqwest or tokio::net.
+//! callback published again or, while in progress, cancelled. Must not import axum, reqwest or tokio::net.
 
 use std::sync::Arc;
 
@@ -263,27 +263,55 @@ impl Engine {
     /// Publishes the failure callback of a failed run again (its last one must have failed).
     pub(crate) fn workflow_dlq_callback(&self, t: TenantId, dlq_id: &str) -> Result<RunKey> {
         self.with(t, |cx| {
-            let st = &cx.st;
-            let w = st
-                .dlq
-                .get(dlq_id)
-                .and_then(|e| st.workflow_entry(e))
-                .ok_or_else(|| not_found(dlq_id))?;
-            let spec: Arc<MessageSpec> = {
-                let infos = collect(st, |l| l.call_type == CallType::FailureCall);
-                let (_, info) = failure_call(&infos, &w.run_id, w.created_at)
-                    .ok_or_else(|| Error::bad("the workflow run has no failure callback"))?;
-                if callback_state(info.last) != "CALLBACK_FAIL" {
-                    return Err(Error::bad("the failure callback has not failed"));
-                }
-                info.spec
-                    .cloned()
-                    .ok_or_else(|| Error::bad("the failure callback is gone"))?
-            };
+            let (run, call) = failure_of(cx.st, dlq_id)?;
+            if call.state != "CALLBACK_FAIL" {
+                return Err(Error::bad("the failure callback has not failed"));
+            }
+            let spec = call
+                .spec
+                .ok_or_else(|| Error::bad("the failure callback is gone"))?;
             cx.enqueue(spec, cx.now);
-            Ok((w.run_id, w.created_at))
+            Ok(run)
         })
     }
+
+    /// Cancels the failure callback of a failed run while it is in progress (a retried one
+    /// waiting for its next attempt); anything else is a 400, as the reference documents.
+    pub(crate) fn workflow_dlq_callback_cancel(&self, t: TenantId, dlq_id: &str) -> Result<RunKey> {
+        self.with(t, |cx| {
+            let (run, call) = failure_of(cx.st, dlq_id)?;
+            if call.state != "CALLBACK_INPROGRESS" || !cx.cancel(&call.message_id) {
+                return Err(Error::bad("the failure callback is not in progress"));
+            }
+            Ok(run)
+        })
+    }
+}
+
+/// The latest failure-callback message of a workflow DLQ entry's run, owned.
+struct FailureCall {
+    message_id: String,
+    state: &'static str,
+    spec: Option<Arc<MessageSpec>>,
+}
+
+/// The run of a workflow DLQ entry and its failure callback; 404 for an unknown entry, 400
+/// when the run has no failure callback.
+fn failure_of(st: &TenantState, dlq_id: &str) -> Result<(RunKey, FailureCall)> {
+    let w = st
+        .dlq
+        .get(dlq_id)
+        .and_then(|e| st.workflow_entry(e))
+        .ok_or_else(|| not_found(dlq_id))?;
+    let infos = collect(st, |l| l.call_type == CallType::FailureCall);
+    let (id, info) = failure_call(&infos, &w.run_id, w.created_at)
+        .ok_or_else(|| Error::bad("the workflow run has no failure callback"))?;
+    let call = FailureCall {
+        message_id: id.to_string(),
+        state: callback_state(info.last),
+        spec: info.spec.cloned(),
+    };
+    Ok(((w.run_id, w.created_at), call))
 }
 
 impl Locked<'_> {
