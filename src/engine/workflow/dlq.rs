@@ -2,7 +2,8 @@
 //! run and the fate of the run's failure callback; deleted; resumed (a new run with the failed
 //! run's history up to the failed message, which is published again) or restarted (a new run
 //! from its first message), with publish headers overriding the run config; and the failure
-//! callback published again or, while in progress, cancelled. Must not import axum, reqwest or tokio::net.
+//! callback published again or, while in progress, cancelled. Must not import axum, reqwest or
+//! tokio::net.
 
 use std::sync::Arc;
 
