@@ -81,8 +81,8 @@ pub(crate) fn record(
 
 /// The answer of a bulk cancel of `cancelled` items. By ids: `{cancelled}`. By filter (or
 /// all): the cancel is recorded as an action and answered `{cancelled}`, or with `async=true`
-/// (query or body) 202 and the action's id, as the reference documents. The cancel itself
-/// has already finished either way.
+/// (query or body) 202 and the action's id, as the references document (a message cancel is
+/// 202 either way). The cancel itself has already finished.
 pub(crate) fn cancel_answer(
     s: &AppState,
     t: TenantId,
@@ -90,8 +90,14 @@ pub(crate) fn cancel_answer(
     by_ids: bool,
     cancelled: usize,
 ) -> Result<Response> {
+    // The QStash reference answers every message cancel 202; the Workflow one, 200 unless
+    // the cancel runs as a bulk action (`async`).
+    let sync_status = match scope {
+        Scope::Messages => StatusCode::ACCEPTED,
+        Scope::Runs => StatusCode::OK,
+    };
     if by_ids {
-        return Ok(Json(json!({ "cancelled": cancelled })).into_response());
+        return Ok((sync_status, Json(json!({ "cancelled": cancelled }))).into_response());
     }
     let action_id = record(s, t, (scope, "cancel"), q, cancelled);
     let is_async = match q.one("async") {
@@ -103,7 +109,7 @@ pub(crate) fn cancel_answer(
             let body = json!({ "actionId": action_id, "cancelled": cancelled });
             (StatusCode::ACCEPTED, Json(body)).into_response()
         }
-        false => Json(json!({ "cancelled": cancelled })).into_response(),
+        false => (sync_status, Json(json!({ "cancelled": cancelled }))).into_response(),
     })
 }
 

@@ -52,7 +52,7 @@ async fn an_async_filter_cancel_answers_its_action_which_is_listed_and_got() {
     let r = app.delete("/v2/messages?label=b").await;
     assert_eq!(
         (r.status, r.body.clone()),
-        (200, json!({"cancelled": 1})),
+        (202, json!({"cancelled": 1})),
         "{}",
         r.text
     );

@@ -282,7 +282,7 @@ async fn paths_are_normalised_before_routing() {
         app.publish_ok(DEST, &[("Upstash-Delay", "60s")], "x").await;
     }
     let r = app.delete("/v2/messages/").await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.status, 202, "{}", r.text);
     assert_eq!(
         r.body,
         json!({"cancelled": 2}),

@@ -110,7 +110,7 @@ async fn publishing_past_the_pending_bound_is_a_412_until_messages_leave() {
 
     assert_eq!(
         app.delete(&format!("/v2/messages/{}", ids[0])).await.status,
-        200
+        202
     );
     app.publish_ok("https://example.com/p", &[LATER], "again")
         .await;

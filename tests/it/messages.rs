@@ -126,7 +126,7 @@ async fn cancelling_a_pending_message_removes_it_logs_it_and_stops_delivery() {
         .publish_ok(&rx.url("/never"), &[("Upstash-Delay", "1s")], "x")
         .await;
     let r = app.delete(&format!("/v2/messages/{id}")).await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.status, 202, "{}", r.text);
     assert_eq!(r.body, json!({"cancelled": 1}));
     assert_not_found(&app.get(&format!("/v2/messages/{id}")).await);
     assert_eq!(
@@ -149,7 +149,7 @@ async fn bulk_cancel_by_message_ids_in_the_query_cancels_only_those() {
     let ids = pending(&app, "https://example.com/a", 3, &[]).await;
     let path = format!("/v2/messages?messageIds={}&messageIds={}", ids[0], ids[1]);
     let r = app.delete(&path).await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.status, 202, "{}", r.text);
     assert_eq!(r.body, json!({"cancelled": 2}));
     assert!(!is_pending(&app, &ids[0]).await);
     assert!(!is_pending(&app, &ids[1]).await);
@@ -217,7 +217,7 @@ async fn bulk_cancel_accepts_the_legacy_json_body() {
         .header("Content-Type", "application/json")
         .body(json!({"messageIds": [ids[0], ids[2]]}).to_string());
     let r = app.send(rb).await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.status, 202, "{}", r.text);
     assert_eq!(r.body, json!({"cancelled": 2}));
     assert!(!is_pending(&app, &ids[0]).await);
     assert!(is_pending(&app, &ids[1]).await);
@@ -244,7 +244,7 @@ async fn bulk_cancel_accepts_the_legacy_filter_fields_in_the_json_body() {
         .header("Content-Type", "application/json")
         .body(json!({"url": "https://example.com/a", "callerIP": "127.0.0.1"}).to_string());
     let r = app.send(rb).await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.status, 202, "{}", r.text);
     assert_eq!(r.body, json!({"cancelled": 2}));
     assert!(!is_pending(&app, &a[0]).await && !is_pending(&app, &a[1]).await);
     assert!(is_pending(&app, &b[0]).await);
@@ -258,7 +258,7 @@ async fn bulk_cancel_with_nothing_cancels_every_pending_message_and_counts_only_
     app.wait_for_state(&delivered, "DELIVERED").await;
     let ids = pending(&app, "https://example.com/a", 2, &[]).await;
     let r = app.delete("/v2/messages").await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.status, 202, "{}", r.text);
     assert_eq!(r.body, json!({"cancelled": 2}));
     for id in &ids {
         assert!(!is_pending(&app, id).await);

@@ -9,7 +9,7 @@ pub(crate) mod logs;
 
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
@@ -35,9 +35,9 @@ pub(crate) async fn cancel(
     State(s): State<AppState>,
     Auth(t): Auth,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<(StatusCode, Json<Value>)> {
     s.engine.cancel(t, &id)?;
-    Ok(Json(json!({ "cancelled": 1 })))
+    Ok((StatusCode::ACCEPTED, Json(json!({ "cancelled": 1 }))))
 }
 
 /// What bulk cancel reads (see [`bulk`]). `messageIds` win over the other filters, as the
