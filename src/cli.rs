@@ -59,6 +59,10 @@ pub struct DevArgs {
     /// (`us-east-1` or `eu-central-1`), so multi-region receivers can be tested; none by default.
     #[arg(long, env = "QSTASH_DEV_REGION", value_parser = Region::parse)]
     pub region: Option<Region>,
+    /// Start the server's clock at this instant (RFC 3339, e.g. `2026-03-07T12:00:00Z`)
+    /// instead of now; it then runs at real speed and `/dev/clock` moves it.
+    #[arg(long = "start-time", env = "QSTASH_DEV_START_TIME", value_parser = parse_instant)]
+    pub start_time: Option<u64>,
     /// Serve the local dashboard at `/`; `-dashboard=false` turns it off.
     #[arg(long = "dashboard", env = "QSTASH_DEV_DASHBOARD", default_value_t = true, action = clap::ArgAction::Set)]
     pub dashboard: bool,
@@ -81,6 +85,14 @@ pub struct DevArgs {
     pub allowed_origins: Vec<String>,
 }
 
+/// An RFC 3339 instant as Unix ms; one before 1970 is refused.
+pub fn parse_instant(s: &str) -> Result<u64, String> {
+    chrono::DateTime::parse_from_rfc3339(s.trim())
+        .ok()
+        .and_then(|t| u64::try_from(t.timestamp_millis()).ok())
+        .ok_or_else(|| format!("{s:?} is not an RFC 3339 instant such as 2026-03-07T12:00:00Z"))
+}
+
 fn parse_scale(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
         Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
@@ -100,6 +112,7 @@ impl DevArgs {
             backoff_scale: self.backoff_scale,
             dashboard: self.dashboard,
             region: self.region,
+            start_time: self.start_time,
             allowed_hosts: self.allowed_hosts.clone(),
             allowed_origins: self.allowed_origins.clone(),
             ..Config::default()

@@ -213,6 +213,9 @@ pub struct Config {
     /// The hosted region whose `Upstash-Region` header deliveries carry (`-region`); none by
     /// default, as the official dev server sends none.
     pub region: Option<Region>,
+    /// Where the server's clock starts (Unix ms, `-start-time`); it then runs at real speed.
+    /// `None`: real time.
+    pub start_time: Option<u64>,
     /// Overrides the preset's `max_pending_messages` (tests use a small bound).
     pub max_pending_override: Option<usize>,
     /// Host names accepted besides the built-in local ones (`-allowed-hosts`); `*` accepts any.
@@ -294,6 +297,7 @@ impl Default for Config {
             backoff_scale: 1.0,
             dashboard: true,
             region: None,
+            start_time: None,
             max_pending_override: None,
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),

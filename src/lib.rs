@@ -17,9 +17,11 @@
 //!   RETRY with a new timer job, or FAILED into the DLQ, with callbacks on the way).
 //!
 //! The engine is synchronous and never does I/O; `api` never calls `delivery`; every "now"
-//! comes from the one `clock::Clock` that `server` hands down.
+//! comes from the one `clock::Clock` that `server` hands down, and `catch_up` moves it
+//! forward through every deadline in between (`/dev/clock`).
 
 pub mod api;
+pub(crate) mod catch_up;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -30,6 +30,10 @@ struct Inner<J> {
     /// Jobs that were due when scheduled, in the order scheduled.
     ready: Vec<J>,
     seq: u64,
+    /// Jobs taken by the runner and not yet handed over: neither waiting nor running.
+    handing: bool,
+    /// Jobs taken so far.
+    taken: u64,
 }
 
 impl<J: Send + 'static> Timer<J> {
@@ -41,6 +45,8 @@ impl<J: Send + 'static> Timer<J> {
                 queue: BTreeMap::new(),
                 ready: Vec::new(),
                 seq: 0,
+                handing: false,
+                taken: 0,
             }),
             notify: Notify::new(),
         }
@@ -94,7 +100,23 @@ impl<J: Send + 'static> Timer<J> {
             }
             due.push(entry.remove());
         }
+        inner.handing = !due.is_empty();
+        inner.taken += due.len() as u64;
         due
+    }
+
+    /// Jobs taken by the runner so far: unchanged between two looks, nothing fell due.
+    pub(crate) fn taken(&self) -> u64 {
+        self.inner.lock().taken
+    }
+
+    /// Whether nothing is due at `now`: no job ready, none with a deadline at or before it,
+    /// and none taken but not yet handed over.
+    pub(crate) fn quiet_at(&self, now: u64) -> bool {
+        let inner = self.inner.lock();
+        !inner.handing
+            && inner.ready.is_empty()
+            && inner.queue.first_key_value().is_none_or(|(k, _)| k.0 > now)
     }
 
     /// The earliest deadline waiting (0 when jobs are ready to run), if any.
@@ -117,6 +139,7 @@ impl<J: Send + 'static> Timer<J> {
                 }
                 on_due(job);
             }
+            self.inner.lock().handing = false;
             // Nothing waiting, or a frozen clock: only a new job or a clock change can make
             // anything due; the hour is a backstop.
             let wait = self

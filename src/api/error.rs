@@ -64,6 +64,7 @@ impl ApiError {
             Self::Engine(Error::NotFound(_)) => StatusCode::NOT_FOUND,
             Self::Engine(Error::PayloadTooLarge(_)) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Engine(Error::QuotaExceeded(_)) => StatusCode::PRECONDITION_FAILED,
+            Self::Engine(Error::Conflict(_)) => StatusCode::CONFLICT,
             Self::Limited(..) => StatusCode::TOO_MANY_REQUESTS,
         }
     }

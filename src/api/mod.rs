@@ -30,6 +30,17 @@ use error::error_response;
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub(crate) engine: Arc<Engine>,
+    /// Serialises moves of the clock (`/dev/clock`).
+    pub(crate) clock_moves: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl AppState {
+    pub(crate) fn new(engine: Arc<Engine>) -> Self {
+        Self {
+            engine,
+            clock_moves: Arc::default(),
+        }
+    }
 }
 
 /// Canonical spellings of the `/v2/<resource>` segment.
@@ -58,8 +69,7 @@ const RESOURCES: [&str; 21] = [
 ];
 
 /// Every route: each folder of the API adds its own.
-pub(crate) fn router(engine: Arc<Engine>) -> Router {
-    let state = AppState { engine };
+pub(crate) fn router(state: AppState) -> Router {
     dashboard::routes(state.engine.config().dashboard)
         .merge(publish::routes())
         .merge(messages::routes())
@@ -77,7 +87,8 @@ pub(crate) fn router(engine: Arc<Engine>) -> Router {
 pub(crate) fn app(
     engine: Arc<Engine>,
 ) -> tower::util::MapRequest<edge::Edge<Router>, fn(Request) -> Request> {
-    let edge = edge::Edge::new(router(engine.clone()), AppState { engine });
+    let state = AppState::new(engine);
+    let edge = edge::Edge::new(router(state.clone()), state);
     tower::util::MapRequest::new(edge, normalize as fn(Request) -> Request)
 }
 

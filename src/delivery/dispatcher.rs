@@ -150,6 +150,10 @@ impl Starter for Sender {
             self.0.tracker.spawn_on(task, &self.0.runtime);
         }
     }
+
+    fn in_flight(&self) -> usize {
+        self.0.tracker.len()
+    }
 }
 
 /// Sends an attempt and hands its result back to the engine; then, while the engine hands

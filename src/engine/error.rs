@@ -16,6 +16,10 @@ pub enum Error {
     /// A body larger than the quota allows: 413.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// A request that the thing's current state forbids (deliver a message already in
+    /// delivery): 409.
+    #[error("{0}")]
+    Conflict(String),
     /// A plan limit (queues, schedules, …): 412.
     #[error("{0}")]
     QuotaExceeded(String),

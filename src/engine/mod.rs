@@ -16,6 +16,7 @@ pub mod syntax;
 pub(crate) mod tenant;
 pub(crate) mod workflow;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::clock::Clock;
@@ -82,6 +83,9 @@ pub struct Engine {
     /// Sends attempts the engine starts itself (see [`Starter`]); none under tests that
     /// drive the engine alone, and then every attempt waits for its timer job.
     starter: OnceLock<Box<dyn Starter>>,
+    /// Attempts started since the server started: tells a quiet moment from a busy one
+    /// between two looks (see `delivery::catch_up`).
+    attempts: AtomicU64,
 }
 
 impl Engine {
@@ -107,6 +111,7 @@ impl Engine {
             clock: timer.clock().clone(),
             timer,
             starter: OnceLock::new(),
+            attempts: AtomicU64::new(0),
         }
     }
 
@@ -211,9 +216,42 @@ impl Engine {
         })
     }
 
+    /// Attempts started so far, of every tenant.
+    pub(crate) fn attempts_started(&self) -> u64 {
+        self.attempts.load(Ordering::Acquire)
+    }
+
+    /// Counts an attempt started (`Locked::start`).
+    pub(crate) fn count_attempt(&self) {
+        self.attempts.fetch_add(1, Ordering::Release);
+    }
+
+    /// Attempts sent and not yet finished (none without a starter).
+    pub(crate) fn in_flight(&self) -> usize {
+        self.starter.get().map_or(0, |s| s.in_flight())
+    }
+
     /// Number of messages waiting or in delivery for a tenant.
     pub fn pending(&self, t: TenantId) -> usize {
         self.with(t, |cx| cx.st.messages.len())
+    }
+
+    /// Of a tenant's pending messages, how many are in delivery or due by `horizon` (Unix ms
+    /// on the clock), and how many there are in all.
+    pub(crate) fn pending_by(&self, t: TenantId, horizon: u64) -> (usize, usize) {
+        self.with(t, |cx| {
+            let all = cx.st.messages.len();
+            let due = match all {
+                0 => 0,
+                _ => cx
+                    .st
+                    .messages
+                    .values()
+                    .filter(|m| m.active || m.not_before <= horizon)
+                    .count(),
+            };
+            (due, all)
+        })
     }
 }
 

@@ -29,9 +29,10 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds a server on real time.
+    /// Binds a server on real time, or from `config.start_time` on.
     pub async fn bind(config: Config) -> std::io::Result<Self> {
-        Self::bind_with_clock(config, Clock::real()).await
+        let clock = clock_of(&config);
+        Self::bind_with_clock(config, clock).await
     }
 
     /// Binds a server whose every "now" and every wait is read on `clock`.
@@ -99,9 +100,17 @@ impl Spawned {
     }
 }
 
-/// Binds and runs a server on real time in the background.
+/// Binds and runs a server on real time (or from `config.start_time`) in the background.
 pub async fn spawn(config: Config) -> std::io::Result<Spawned> {
-    spawn_with_clock(config, Clock::real()).await
+    let clock = clock_of(&config);
+    spawn_with_clock(config, clock).await
+}
+
+/// Real time, or running from `-start-time`.
+fn clock_of(config: &Config) -> Clock {
+    config
+        .start_time
+        .map_or_else(Clock::real, Clock::starting_at)
 }
 
 /// Binds and runs a server on `clock` in the background.

@@ -86,29 +86,64 @@ async fn wait_idle_answers_once_nothing_is_pending_or_408_on_timeout() {
     let idle = app.get("/dev/wait-idle").await;
     assert_eq!((idle.status, idle.body["pending"].as_u64()), (200, Some(0)));
 
-    app.publish_ok(&rx.url("/soon"), &[("Upstash-Delay", "1s")], "x")
-        .await;
-    let waiting = tokio::spawn(app.req(Method::GET, "/dev/wait-idle?timeout=5s").send());
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    assert!(!waiting.is_finished(), "it waits for the delayed delivery");
-    app.advance_ms(1000);
-    let r = waiting.await.expect("task").expect("answer");
-    assert_eq!(r.status(), 200);
+    rx.always(Answer::status(200).slow(Duration::from_millis(300)));
+    app.publish_ok(&rx.url("/slow"), &[], "x").await;
+    let r = app.get("/dev/wait-idle?timeout=5s").await;
+    assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(rx.received().len(), 1, "idle once it was delivered");
 
     app.publish_ok(&rx.url("/later"), &[("Upstash-Delay", "1h")], "x")
         .await;
+    let r = app.get("/dev/wait-idle?timeout=5s").await;
+    assert_eq!(
+        (r.status, &r.body),
+        (
+            200,
+            &serde_json::json!({"idle": true, "pending": 0, "waiting": 1})
+        ),
+        "on a frozen clock a later message waits for the clock: {}",
+        r.text
+    );
+
+    rx.always(Answer::status(200).slow(Duration::from_secs(3)));
+    app.publish_ok(&rx.url("/slower"), &[], "x").await;
     let r = app
         .send(app.req(Method::POST, "/dev/wait-idle?timeout=1s"))
         .await;
     assert_eq!(
-        (r.status, r.body["pending"].as_u64()),
-        (408, Some(1)),
+        (
+            r.status,
+            r.body["pending"].as_u64(),
+            r.body["waiting"].as_u64()
+        ),
+        (408, Some(1), Some(1)),
         "{}",
         r.text
     );
     assert!(r.body["error"].as_str().unwrap().contains("pending"));
     assert_eq!(app.get("/dev/wait-idle?timeout=soon").await.status, 400);
+}
+
+#[tokio::test]
+async fn on_a_running_clock_wait_idle_waits_only_for_what_falls_due_within_it() {
+    let app = spawn_app().await;
+    let rx = Receiver::start().await;
+    app.publish_ok(&rx.url("/soon"), &[("Upstash-Delay", "1s")], "x")
+        .await;
+    app.publish_ok(&rx.url("/later"), &[("Upstash-Delay", "1h")], "x")
+        .await;
+    let r = app.get("/dev/wait-idle?timeout=10s").await;
+    assert_eq!(
+        (r.status, r.body["waiting"].as_u64()),
+        (200, Some(1)),
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        rx.received().len(),
+        1,
+        "the one due within the wait was delivered"
+    );
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ mod bulk;
 mod bulk_actions;
 mod callbacks;
 mod cli;
+mod clock;
 mod dashboard;
 mod dedup;
 mod delivery;

@@ -30,7 +30,7 @@ fn next_multiple(t: u64, period: u64) -> u64 {
     (t / period + 1) * period
 }
 
-async fn create(app: &App, dest: &str, headers: &[(&str, &str)], body: &str) -> Reply {
+pub(crate) async fn create(app: &App, dest: &str, headers: &[(&str, &str)], body: &str) -> Reply {
     let mut rb = app
         .req(Method::POST, &format!("/v2/schedules/{dest}"))
         .body(body.to_string());
@@ -41,7 +41,12 @@ async fn create(app: &App, dest: &str, headers: &[(&str, &str)], body: &str) -> 
 }
 
 /// Creates a schedule and returns its id, asserting success.
-async fn create_ok(app: &App, dest: &str, headers: &[(&str, &str)], body: &str) -> String {
+pub(crate) async fn create_ok(
+    app: &App,
+    dest: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> String {
     let r = create(app, dest, headers, body).await;
     assert_eq!(r.status, 200, "create schedule: {}", r.text);
     r.body["scheduleId"]
@@ -95,7 +100,7 @@ async fn wait_for_run_state(app: &App, id: &str, msg: &str, state: &str) -> Valu
 }
 
 /// All log entries produced by the schedule, newest first.
-async fn schedule_logs(app: &App, id: &str) -> Vec<Value> {
+pub(crate) async fn schedule_logs(app: &App, id: &str) -> Vec<Value> {
     let r = app
         .get(&format!("/v2/logs?scheduleId={id}&count=1000"))
         .await;

@@ -180,11 +180,20 @@ async fn a_connection_in_use_stays_open_past_both_timeouts() {
 #[tokio::test]
 async fn a_handler_working_longer_than_both_timeouts_keeps_its_connection() {
     let app = app_with(Duration::from_secs(1), Duration::from_secs(1), None).await;
-    app.publish_ok(&dead_url().await, &[LATER], "x").await;
+    let _rx = busy_delivery(&app).await;
     let start = Instant::now();
     let r = app.get("/dev/wait-idle?timeout=3s").await;
     assert_eq!(r.status, 408, "{}", r.text);
     assert!(start.elapsed() >= Duration::from_secs(3));
+}
+
+/// A delivery in flight for ten minutes, so `/dev/wait-idle` has something to wait for.
+async fn busy_delivery(app: &App) -> Receiver {
+    let rx = Receiver::start().await;
+    rx.always(Answer::status(200).slow(Duration::from_secs(600)));
+    app.publish_ok(&rx.url("/busy"), &[], "x").await;
+    rx.wait_for(1).await;
+    rx
 }
 
 fn publish_head(app: &App, len: usize) -> String {
@@ -323,7 +332,7 @@ async fn keep_alive_clients_are_unaffected() {
 #[tokio::test]
 async fn shutdown_closes_idle_connections_and_lets_a_request_finish() {
     let app = app_with(Duration::from_secs(60), Duration::from_secs(60), None).await;
-    app.publish_ok(&dead_url().await, &[LATER], "x").await;
+    let _rx = busy_delivery(&app).await;
     let mut idle = connect(&app).await;
     idle.write_all(&keys_request(&app)).await.expect("write");
     assert!(read_response(&mut idle).await.contains("200"));
@@ -351,7 +360,7 @@ async fn shutdown_closes_idle_connections_and_lets_a_request_finish() {
 #[tokio::test]
 async fn a_request_still_working_when_the_drain_ends_is_cut_off_with_the_server() {
     let app = app_with(Duration::from_secs(60), Duration::from_secs(60), None).await;
-    app.publish_ok(&dead_url().await, &[LATER], "x").await;
+    let _rx = busy_delivery(&app).await;
     let mut busy = connect(&app).await;
     let wait = format!(
         "GET /dev/wait-idle?timeout=5m HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {TOKEN}\r\n\r\n",

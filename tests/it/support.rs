@@ -77,6 +77,20 @@ pub async fn spawn_app_from(config: Config, clock: Clock) -> App {
     }
 }
 
+/// An app started as the binary starts one: on the clock `config` asks for (`start_time`).
+pub async fn spawn_app_configured(config: Config) -> App {
+    init_logs();
+    let config = Config { port: 0, ..config };
+    let server = qstash_dev::server::spawn(config)
+        .await
+        .expect("server binds port 0");
+    App {
+        server,
+        http: reqwest::Client::new(),
+        token: TOKEN.to_string(),
+    }
+}
+
 /// A response as the tests look at it.
 #[derive(Debug)]
 pub struct Reply {
@@ -263,6 +277,15 @@ impl App {
             "message {id} never logged {state} {n} times; log: {:?}",
             self.states(id).await
         );
+    }
+
+    /// Moves the server's clock through `/dev/clock/advance?by=…`; returns the answer.
+    pub async fn advance(&self, by: &str) -> Reply {
+        let r = self
+            .send(self.req(Method::POST, &format!("/dev/clock/advance?by={by}")))
+            .await;
+        assert_eq!(r.status, 200, "advance by {by}: {}", r.text);
+        r
     }
 
     /// Waits until the server has nothing pending for the default user.

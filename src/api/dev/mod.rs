@@ -1,5 +1,8 @@
 //! Developer extras under `/dev/`, apart from the `/v2` API and authenticated like it:
-//! trigger a schedule now, wait until nothing is pending (for CI), and reset all state.
+//! trigger a schedule now, deliver a pending message now, wait until nothing is pending (for
+//! CI), reset all state, and the server's clock ([`clock`]).
+
+mod clock;
 
 use std::time::Duration;
 
@@ -33,8 +36,11 @@ pub(crate) async fn trigger_schedule(
     Ok(Json(json!({ "scheduleId": id, "messageIds": ids })))
 }
 
-/// `GET|POST /dev/wait-idle?timeout=30s`: answers once the user has no message pending
-/// (every message delivered, dead-lettered or cancelled), or 408 when the timeout passes.
+/// `GET|POST /dev/wait-idle?timeout=30s`: answers once the user has no message pending that
+/// falls due within the wait (every such message delivered, dead-lettered or cancelled), or
+/// 408 when the timeout passes. On a frozen clock nothing falls due by itself, so a message
+/// due later is left waiting for a move of the clock; on a running one, a message due after
+/// the timeout is left waiting too. Both are counted in `waiting`.
 pub(crate) async fn wait_idle(
     State(s): State<AppState>,
     Auth(t): Auth,
@@ -48,16 +54,34 @@ pub(crate) async fn wait_idle(
     .min(MAX_WAIT);
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let pending = s.engine.pending(t);
+        let clock = s.engine.clock();
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let horizon = match clock.is_frozen() {
+            true => clock.now_ms(),
+            false => clock.now_ms().saturating_add(left.as_millis() as u64),
+        };
+        let (pending, all) = s.engine.pending_by(t, horizon);
         if pending == 0 {
-            return Ok(Json(json!({ "idle": true, "pending": 0 })).into_response());
+            let body = json!({ "idle": true, "pending": 0, "waiting": all });
+            return Ok(Json(body).into_response());
         }
-        if tokio::time::Instant::now() >= deadline {
-            let body = json!({ "error": format!("{pending} messages still pending after {}s", timeout.as_secs()), "pending": pending });
+        if left.is_zero() {
+            let body = json!({ "error": format!("{pending} messages still pending after {}s", timeout.as_secs()), "pending": pending, "waiting": all - pending });
             return Ok((StatusCode::REQUEST_TIMEOUT, Json(body)).into_response());
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// `POST /dev/messages/{messageId}/deliver`: a delayed or retrying message's next attempt
+/// starts now → `{"messageId", "notBefore"}`; 409 while an attempt is in flight.
+pub(crate) async fn deliver_now(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let at = s.engine.deliver_now(t, &id)?;
+    Ok(Json(json!({ "messageId": id, "notBefore": at })))
 }
 
 /// `POST /dev/reset` forgets everything of the user; `?all=true` of every user.
@@ -83,4 +107,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/dev/schedules/{id}/trigger", post(trigger_schedule))
         .route("/dev/wait-idle", get(wait_idle).post(wait_idle))
         .route("/dev/reset", post(reset))
+        .route("/dev/messages/{id}/deliver", post(deliver_now))
+        .merge(clock::routes())
 }

@@ -155,6 +155,7 @@ impl Locked<'_> {
         let msg = self.st.messages.get_mut(id)?;
         msg.active = true;
         let msg = msg.clone();
+        self.engine.count_attempt();
         self.log(State::Active, &msg, LogExtra::default());
         let (body, run_headers) = self.st.runs.delivery(&msg)?;
         Some(Attempt {

@@ -62,6 +62,30 @@ impl Engine {
         .ok_or_else(|| Error::not_found(format!("message {id} not found")))
     }
 
+    /// Makes a pending message (delayed, or waiting for a retry) due now and arms its next
+    /// attempt; returns its new `notBefore`. A message waiting for its queue, flow-control key
+    /// or the global line is due already and starts when they let it, as before. 409 while an
+    /// attempt is in flight.
+    pub(crate) fn deliver_now(&self, t: TenantId, id: &str) -> Result<u64> {
+        self.with(t, |cx| {
+            let now = cx.now;
+            let msg = cx.st.messages.get_mut(id);
+            let msg = msg.filter(|m| !m.cancel_requested);
+            let msg = msg.ok_or_else(|| Error::not_found(format!("message {id} not found")))?;
+            if msg.active {
+                return Err(Error::Conflict(format!(
+                    "message {id} is being delivered; its next attempt, if any, is armed when this one ends"
+                )));
+            }
+            if msg.not_before > now {
+                msg.not_before = now;
+                let id = msg.id.clone();
+                cx.deliver_at(now, id);
+            }
+            Ok(now)
+        })
+    }
+
     pub(crate) fn cancel(&self, t: TenantId, id: &str) -> Result<()> {
         if self.with(t, |cx| cx.cancel(id)) {
             Ok(())

@@ -12,6 +12,8 @@ pub(crate) trait Starter: Send + Sync {
     /// False once shutdown has begun: the engine then leaves new attempts to the timer.
     fn open(&self) -> bool;
     fn start(&self, attempt: Attempt);
+    /// Attempts sent and not yet finished.
+    fn in_flight(&self) -> usize;
 }
 
 /// Attempts started under a tenant's lock, sent once it is released (`Engine::with`); nearly

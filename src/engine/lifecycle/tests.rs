@@ -32,6 +32,10 @@ impl Starter for Arc<Recorder> {
     fn start(&self, attempt: Attempt) {
         self.started.lock().push(attempt);
     }
+
+    fn in_flight(&self) -> usize {
+        0
+    }
 }
 
 fn engine() -> (Engine, Arc<Recorder>) {
