@@ -240,6 +240,12 @@ pub fn banner(config: &Config, url: &str) -> String {
         throughput_line(config),
         Guard::new(config).describe()
     ));
+    if let Some(at) = config.start_time {
+        out.push_str(&format!(
+            "Clock: started at {} (-start-time) and runs from there; POST /dev/clock/advance?by=1d moves it\n\n",
+            crate::clock::rfc3339(at)
+        ));
+    }
     if config.dashboard {
         out.push_str(&format!(
             "Dashboard: {}/ (-dashboard=false turns it off)\n\n",

@@ -30,6 +30,13 @@ pub fn wall_time() -> SystemTime {
     SystemTime::now()
 }
 
+/// Unix ms as an RFC 3339 instant to the second (`2026-12-11T12:00:00Z`), for people.
+pub fn rfc3339(ms: u64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms as i64)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_else(|| ms.to_string())
+}
+
 /// `frozen` when the clock runs.
 const RUNNING: u64 = u64::MAX;
 

@@ -9,6 +9,20 @@ use qstash_dev::config::TEST_USERS;
 const BIN: &str = env!("CARGO_BIN_EXE_qstash");
 
 fn start(args: &[&str], env: &[(&str, &str)]) -> (Child, Vec<String>, String) {
+    let (child, lines, url, _) = start_reading(args, env);
+    (child, lines, url)
+}
+
+/// `start`, keeping the receiver of the lines printed after the banner.
+fn start_reading(
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (
+    Child,
+    Vec<String>,
+    String,
+    std::sync::mpsc::Receiver<String>,
+) {
     let mut child = Command::new(BIN)
         .args(args)
         .envs(env.iter().copied())
@@ -47,7 +61,7 @@ fn start(args: &[&str], env: &[(&str, &str)]) -> (Child, Vec<String>, String) {
             break;
         }
     }
-    (child, lines, url)
+    (child, lines, url, rx)
 }
 
 fn sigterm(child: &Child) {
@@ -205,4 +219,60 @@ fn quota_env_var_selects_the_pro_preset() {
     );
     sigterm(&child);
     wait_exit(&mut child, Duration::from_secs(2)).expect("stops");
+}
+
+#[tokio::test]
+async fn start_time_is_in_the_banner_and_each_move_of_the_clock_prints_a_line() {
+    let env = [("QSTASH_DEV_START_TIME", "2026-12-04T12:00:00Z")];
+    let (mut child, lines, url, rx) = start_reading(&["dev", "-port=0"], &env);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Clock: started at 2026-12-04T12:00:00Z")),
+        "{lines:?}"
+    );
+    let http = reqwest::Client::new();
+    let auth = format!("Bearer {}", TEST_USERS[0].token);
+    let frozen = http
+        .post(format!("{url}/dev/clock/freeze"))
+        .header("Authorization", &auth)
+        .send()
+        .await
+        .unwrap();
+    let at: serde_json::Value = frozen.json().await.unwrap();
+    let at = at["now"].as_u64().unwrap();
+    assert!((1_796_385_600_000..1_796_385_660_000).contains(&at), "{at}");
+    let moved = http
+        .post(format!("{url}/dev/clock/advance?by=7d"))
+        .header("Authorization", &auth)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), 200);
+    let mut printed = Vec::new();
+    while let Ok(l) = rx.recv_timeout(Duration::from_secs(5)) {
+        let done = l.contains("clock advanced by");
+        printed.push(l);
+        if done {
+            break;
+        }
+    }
+    let line = printed.last().cloned().unwrap_or_default();
+    assert!(
+        line.contains("clock advanced by 7d → 2026-12-11T12:00:")
+            && line.contains("; 0 deliveries due"),
+        "{printed:?}"
+    );
+    assert!(printed
+        .iter()
+        .any(|l| l.contains("clock frozen at 2026-12-04T12:00:")));
+    sigterm(&child);
+    assert!(wait_exit(&mut child, Duration::from_secs(5)).is_some());
+
+    let bad = Command::new(BIN)
+        .args(["dev", "-port=0", "-start-time=tomorrow"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("RFC 3339"));
 }

@@ -15,7 +15,7 @@ use crate::api::extract::auth::Auth;
 use crate::api::extract::query::Query;
 use crate::api::AppState;
 use crate::catch_up::{self, Report, Target};
-use crate::clock::{Clock, ClockError};
+use crate::clock::{rfc3339, Clock, ClockError};
 use crate::engine::syntax::duration::parse_duration;
 use crate::engine::Error;
 
@@ -113,12 +113,6 @@ fn human(ms: u64) -> String {
         out = format!("{ms}ms");
     }
     out
-}
-
-fn rfc3339(ms: u64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms as i64)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_else(|| ms.to_string())
 }
 
 /// `POST /dev/clock/freeze`.
