@@ -168,7 +168,8 @@ export class WorkflowApp {
     answer(response.status, await response.text(), out);
   }
 
-  private add(path: string, handler: { handler: (req: Request) => Promise<Response> }) {
+  /** Serves `handler` (a `serve()` result) at `path`; tests may add workflows of their own. */
+  add(path: string, handler: { handler: (req: Request) => Promise<Response> }) {
     this.routes.set(path, handler);
   }
 
