@@ -25,7 +25,7 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 const INDEX: &str = include_str!("dashboard/index.html");
 
 /// Every file under `/dashboard/`: name, content type, content.
-const ASSETS: [(&str, &str, &str); 13] = [
+const ASSETS: [(&str, &str, &str); 14] = [
     ("app.css", CSS, include_str!("dashboard/app.css")),
     ("app.js", JS, include_str!("dashboard/app.js")),
     ("api.js", JS, include_str!("dashboard/api.js")),
@@ -35,6 +35,7 @@ const ASSETS: [(&str, &str, &str); 13] = [
     ("vlist.js", JS, include_str!("dashboard/vlist.js")),
     ("table.js", JS, include_str!("dashboard/table.js")),
     ("pending.js", JS, include_str!("dashboard/pending.js")),
+    ("clock.js", JS, include_str!("dashboard/clock.js")),
     ("dlq.js", JS, include_str!("dashboard/dlq.js")),
     ("schedules.js", JS, include_str!("dashboard/schedules.js")),
     ("resources.js", JS, include_str!("dashboard/resources.js")),

@@ -1,6 +1,7 @@
 // The dashboard in a real browser: publish from the request builder and watch the delivery in
-// the logs, retry a dead-lettered message, pause a schedule, and stay fast with 10,000 log
-// entries. Each test works as its own test user, so they do not see each other's data.
+// the logs, retry a dead-lettered message, pause a schedule, move the server's clock and deliver
+// a pending message now, and stay fast with 10,000 log entries. Each test works as its own test
+// user, so they do not see each other's data (the clock is the server's: its test comes late).
 
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -173,6 +174,36 @@ test("a reset from elsewhere empties the views; the reset button resets the user
   await reset.filter({ hasText: "Sure?" }).click();
   await count.filter({ hasText: /^0 entries$/ }).waitFor();
   assert.deepEqual((await api(server.url, 0, "GET", "/v2/events")).json.events, []);
+  await page.close();
+});
+
+test("the server's clock is shown and advanced from the top bar; a pending message is delivered now", async () => {
+  const dest = receiver.url("/clock-later");
+  const published = await api(server.url, 1, "POST", `/v2/publish/${dest}`, { headers: { "Upstash-Delay": "2d" } });
+  assert.equal(published.status, 200, published.text);
+  const id = published.json.messageId;
+
+  const page = await openDashboard(browser.context, server.url, 1, "pending");
+  const time = page.getByTestId("server-time");
+  await time.filter({ hasText: "Server time" }).waitFor();
+  assert.doesNotMatch(await time.getAttribute("class"), /shifted/, "real time is not marked");
+  await page.getByTestId("clock-advance-1d").click();
+  await time.filter({ hasText: "not real time" }).waitFor();
+  assert.match(await time.getAttribute("class"), /shifted/);
+  const clock = (await api(server.url, 1, "GET", "/dev/clock")).json;
+  assert.ok(clock.offsetMs >= 86_400_000 - 5_000, `moved a day: ${JSON.stringify(clock)}`);
+  assert.equal(receiver.received.filter((r) => r.path === "/clock-later").length, 0, "due in another day");
+
+  const row = page.locator(`[data-testid=pending-row][data-key="${id}"]`);
+  await row.getByTestId("pending-deliver").click();
+  await eventually(() => receiver.received.find((r) => r.path === "/clock-later"), 10000, "the delivery made now");
+
+  assert.equal((await api(server.url, 1, "POST", "/dev/clock/freeze")).status, 200);
+  await time.filter({ hasText: "frozen" }).waitFor();
+  await shot(page, "clock");
+  await page.getByTestId("clock-resume").click();
+  await time.filter({ hasText: "not real time" }).waitFor();
+  assert.equal((await api(server.url, 1, "GET", "/dev/clock")).json.frozen, false);
   await page.close();
 });
 

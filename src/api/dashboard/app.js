@@ -1,8 +1,9 @@
 // The dashboard's entry point: the user switcher, the tabs (kept in the URL hash), the reset
-// button, and the refresh loops: logs every second (fewer when the tab is hidden), the open
+// button, the server's clock, and the refresh loops: logs every second (fewer when the tab is hidden), the open
 // resource view every two seconds.
 
 import { STALE, post, setToken } from "./api.js";
+import { initClock, refreshClock } from "./clock.js";
 import { $, confirmClick, fmtTime, toast } from "./dom.js";
 import * as dlq from "./dlq.js";
 import { initLogs } from "./logs.js";
@@ -40,7 +41,7 @@ function setStatus(text, ok) {
 async function pollLogs() {
   clearTimeout(logTimer);
   try {
-    await store.poll();
+    await Promise.all([store.poll(), refreshClock()]);
     setStatus(`Live · updated ${fmtTime(Date.now()).slice(0, 8)}`, true);
   } catch (e) {
     if (e.status !== STALE) setStatus(e.status === 0 ? "Server unreachable" : e.message, false);
@@ -124,6 +125,10 @@ async function main() {
   }));
   select.addEventListener("change", () => switchUser(users, select.value));
 
+  initClock($("#clock-slot"), async () => {
+    await pollLogs();
+    await refreshView();
+  });
   initLogs();
   initPending();
   dlq.initDlq();

@@ -38,10 +38,17 @@ export function fmtTime(ms) {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${clock}`;
 }
 
-/** "in 5s", "3m ago": a short distance from now. */
+/** The server's clock minus the browser's, so relative times read on server time. */
+let serverOffset = 0;
+
+export function setServerOffset(ms) {
+  serverOffset = ms;
+}
+
+/** "in 5s", "3m ago": a short distance from the server's now. */
 export function fmtRel(ms) {
   if (!ms) return "";
-  const diff = ms - Date.now();
+  const diff = ms - (Date.now() + serverOffset);
   const abs = Math.abs(diff);
   const units = [[86400000, "d"], [3600000, "h"], [60000, "m"], [1000, "s"]];
   const [size, unit] = units.find(([s]) => abs >= s) || [1, "ms"];

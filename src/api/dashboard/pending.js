@@ -1,8 +1,9 @@
 // Pending messages: derived from the log store (a message whose latest entry is CREATED,
-// ACTIVE, RETRY or ERROR), with the stored message from `GET /v2/messages/{id}` on selection
-// and cancel through `DELETE /v2/messages/{id}`.
+// ACTIVE, RETRY or ERROR), with the stored message from `GET /v2/messages/{id}` on selection,
+// "deliver now" through `POST /dev/messages/{id}/deliver` and cancel through
+// `DELETE /v2/messages/{id}`.
 
-import { del, get, seg } from "./api.js";
+import { del, get, post, seg } from "./api.js";
 import { $, badge, button, detail, emptyDetail, fmtRel, fmtTime, h, headerLines, pretty, toast } from "./dom.js";
 import { showMessage } from "./logs.js";
 import { store } from "./store.js";
@@ -17,6 +18,11 @@ async function cancel(id) {
   if (selectedId === id) emptyDetail($("#pending-detail"), "Cancelled.");
 }
 
+async function deliverNow(id) {
+  await post(`/dev/messages/${seg(id)}/deliver`);
+  toast(`Delivering ${id} now`);
+}
+
 const COLUMNS = [
   { label: "Message ID", class: "c-id mono", cell: (e) => e.messageId },
   { label: "State", class: "c-state", cell: (e) => badge(e.state) },
@@ -26,7 +32,10 @@ const COLUMNS = [
   {
     label: "",
     class: "c-actions",
-    cell: (e) => button("Cancel", () => cancel(e.messageId), { class: "small", "data-testid": "pending-cancel" }),
+    cell: (e) => [
+      button("Deliver now", () => deliverNow(e.messageId), { class: "small", "data-testid": "pending-deliver", title: "Start its next attempt now (POST /dev/messages/{id}/deliver)" }),
+      button("Cancel", () => cancel(e.messageId), { class: "small", "data-testid": "pending-cancel" }),
+    ],
   },
 ];
 
@@ -71,6 +80,7 @@ async function show(e) {
     { title: "Headers", pre: headerLines(m.header) },
     { title: "Body", pre: pretty(body) },
   ], [
+    button("Deliver now", () => deliverNow(m.messageId), { "data-testid": "pending-detail-deliver" }),
     button("Cancel message", () => cancel(m.messageId), { class: "danger", "data-testid": "pending-detail-cancel" }),
     button("Log history", () => showMessage(m.messageId)),
   ]);
