@@ -1,4 +1,4 @@
-//! `cargo bench --bench bench -- [publish|e2e|lateness|pending|start|pages|all]`: qstash-dev
+//! `cargo bench --bench bench -- [publish|e2e|lateness|pending|start|clock|pages|all]`: qstash-dev
 //! measured side by side, in the same run, with bare references built into this bench (see
 //! `refs`), and reported as ratios. Not part of the test suite. `BENCH_REPS` (default 3) sets
 //! how often each comparison repeats; the tables show the median (and the best where it says
@@ -9,6 +9,7 @@
 //! named, never as part of `all`.
 
 mod child;
+mod clock;
 mod load;
 mod pages;
 mod refs;
@@ -483,6 +484,9 @@ fn main() {
     }
     if want("pending") {
         pending(&rts);
+    }
+    if want("clock") {
+        clock::run(&rts);
     }
     if args.iter().any(|a| a == "pages") {
         pages::run(&rts);
