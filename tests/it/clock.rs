@@ -271,3 +271,41 @@ async fn start_time_puts_the_clock_there_and_cron_tz_follows_a_dst_change() {
     assert_eq!(fired, expected);
     assert_eq!(rx.received().len(), 3);
 }
+
+#[tokio::test]
+async fn the_deduplication_window_and_dlq_retention_follow_the_clock() {
+    let app = frozen_at(T0).await;
+    let rx = Receiver::start().await;
+    let dedup = [("Upstash-Deduplication-Id", "once")];
+    app.publish_ok(&rx.url("/d"), &dedup, "a").await;
+    app.advance("9m").await;
+    let again = app.publish(&rx.url("/d"), &dedup, "b").await;
+    assert_eq!(again.body["deduplicated"], true, "{}", again.text);
+    app.advance("2m").await;
+    let after = app.publish(&rx.url("/d"), &dedup, "c").await;
+    assert_eq!(
+        after.body["deduplicated"],
+        Value::Null,
+        "the window is over: {}",
+        after.text
+    );
+
+    rx.always(Answer::status(500));
+    let id = app
+        .publish_ok(&rx.url("/dead"), &[("Upstash-Retries", "0")], "x")
+        .await;
+    app.wait_for_state(&id, "FAILED").await;
+    let path = format!("/v2/dlq?messageId={id}");
+    app.advance("6d").await;
+    let kept = app.get(&path).await.body["messages"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(kept, 1, "kept for the payg retention of 7 days");
+    app.advance("1d1m").await;
+    let gone = app.get(&path).await.body["messages"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(gone, 0, "expired after 7 days of server time");
+}
