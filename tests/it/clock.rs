@@ -309,3 +309,18 @@ async fn the_deduplication_window_and_dlq_retention_follow_the_clock() {
         .len();
     assert_eq!(gone, 0, "expired after 7 days of server time");
 }
+
+#[tokio::test]
+async fn a_retry_after_hint_is_waited_on_the_clock() {
+    let app = frozen_at(T0).await;
+    let rx = Receiver::start().await;
+    rx.script([Answer::status(429).header("Retry-After", "3600")]);
+    let id = app.publish_ok(&rx.url("/busy"), &[], "x").await;
+    app.wait_for_state(&id, "RETRY").await;
+    app.advance("59m").await;
+    assert_eq!(rx.received().len(), 1, "the hint says an hour");
+    app.advance("1m").await;
+    assert_eq!(rx.received().len(), 2);
+    let (state, at) = app.timeline(&id).await.last().cloned().unwrap();
+    assert_eq!((state.as_str(), at), ("DELIVERED", T0 + HOUR));
+}

@@ -73,3 +73,21 @@ async fn an_ended_run_cannot_wait_and_loses_its_waiters_and_stored_events() {
     app.settle().await;
     assert_eq!(rx.received().len(), 1, "no timeout step for an ended run");
 }
+
+#[tokio::test]
+async fn an_advance_of_the_clock_brings_a_wait_timeout_a_day_away() {
+    let (app, rx) = (spawn_frozen_app().await, endpoint().await);
+    start_run(&app, &rx, "wfr_day").await;
+    wait(&app, &rx, "wfr_day", "evt-day", "1d", step(2, "Wait")).await;
+    app.advance("23h").await;
+    assert_eq!(rx.received().len(), 1, "not before its deadline");
+    app.advance("1h").await;
+    let got = rx.received();
+    assert_eq!(
+        got.len(),
+        2,
+        "the timeout was delivered before the advance answered"
+    );
+    assert_eq!(got[1].path, "/timeout");
+    assert_eq!(last_step(&got[1]).1["waitTimeout"], true);
+}
