@@ -63,6 +63,10 @@ pub struct DevArgs {
     /// instead of now; it then runs at real speed and `/dev/clock` moves it.
     #[arg(long = "start-time", env = "QSTASH_DEV_START_TIME", value_parser = parse_instant)]
     pub start_time: Option<u64>,
+    /// Create the URL groups, queues, schedules and flow-control pins of this JSON file at
+    /// start (the format of `GET /dev/export`); entries already there are left alone.
+    #[arg(long = "seed", env = "QSTASH_DEV_SEED", value_parser = crate::seed::Seed::load)]
+    pub seed: Option<crate::seed::Seed>,
     /// Serve the local dashboard at `/`; `-dashboard=false` turns it off.
     #[arg(long = "dashboard", env = "QSTASH_DEV_DASHBOARD", default_value_t = true, action = clap::ArgAction::Set)]
     pub dashboard: bool,
@@ -113,6 +117,7 @@ impl DevArgs {
             dashboard: self.dashboard,
             region: self.region,
             start_time: self.start_time,
+            seed: self.seed.clone().map(std::sync::Arc::new),
             allowed_hosts: self.allowed_hosts.clone(),
             allowed_origins: self.allowed_origins.clone(),
             ..Config::default()
@@ -240,6 +245,13 @@ pub fn banner(config: &Config, url: &str) -> String {
         throughput_line(config),
         Guard::new(config).describe()
     ));
+    if let Some(seed) = &config.seed {
+        out.push_str(&format!(
+            "Seed: {} ({})\n\n",
+            seed.path.display(),
+            seed.summary()
+        ));
+    }
     if let Some(at) = config.start_time {
         out.push_str(&format!(
             "Clock: started at {} (-start-time) and runs from there; POST /dev/clock/advance?by=1d moves it\n\n",

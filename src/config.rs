@@ -213,6 +213,8 @@ pub struct Config {
     /// The hosted region whose `Upstash-Region` header deliveries carry (`-region`); none by
     /// default, as the official dev server sends none.
     pub region: Option<Region>,
+    /// Definitions created at start (`-seed`).
+    pub seed: Option<std::sync::Arc<crate::seed::Seed>>,
     /// Where the server's clock starts (Unix ms, `-start-time`); it then runs at real speed.
     /// `None`: real time.
     pub start_time: Option<u64>,
@@ -298,6 +300,7 @@ impl Default for Config {
             dashboard: true,
             region: None,
             start_time: None,
+            seed: None,
             max_pending_override: None,
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),

@@ -49,6 +49,10 @@ async fn main() -> ExitCode {
     let config = args.config();
     let server = match Server::bind(config.clone()).await {
         Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+            println!("error: {e}");
+            return ExitCode::from(1);
+        }
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
             println!(
                 "error: listen tcp {}:{}: bind: address already in use (port {})",

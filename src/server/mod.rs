@@ -35,12 +35,19 @@ impl Server {
         Self::bind_with_clock(config, clock).await
     }
 
-    /// Binds a server whose every "now" and every wait is read on `clock`.
+    /// Binds a server whose every "now" and every wait is read on `clock`, with the
+    /// definitions of `config.seed` created (an `InvalidInput` error names a refused entry).
     pub async fn bind_with_clock(config: Config, clock: Clock) -> std::io::Result<Self> {
         let listener = TcpListener::bind((config.host, config.port)).await?;
         let config = Arc::new(config);
         let timer = Arc::new(Timer::new(clock));
         let engine = Arc::new(Engine::new(config.clone(), timer.clone()));
+        if let Some(seed) = &config.seed {
+            crate::seed::apply(&engine, &seed.doc).map_err(|e| {
+                let msg = format!("seed file {}: {e}", seed.path.display());
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, msg)
+            })?;
+        }
         Ok(Self {
             listener,
             engine,

@@ -276,3 +276,61 @@ async fn start_time_is_in_the_banner_and_each_move_of_the_clock_prints_a_line() 
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("RFC 3339"));
 }
+
+#[tokio::test]
+async fn seed_creates_the_definitions_at_start_and_a_bad_one_stops_the_server() {
+    let dir = std::env::temp_dir().join(format!("qstash-seed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("seed.json");
+    let doc = r#"{"version": 1, "users": {"defaultUser": {"queues": [{"name": "orders", "parallelism": 2}]}}}"#;
+    std::fs::write(&good, doc).unwrap();
+    let (mut child, lines, url) = start(
+        &["dev", "-port=0", &format!("-seed={}", good.display())],
+        &[],
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("Seed: ") && l.contains("1 queues")),
+        "{lines:?}"
+    );
+    let export: serde_json::Value = reqwest::Client::new()
+        .get(format!("{url}/dev/export"))
+        .header("Authorization", format!("Bearer {}", TEST_USERS[0].token))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        export["users"]["defaultUser"]["queues"][0]["name"],
+        "orders"
+    );
+    sigterm(&child);
+    assert!(wait_exit(&mut child, Duration::from_secs(5)).is_some());
+
+    let unreadable = Command::new(BIN)
+        .args(["dev", "-port=0", "-seed=/nonexistent/seed.json"])
+        .output()
+        .unwrap();
+    assert!(!unreadable.status.success());
+    assert!(String::from_utf8_lossy(&unreadable.stderr).contains("/nonexistent/seed.json"));
+
+    let refused = dir.join("refused.json");
+    let doc = r#"{"version": 1, "users": {"defaultUser": {"schedules": [{"scheduleId": "s", "cron": "soon", "destination": "http://localhost:1/x"}]}}}"#;
+    std::fs::write(&refused, doc).unwrap();
+    let out = Command::new(BIN)
+        .args(["dev", "-port=0", &format!("-seed={}", refused.display())])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        printed.contains("error: seed file")
+            && printed.contains("users.defaultUser.schedules[0] (s)"),
+        "{printed}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

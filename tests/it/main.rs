@@ -29,6 +29,7 @@ mod quotas;
 mod region;
 mod schedules;
 mod security;
+mod seed;
 mod signature;
 mod slow_clients;
 mod support;

@@ -1,6 +1,7 @@
 //! Developer extras under `/dev/`, apart from the `/v2` API and authenticated like it:
 //! trigger a schedule now, deliver a pending message now, wait until nothing is pending (for
-//! CI), reset all state, and the server's clock ([`clock`]).
+//! CI), reset all state, export the definitions in the `-seed` format, and the server's clock
+//! ([`clock`]).
 
 mod clock;
 
@@ -101,6 +102,21 @@ pub(crate) async fn reset(
     Ok(Json(json!({ "reset": true })))
 }
 
+/// `GET /dev/export`: the user's URL groups, queues, schedules and flow-control pins in the
+/// format `-seed` reads; `?all=true` for every user.
+pub(crate) async fn export(
+    State(s): State<AppState>,
+    Auth(t): Auth,
+    uri: Uri,
+) -> ApiResult<Response> {
+    let q = Query::parse(uri.query());
+    let tenants: Vec<_> = match parse_bool("all", q.one("all").unwrap_or("false"))? {
+        true => s.engine.tenant_ids().collect(),
+        false => vec![t],
+    };
+    Ok(Json(crate::seed::export(&s.engine, &tenants)).into_response())
+}
+
 /// The developer extras.
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -108,5 +124,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/dev/wait-idle", get(wait_idle).post(wait_idle))
         .route("/dev/reset", post(reset))
         .route("/dev/messages/{id}/deliver", post(deliver_now))
+        .route("/dev/export", get(export))
         .merge(clock::routes())
 }

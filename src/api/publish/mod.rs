@@ -23,7 +23,7 @@ use crate::api::{extract::body, AppState};
 use crate::engine::lifecycle::publish::{PublishOutcome, PublishRequest, Published};
 use crate::engine::syntax::options::PublishOptions;
 use crate::engine::Result;
-use crate::engine::TenantId;
+use crate::engine::{Engine, TenantId};
 use axum::routing::post;
 use axum::Router;
 pub(crate) use upstash::Pair;
@@ -159,7 +159,7 @@ fn outcome_status(o: &PublishOutcome) -> StatusCode {
 /// Adds a URL group's default headers under the request's own (which win); true if any
 /// was added.
 pub(crate) fn add_group_defaults(
-    state: &AppState,
+    engine: &Engine,
     tenant: TenantId,
     destination: &str,
     pairs: &mut Vec<Pair<'_>>,
@@ -167,7 +167,7 @@ pub(crate) fn add_group_defaults(
     if destination.contains("://") {
         return false;
     }
-    let defaults = state.engine.url_group_headers(tenant, destination.trim());
+    let defaults = engine.url_group_headers(tenant, destination.trim());
     let before = pairs.len();
     for (k, v) in defaults.unwrap_or_default() {
         if !pairs.iter().any(|(p, _)| *p == k) {
@@ -191,7 +191,7 @@ pub(crate) fn publish_with(
     body: Bytes,
     caller_ip: String,
 ) -> Result<PublishOutcome> {
-    let added = add_group_defaults(state, tenant, &destination, &mut pairs);
+    let added = add_group_defaults(&state.engine, tenant, &destination, &mut pairs);
     let options = match parsed {
         Some(o) if !added => o,
         _ => upstash::parse(&pairs)?,

@@ -18,13 +18,64 @@ use crate::api::publish::{destination, header_pairs};
 use crate::api::views::ScheduleView;
 use crate::api::{extract::body, publish::upstash, AppState};
 use crate::engine::resources::schedules::ScheduleRequest;
-use crate::engine::{Error, TenantId};
+use crate::engine::{Engine, Error, Result, TenantId};
 
 fn header(pairs: &[upstash::Pair<'_>], name: &str) -> Option<String> {
     pairs
         .iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.trim().to_string())
+}
+
+/// Headers that are not a schedule's own fields (`Upstash-Cron`, `-Schedule-Id`, `-Queue-Name`).
+pub(crate) const OWN_FIELDS: [&str; 3] =
+    ["upstash-cron", "upstash-schedule-id", "upstash-queue-name"];
+
+/// The headers that define a schedule's messages: `Upstash-*` (its own fields apart) and
+/// `Content-Type`, lower-case names, as sent.
+fn definition_headers(pairs: &[upstash::Pair<'_>]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .filter(|(k, _)| {
+            (k.starts_with("upstash-") && !OWN_FIELDS.contains(&k.as_ref())) || k == "content-type"
+        })
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// A schedule to create from request headers (lower-case names), as `POST /v2/schedules` and
+/// a seed file give it.
+pub(crate) struct Input<'a> {
+    pub(crate) destination: String,
+    pub(crate) pairs: Vec<upstash::Pair<'a>>,
+    pub(crate) body: bytes::Bytes,
+    pub(crate) caller_ip: String,
+}
+
+/// Creates (or overwrites) a schedule from its headers: the one way both the API and a seed
+/// file create one, URL-group defaults included.
+pub(crate) fn create_from(engine: &Engine, t: TenantId, input: Input<'_>) -> Result<String> {
+    let Input {
+        destination,
+        mut pairs,
+        body,
+        caller_ip,
+    } = input;
+    let cron = header(&pairs, "upstash-cron")
+        .ok_or_else(|| Error::bad("the Upstash-Cron header is required"))?;
+    let kept = definition_headers(&pairs);
+    crate::api::publish::add_group_defaults(engine, t, &destination, &mut pairs);
+    let req = ScheduleRequest {
+        id: header(&pairs, "upstash-schedule-id"),
+        cron,
+        options: upstash::parse(&pairs)?,
+        destination,
+        headers: kept,
+        body,
+        queue: header(&pairs, "upstash-queue-name").filter(|q| !q.is_empty()),
+        caller_ip,
+    };
+    engine.create_schedule(t, req)
 }
 
 async fn create(
@@ -35,23 +86,19 @@ async fn create(
     headers: &HeaderMap,
     raw: Body,
 ) -> ApiResult<Json<Value>> {
-    let (dest, config) = destination(uri, "/v2/schedules/");
-    let mut pairs = upstash::merge_sources(header_pairs(headers), &config);
-    let cron = header(&pairs, "upstash-cron")
-        .ok_or_else(|| Error::bad("the Upstash-Cron header is required"))?;
-    crate::api::publish::add_group_defaults(s, t, &dest, &mut pairs);
-    let options = upstash::parse(&pairs)?;
+    let (destination, config) = destination(uri, "/v2/schedules/");
+    let pairs = upstash::merge_sources(header_pairs(headers), &config);
+    if header(&pairs, "upstash-cron").is_none() {
+        return Err(Error::bad("the Upstash-Cron header is required").into());
+    }
     let body = body::read(headers, raw, s.engine.limits().max_body_bytes).await?;
-    let req = ScheduleRequest {
-        id: header(&pairs, "upstash-schedule-id"),
-        cron,
-        destination: dest,
-        options,
+    let input = Input {
+        destination,
+        pairs,
         body,
-        queue: header(&pairs, "upstash-queue-name").filter(|q| !q.is_empty()),
         caller_ip: peer.ip().to_string(),
     };
-    let id = s.engine.create_schedule(t, req)?;
+    let id = create_from(&s.engine, t, input)?;
     Ok(Json(json!({ "scheduleId": id })))
 }
 

@@ -39,6 +39,9 @@ pub struct Schedule {
     pub(crate) cron: CronSchedule,
     pub(crate) destination: String,
     pub(crate) options: PublishOptions,
+    /// The `Upstash-*` and `Content-Type` headers it was created with (lower-case names, the
+    /// cron, id and queue apart), for `/dev/export`: parsed again, they give `options`.
+    pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Bytes,
     pub(crate) queue: Option<String>,
     pub(crate) caller_ip: String,
@@ -69,6 +72,8 @@ pub struct ScheduleRequest {
     pub cron: String,
     pub destination: String,
     pub options: PublishOptions,
+    /// The headers `options` were parsed from (see [`Schedule`]); empty when not kept.
+    pub headers: Vec<(String, String)>,
     pub body: Bytes,
     pub queue: Option<String>,
     pub caller_ip: String,
@@ -194,6 +199,7 @@ impl Engine {
             cron,
             destination,
             options,
+            headers: req.headers,
             body: req.body,
             queue: req.queue,
             caller_ip: req.caller_ip,

@@ -19,6 +19,7 @@ async fn payg_allows_1000_schedules_and_the_1001st_is_412_but_overwrites_still_w
             cron: "0 0 1 1 *".into(),
             destination: "https://example.com/x".into(),
             options: PublishOptions::default(),
+            headers: Vec::new(),
             body: Bytes::new(),
             queue: None,
             caller_ip: "127.0.0.1".into(),
