@@ -198,7 +198,7 @@ mod tests {
         assert_eq!(timer.len(), jobs, "no second firing armed");
         assert_eq!(engine.queue(t, "q").unwrap().updated_at, updated);
         let exported = crate::seed::export(&engine, &[t]);
-        assert_eq!(exported.users["defaultUser"].schedules[0].paused, true);
+        assert!(exported.users["defaultUser"].schedules[0].paused);
         assert_eq!(
             exported.users["defaultUser"].flow_control[0].period,
             Some(60)
