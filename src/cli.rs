@@ -63,6 +63,10 @@ pub struct DevArgs {
     /// instead of now; it then runs at real speed and `/dev/clock` moves it.
     #[arg(long = "start-time", env = "QSTASH_DEV_START_TIME", value_parser = parse_instant)]
     pub start_time: Option<u64>,
+    /// Keep state across restarts in this SQLite database (created if missing): for now each
+    /// user's URL groups, queues, schedules, flow-control pins and signing keys.
+    #[arg(long = "persist", env = "QSTASH_DEV_PERSIST")]
+    pub persist: Option<std::path::PathBuf>,
     /// Create the URL groups, queues, schedules and flow-control pins of this JSON file at
     /// start (the format of `GET /dev/export`); entries already there are left alone.
     #[arg(long = "seed", env = "QSTASH_DEV_SEED", value_parser = crate::seed::Seed::load)]
@@ -118,6 +122,7 @@ impl DevArgs {
             region: self.region,
             start_time: self.start_time,
             seed: self.seed.clone().map(std::sync::Arc::new),
+            persist: self.persist.clone(),
             allowed_hosts: self.allowed_hosts.clone(),
             allowed_origins: self.allowed_origins.clone(),
             ..Config::default()
@@ -245,6 +250,13 @@ pub fn banner(config: &Config, url: &str) -> String {
         throughput_line(config),
         Guard::new(config).describe()
     ));
+    out.push_str(&match &config.persist {
+        Some(path) => format!(
+            "State: kept in {} (URL groups, queues, schedules, flow-control pins, signing keys)\n\n",
+            path.display()
+        ),
+        None => "State: in memory (-persist <file> keeps it across restarts)\n\n".to_string(),
+    });
     if let Some(seed) = &config.seed {
         out.push_str(&format!(
             "Seed: {} ({})\n\n",

@@ -213,6 +213,8 @@ pub struct Config {
     /// The hosted region whose `Upstash-Region` header deliveries carry (`-region`); none by
     /// default, as the official dev server sends none.
     pub region: Option<Region>,
+    /// The database that keeps state across restarts (`-persist`); `None`: in memory only.
+    pub persist: Option<std::path::PathBuf>,
     /// Definitions created at start (`-seed`).
     pub seed: Option<std::sync::Arc<crate::seed::Seed>>,
     /// Where the server's clock starts (Unix ms, `-start-time`); it then runs at real speed.
@@ -301,6 +303,7 @@ impl Default for Config {
             region: None,
             start_time: None,
             seed: None,
+            persist: None,
             max_pending_override: None,
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),

@@ -28,6 +28,7 @@ pub mod config;
 pub mod delivery;
 pub mod engine;
 pub mod ids;
+pub mod persist;
 pub mod seed;
 pub mod server;
 pub mod timer;

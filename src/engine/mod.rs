@@ -10,6 +10,7 @@ pub mod error;
 pub mod expr;
 pub(crate) mod lifecycle;
 pub mod limits;
+pub(crate) mod persister;
 pub mod resources;
 pub mod store;
 pub mod syntax;
@@ -25,6 +26,7 @@ use crate::timer::Timer;
 
 pub(crate) use error::{Error, Result};
 pub(crate) use lifecycle::starter::Starter;
+pub(crate) use persister::Persister;
 pub(crate) use tenant::{Locked, LogExtra, Tenant, TenantState};
 
 use lifecycle::message::Message;
@@ -83,6 +85,8 @@ pub struct Engine {
     /// Sends attempts the engine starts itself (see [`Starter`]); none under tests that
     /// drive the engine alone, and then every attempt waits for its timer job.
     starter: OnceLock<Box<dyn Starter>>,
+    /// Saves changed definitions (`-persist`); none by default.
+    persister: OnceLock<Box<dyn Persister>>,
     /// Attempts started since the server started: tells a quiet moment from a busy one
     /// between two looks (see `delivery::catch_up`).
     attempts: AtomicU64,
@@ -111,6 +115,7 @@ impl Engine {
             clock: timer.clock().clone(),
             timer,
             starter: OnceLock::new(),
+            persister: OnceLock::new(),
             attempts: AtomicU64::new(0),
         }
     }
@@ -119,6 +124,11 @@ impl Engine {
     /// Set once; later calls are ignored.
     pub(crate) fn set_starter(&self, starter: Box<dyn Starter>) {
         let _ = self.starter.set(starter);
+    }
+
+    /// From now on, changed definitions are saved through `p`. Set once.
+    pub(crate) fn set_persister(&self, p: Box<dyn Persister>) {
+        let _ = self.persister.set(p);
     }
 
     /// Forgets everything of a tenant (`/dev/reset`): messages, logs, DLQ, resources, runs,
@@ -134,6 +144,7 @@ impl Engine {
             fresh.waits = std::mem::take(&mut st.waits);
             fresh.waits.clear();
             *st = fresh;
+            cx.definitions_changed();
         });
     }
 
@@ -193,9 +204,13 @@ impl Engine {
             now,
         });
         let started = guard.started.take();
+        let changed = std::mem::take(&mut guard.definitions_changed);
         drop(guard);
         if let (Some(s), Some(starter)) = (started, self.starter.get()) {
             s.send(starter.as_ref());
+        }
+        if let (true, Some(p)) = (changed, self.persister.get()) {
+            p.definitions_changed(self, t);
         }
         r
     }
@@ -204,9 +219,10 @@ impl Engine {
         self.with(t, |cx| cx.st.keys.clone())
     }
 
-    /// Next becomes current and a fresh next key is made. State is in memory only.
+    /// Next becomes current and a fresh next key is made.
     pub(crate) fn rotate_keys(&self, t: TenantId) -> SigningKeys {
         self.with(t, |cx| {
+            cx.definitions_changed();
             let keys = &mut cx.st.keys;
             *keys = SigningKeys {
                 current: keys.next.clone(),
@@ -214,6 +230,11 @@ impl Engine {
             };
             keys.clone()
         })
+    }
+
+    /// Puts back keys saved by an earlier run (`-persist`).
+    pub(crate) fn set_keys(&self, t: TenantId, keys: SigningKeys) {
+        self.with(t, |cx| cx.st.keys = keys);
     }
 
     /// Attempts started so far, of every tenant.

@@ -54,6 +54,8 @@ pub(crate) struct TenantState {
     pub(crate) run_actions: BulkActions,
     /// Attempts started under the lock, handed to the starter once it is released.
     pub(crate) started: Started,
+    /// Set by a transition that changed the definitions; see `engine::persister`.
+    pub(crate) definitions_changed: bool,
 }
 
 pub(crate) struct Tenant {
@@ -88,6 +90,7 @@ impl TenantState {
             actions: BulkActions::default(),
             run_actions: BulkActions::default(),
             started: Started::default(),
+            definitions_changed: false,
         }
     }
 
@@ -173,6 +176,11 @@ pub(crate) struct Locked<'a> {
 impl Locked<'_> {
     pub(crate) fn limits(&self) -> &'static Limits {
         self.engine.limits()
+    }
+
+    /// Marks the tenant's definitions (or keys) changed, to be saved once the lock is released.
+    pub(crate) fn definitions_changed(&mut self) {
+        self.st.definitions_changed = true;
     }
 
     /// Appends a log entry for `msg` at the transition's instant.

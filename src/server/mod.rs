@@ -42,6 +42,11 @@ impl Server {
         let config = Arc::new(config);
         let timer = Arc::new(Timer::new(clock));
         let engine = Arc::new(Engine::new(config.clone(), timer.clone()));
+        if let Some(path) = &config.persist {
+            let refused = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
+            let store = crate::persist::Store::open(path).map_err(|e| refused(e.to_string()))?;
+            crate::persist::attach(&engine, Arc::new(store)).map_err(refused)?;
+        }
         if let Some(seed) = &config.seed {
             crate::seed::apply(&engine, &seed.doc).map_err(|e| {
                 let msg = format!("seed file {}: {e}", seed.path.display());

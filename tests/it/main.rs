@@ -23,6 +23,7 @@ mod link_local;
 mod logs;
 mod messages;
 mod pages;
+mod persist;
 mod publish;
 mod queues;
 mod quotas;

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod binary;
 mod receiver;
 
 use std::time::Duration;

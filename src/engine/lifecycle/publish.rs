@@ -219,8 +219,9 @@ impl Locked<'_> {
         let max_pending = self.engine.config().max_pending_messages();
         self.st
             .check_pending(limits, max_pending, targets.len(), body.len())?;
-        if let Some(q) = &queue {
+        if let Some(q) = queue.as_deref().filter(|q| self.st.queues.get(q).is_none()) {
             self.st.queues.ensure(q, Some(limits), now)?;
+            self.definitions_changed();
         }
         let mut link = None;
         if let (Some(wf), false) = (options.workflow.clone(), is_group) {

@@ -225,6 +225,7 @@ impl Engine {
         }
         self.with(t, |cx| {
             let now = cx.now;
+            cx.definitions_changed();
             let queue = cx.st.queues.ensure(&s.name, Some(limits), now)?;
             if let Some(p) = s.parallelism {
                 queue.parallelism = p.max(1);
@@ -258,6 +259,7 @@ impl Engine {
                 .ok_or_else(|| queue_not_found(name))?;
             queue.paused = paused;
             queue.updated_at = cx.now;
+            cx.definitions_changed();
             cx.wake_queue(name);
             Ok(())
         })
@@ -269,6 +271,7 @@ impl Engine {
             let Some(queue) = cx.st.queues.remove(name) else {
                 return;
             };
+            cx.definitions_changed();
             for id in queue.waiting.iter().chain(queue.holders.keys()) {
                 cx.cancel(id);
             }

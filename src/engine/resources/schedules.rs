@@ -217,6 +217,7 @@ impl Engine {
             }
             let next = schedule.next_schedule_time;
             let generation = cx.st.schedules.insert(schedule, limits.max_schedules)?;
+            cx.definitions_changed();
             if let Some(at) = next {
                 cx.arm_firing(&id, at, generation);
             }
@@ -234,9 +235,12 @@ impl Engine {
     }
 
     pub(crate) fn delete_schedule(&self, t: TenantId, id: &str) -> Result<()> {
-        self.with(t, |cx| cx.st.schedules.by_id.remove(id))
-            .map(drop)
-            .ok_or_else(|| not_found(id))
+        self.with(t, |cx| {
+            cx.definitions_changed();
+            cx.st.schedules.by_id.remove(id)
+        })
+        .map(drop)
+        .ok_or_else(|| not_found(id))
     }
 
     pub(crate) fn set_schedule_paused(&self, t: TenantId, id: &str, paused: bool) -> Result<()> {
@@ -248,6 +252,7 @@ impl Engine {
                 .get_mut(id)
                 .ok_or_else(|| not_found(id))?;
             s.paused = paused;
+            cx.definitions_changed();
             Ok(())
         })
     }

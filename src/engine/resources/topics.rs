@@ -154,7 +154,10 @@ impl Engine {
             }
         }
         let limits = self.limits();
-        self.with(t, |cx| cx.st.topics.add(name, endpoints, limits, cx.now))
+        self.with(t, |cx| {
+            cx.definitions_changed();
+            cx.st.topics.add(name, endpoints, limits, cx.now)
+        })
     }
 
     /// Removes matching endpoints; the group goes with its last endpoint.
@@ -167,7 +170,10 @@ impl Engine {
         if refs.iter().any(|r| r.name.is_none() && r.url.is_none()) {
             return Err(Error::bad("each endpoint to remove needs a name or a url"));
         }
-        self.with(t, |cx| cx.st.topics.remove_endpoints(name, refs, cx.now))
+        self.with(t, |cx| {
+            cx.definitions_changed();
+            cx.st.topics.remove_endpoints(name, refs, cx.now)
+        })
     }
 
     pub(crate) fn url_group(&self, t: TenantId, name: &str) -> Result<UrlGroup> {
@@ -182,7 +188,10 @@ impl Engine {
     /// Deletes a group; deleting one that does not exist succeeds, as with the hosted service.
     /// Messages already published keep going.
     pub(crate) fn delete_url_group(&self, t: TenantId, name: &str) {
-        self.with(t, |cx| cx.st.topics.remove(name));
+        self.with(t, |cx| {
+            cx.definitions_changed();
+            cx.st.topics.remove(name)
+        });
     }
 
     /// Replaces the group's default headers (lower-case names).
@@ -192,7 +201,10 @@ impl Engine {
         name: &str,
         headers: Headers,
     ) -> Result<()> {
-        self.with(t, |cx| cx.st.topics.set_headers(name, headers, cx.now))
+        self.with(t, |cx| {
+            cx.definitions_changed();
+            cx.st.topics.set_headers(name, headers, cx.now)
+        })
     }
 
     /// The default headers of a group, if it exists.

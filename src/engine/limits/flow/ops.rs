@@ -264,6 +264,7 @@ impl Engine {
         self.with(t, |cx| {
             let now = cx.now;
             f(cx.st.flows.entry(key, now), now);
+            cx.definitions_changed();
             cx.wake_flow(key);
         });
         Ok(())

@@ -1,0 +1,33 @@
+//! The database's tables and their versions. `VERSION` is written in `PRAGMA user_version`;
+//! a later version adds a migration step here, applied in order.
+
+use rusqlite::Connection;
+
+/// The schema this build reads and writes.
+pub(super) const VERSION: i64 = 1;
+
+/// Connection settings, taken before anything is read: the exclusive lock (held until the
+/// connection closes, so a second server sees the file busy at once), WAL with full sync
+/// (a committed transaction survives a crash of the machine), and no waiting for a lock.
+pub(super) fn prepare(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::ZERO)?;
+    conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    // Takes the lock now rather than at the first write.
+    conn.execute_batch("BEGIN EXCLUSIVE; COMMIT;")
+}
+
+/// Brings a database of version `from` (0: new) to [`VERSION`].
+pub(super) fn migrate(conn: &Connection, from: i64) -> rusqlite::Result<()> {
+    if from < 1 {
+        conn.execute_batch(
+            "BEGIN;
+             CREATE TABLE definitions (user TEXT PRIMARY KEY, doc TEXT NOT NULL);
+             CREATE TABLE signing_keys (user TEXT PRIMARY KEY, current TEXT NOT NULL, next TEXT NOT NULL);
+             PRAGMA user_version = 1;
+             COMMIT;",
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,80 @@
+//! The database file's guarantees, pinned on rusqlite's behaviour: the exclusive lock holds a
+//! second opener off at once, a newer schema or a file that is not a database is refused, and
+//! what is saved is loaded back.
+
+use super::*;
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("qstash-persist-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("state.db")
+}
+
+#[test]
+fn a_second_opener_is_refused_while_the_first_holds_the_file() {
+    let path = temp("locked");
+    let first = Store::open(&path).expect("opens a new file");
+    match Store::open(&path) {
+        Err(OpenError::Locked(p)) => assert_eq!(p, path),
+        other => panic!("expected Locked, got {other:?}", other = other.map(|_| ())),
+    }
+    drop(first);
+    Store::open(&path).expect("free again once the first closes");
+}
+
+#[test]
+fn a_newer_schema_and_a_file_that_is_not_a_database_are_refused() {
+    let path = temp("newer");
+    drop(Store::open(&path).unwrap());
+    let conn = Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let err = Store::open(&path).map(|_| ()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            OpenError::Newer {
+                found: 99,
+                known: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+
+    let junk = temp("junk");
+    std::fs::write(&junk, vec![b'x'; 4096]).unwrap();
+    let err = Store::open(&junk).map(|_| ()).unwrap_err();
+    assert!(matches!(err, OpenError::Corrupt { .. }), "{err}");
+    assert!(err.to_string().contains("not a usable qstash dev database"));
+    assert_eq!(
+        std::fs::read(&junk).unwrap(),
+        vec![b'x'; 4096],
+        "left as it was"
+    );
+}
+
+#[test]
+fn what_is_saved_is_loaded_back() {
+    let path = temp("roundtrip");
+    let store = Store::open(&path).unwrap();
+    let defs = crate::seed::parse(
+        r#"{"version": 1, "users": {"testUser1": {"queues": [{"name": "q", "parallelism": 3}]}}}"#,
+    )
+    .unwrap()
+    .users["testUser1"]
+        .clone();
+    let keys = SigningKeys {
+        current: "sig_a".into(),
+        next: "sig_b".into(),
+    };
+    store.save("testUser1", &defs, &keys).unwrap();
+    drop(store);
+    let loaded = Store::open(&path).unwrap().load().unwrap();
+    assert_eq!(loaded.len(), 1);
+    let (user, saved) = &loaded[0];
+    assert_eq!(user, "testUser1");
+    assert_eq!(saved.definitions, defs);
+    assert_eq!(saved.keys, Some(keys));
+}

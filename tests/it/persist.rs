@@ -1,0 +1,179 @@
+//! `-persist <file>` through the binary: definitions and signing keys survive a SIGTERM and a
+//! `kill -9` right after the answer; a second server on the same file, a file from a newer
+//! version and a file that is not a database are refused with one line and exit code 1;
+//! `/dev/reset` clears what is kept.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::Duration;
+
+use qstash_dev::config::TEST_USERS;
+use serde_json::{json, Value};
+
+use crate::support::binary::*;
+
+fn temp_db(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("qstash-it-persist-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join("state.db")
+}
+
+fn start_on(db: &Path) -> (Child, Vec<String>, String) {
+    start(
+        &["dev", "-port=0", &format!("-persist={}", db.display())],
+        &[],
+    )
+}
+
+async fn call(url: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut rb = reqwest::Client::new()
+        .request(method, format!("{url}{path}"))
+        .header("Authorization", format!("Bearer {}", TEST_USERS[0].token));
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let r = rb.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn build(url: &str) -> Value {
+    use reqwest::Method;
+    let eps = json!({"endpoints": [{"name": "a", "url": "http://localhost:3000/a"}]});
+    assert_eq!(
+        call(url, Method::POST, "/v2/topics/team/endpoints", Some(eps))
+            .await
+            .0,
+        200
+    );
+    let q = json!({"queueName": "orders", "parallelism": 3});
+    assert_eq!(call(url, Method::POST, "/v2/queues", Some(q)).await.0, 200);
+    let r = reqwest::Client::new()
+        .post(format!("{url}/v2/schedules/http://localhost:3000/cron"))
+        .header("Authorization", format!("Bearer {}", TEST_USERS[0].token))
+        .header("Upstash-Cron", "0 9 * * *")
+        .header("Upstash-Schedule-Id", "daily")
+        .header("Upstash-Retries", "1")
+        .body("tick")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let pin = "/v2/flowControl/k/pin?parallelism=2";
+    assert_eq!(call(url, Method::POST, pin, None).await.0, 200);
+    let (status, keys) = call(url, Method::POST, "/v2/keys/rotate", None).await;
+    assert_eq!(status, 200);
+    keys
+}
+
+async fn export(url: &str) -> Value {
+    call(url, reqwest::Method::GET, "/dev/export", None).await.1
+}
+
+#[tokio::test]
+async fn definitions_and_keys_survive_sigterm_and_kill_9() {
+    let db = temp_db("survive");
+    let (mut child, lines, url) = start_on(&db);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&format!("State: kept in {}", db.display()))),
+        "{lines:?}"
+    );
+    let keys = build(&url).await;
+    let before = export(&url).await;
+    assert_eq!(
+        before["users"]["defaultUser"]["queues"][0]["parallelism"],
+        3
+    );
+    sigterm(&child);
+    assert!(wait_exit(&mut child, Duration::from_secs(5)).is_some());
+
+    let (mut child, _, url) = start_on(&db);
+    assert_eq!(export(&url).await, before, "everything back after SIGTERM");
+    assert_eq!(
+        call(&url, reqwest::Method::GET, "/v2/keys", None).await.1,
+        keys
+    );
+    let group = json!({"endpoints": [{"url": "http://localhost:3000/late"}]});
+    let (status, _) = call(
+        &url,
+        reqwest::Method::POST,
+        "/v2/topics/late/endpoints",
+        Some(group),
+    )
+    .await;
+    assert_eq!(status, 200);
+    child.kill().unwrap(); // SIGKILL right after the answer
+    child.wait().unwrap();
+
+    let (mut child, _, url) = start_on(&db);
+    let after = export(&url).await;
+    let groups = &after["users"]["defaultUser"]["urlGroups"];
+    assert_eq!(
+        groups.as_array().map(Vec::len),
+        Some(2),
+        "the acknowledged change survived kill -9: {after}"
+    );
+    assert_eq!(
+        call(&url, reqwest::Method::POST, "/dev/reset", None)
+            .await
+            .0,
+        200
+    );
+    sigterm(&child);
+    wait_exit(&mut child, Duration::from_secs(5));
+
+    let (mut child, _, url) = start_on(&db);
+    assert_eq!(
+        export(&url).await,
+        json!({"version": 1, "users": {}}),
+        "reset cleared the file too"
+    );
+    let (_, keys_now) = call(&url, reqwest::Method::GET, "/v2/keys", None).await;
+    assert_eq!(keys_now["current"], TEST_USERS[0].current_signing_key);
+    sigterm(&child);
+    wait_exit(&mut child, Duration::from_secs(5));
+}
+
+fn refused(db: &Path) -> String {
+    let out = Command::new(BIN)
+        .args(["dev", "-port=0", &format!("-persist={}", db.display())])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(printed.lines().count(), 1, "one line: {printed}");
+    printed
+}
+
+#[tokio::test]
+async fn a_held_newer_or_broken_file_is_refused_with_one_line() {
+    let db = temp_db("refused");
+    let (mut child, _, _) = start_on(&db);
+    assert!(refused(&db).contains("another running qstash dev holds this database"));
+    sigterm(&child);
+    wait_exit(&mut child, Duration::from_secs(5));
+
+    let conn = rusqlite_free_version_bump(&db);
+    assert!(conn.contains("written by a newer qstash dev"), "{conn}");
+
+    let junk = temp_db("junk");
+    std::fs::write(
+        &junk,
+        b"not a database at all, but long enough to look like a header....",
+    )
+    .unwrap();
+    assert!(refused(&junk).contains("not a usable qstash dev database"));
+}
+
+/// Marks the file as written by a newer version (`PRAGMA user_version` is the 4 bytes at offset
+/// 60 of the header) and returns what a start prints.
+fn rusqlite_free_version_bump(db: &Path) -> String {
+    let mut bytes = std::fs::read(db).unwrap();
+    bytes[60..64].copy_from_slice(&99u32.to_be_bytes());
+    std::fs::write(db, bytes).unwrap();
+    refused(db)
+}
