@@ -67,14 +67,20 @@ async fn move_clock(s: &AppState, target: Target, q: &Query) -> ApiResult<Json<V
         None => BUDGET,
     }
     .min(MAX_BUDGET);
-    let _one_move = s.clock_moves.lock().await;
-    let r = catch_up::advance(&s.engine, target, budget).await.map_err(
-        |ClockError::Backwards { to, now }| {
-            Error::bad(format!(
-                "the clock only moves forward: {to} is before its current time {now}"
-            ))
-        },
-    )?;
+    // On a task of its own, so a client that hangs up does not stop the move half-way.
+    let (engine, moves) = (s.engine.clone(), s.clock_moves.clone());
+    let task = tokio::spawn(async move {
+        let _one_move = moves.lock_owned().await;
+        catch_up::advance(&engine, target, budget).await
+    });
+    let moved = task
+        .await
+        .map_err(|e| Error::bad(format!("the clock move failed: {e}")))?;
+    let r = moved.map_err(|ClockError::Backwards { to, now }| {
+        Error::bad(format!(
+            "the clock only moves forward: {to} is before its current time {now}"
+        ))
+    })?;
     tracing::info!(target: "qstash::clock", "{}", line(&r));
     let mut body = state(s.engine.clock());
     body["from"] = json!(r.from);
