@@ -32,13 +32,16 @@ pub(crate) struct AppState {
     pub(crate) engine: Arc<Engine>,
     /// Serialises moves of the clock (`/dev/clock`).
     pub(crate) clock_moves: Arc<tokio::sync::Mutex<()>>,
+    /// With `-persist`: the journal whose commits a write's 2xx waits for.
+    pub(crate) journal: Option<Arc<crate::persist::Journal>>,
 }
 
 impl AppState {
-    pub(crate) fn new(engine: Arc<Engine>) -> Self {
+    pub(crate) fn new(engine: Arc<Engine>, journal: Option<Arc<crate::persist::Journal>>) -> Self {
         Self {
             engine,
             clock_moves: Arc::default(),
+            journal,
         }
     }
 }
@@ -86,8 +89,9 @@ pub(crate) fn router(state: AppState) -> Router {
 /// normalisation: the whole HTTP application.
 pub(crate) fn app(
     engine: Arc<Engine>,
+    journal: Option<Arc<crate::persist::Journal>>,
 ) -> tower::util::MapRequest<edge::Edge<Router>, fn(Request) -> Request> {
-    let state = AppState::new(engine);
+    let state = AppState::new(engine, journal);
     let edge = edge::Edge::new(router(state.clone()), state);
     tower::util::MapRequest::new(edge, normalize as fn(Request) -> Request)
 }

@@ -126,6 +126,10 @@ impl Engine {
         let _ = self.starter.set(starter);
     }
 
+    pub(crate) fn persister(&self) -> Option<&dyn Persister> {
+        self.persister.get().map(|p| p.as_ref())
+    }
+
     /// From now on, changed definitions are saved through `p`. Set once.
     pub(crate) fn set_persister(&self, p: Box<dyn Persister>) {
         let _ = self.persister.set(p);
@@ -145,6 +149,7 @@ impl Engine {
             fresh.waits.clear();
             *st = fresh;
             cx.definitions_changed();
+            cx.journal(persister::Change::Cleared);
         });
     }
 

@@ -178,6 +178,13 @@ impl Locked<'_> {
         self.engine.limits()
     }
 
+    /// Tells the persister, if any, that a pending message changed (see `engine::persister`).
+    pub(crate) fn journal(&self, change: crate::engine::persister::Change<'_>) {
+        if let Some(p) = self.engine.persister() {
+            p.messages_changed(self.t, change);
+        }
+    }
+
     /// Marks the tenant's definitions (or keys) changed, to be saved once the lock is released.
     pub(crate) fn definitions_changed(&mut self) {
         self.st.definitions_changed = true;

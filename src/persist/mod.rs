@@ -12,6 +12,7 @@
 //! that is not a database, or one another running server holds (the connection takes SQLite's
 //! exclusive lock and keeps it) is refused with one line, never reset.
 
+mod journal;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -20,8 +21,12 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection};
 
 use crate::config::TEST_USERS;
+use crate::engine::lifecycle::message::{Message, MessageSpec};
+use crate::engine::persister::Change;
 use crate::engine::{Engine, Persister, SigningKeys, TenantId};
 use crate::seed::{Definitions, Document};
+pub(crate) use journal::Journal;
+use journal::Op;
 
 /// Why a database cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +53,8 @@ pub(crate) struct Saved {
 /// An open database, held exclusively for the life of the server.
 pub struct Store {
     path: PathBuf,
-    conn: Mutex<Connection>,
+    /// Shared with the journal's writer thread.
+    conn: std::sync::Arc<Mutex<Connection>>,
 }
 
 impl Store {
@@ -70,7 +76,7 @@ impl Store {
         schema::migrate(&conn, found).map_err(corrupt)?;
         Ok(Self {
             path: path.into(),
-            conn: Mutex::new(conn),
+            conn: std::sync::Arc::new(Mutex::new(conn)),
         })
     }
 
@@ -130,6 +136,49 @@ impl Store {
         Ok(out)
     }
 
+    /// The pending messages saved for `user`, oldest first. A row that no longer parses (a
+    /// method or expression this build refuses) is skipped with a line.
+    pub(crate) fn load_messages(&self, user: &str) -> rusqlite::Result<Vec<Message>> {
+        let conn = self.conn();
+        let mut q = conn.prepare(
+            "SELECT id, created_at, not_before, retried, spec, body FROM messages
+             WHERE user = ?1 ORDER BY created_at, id",
+        )?;
+        let rows = q.query_map(params![user], |r| {
+            let id: String = r.get(0)?;
+            let json: String = r.get(4)?;
+            let body: Vec<u8> = r.get(5)?;
+            Ok((
+                id,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, u32>(3)?,
+                json,
+                body,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, created_at, not_before, retried, json, body) = row?;
+            let mut spec: MessageSpec = match serde_json::from_str(&json) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(target: "qstash::persist", "message {id} of {user} skipped: {e}");
+                    continue;
+                }
+            };
+            spec.body = body.into();
+            out.push(Message::restored(
+                id.into(),
+                spec,
+                created_at as u64,
+                not_before as u64,
+                retried,
+            ));
+        }
+        Ok(out)
+    }
+
     /// Replaces what is saved for `user`, in one transaction.
     fn save(&self, user: &str, defs: &Definitions, keys: &SigningKeys) -> rusqlite::Result<()> {
         let doc = serde_json::to_string(defs).unwrap_or_default();
@@ -159,9 +208,13 @@ fn classify(path: &Path, e: rusqlite::Error) -> OpenError {
     }
 }
 
-/// Loads what `store` holds into `engine`: keys first, then definitions through the seed's
-/// checks. Then every later change of a user's definitions or keys is saved.
-pub(crate) fn attach(engine: &Engine, store: std::sync::Arc<Store>) -> Result<(), String> {
+/// Loads what `store` holds into `engine`: keys, then definitions through the seed's checks,
+/// then pending messages. From then on every change is saved; returns the journal whose
+/// `durable` the edge awaits.
+pub(crate) fn attach(
+    engine: &Engine,
+    store: std::sync::Arc<Store>,
+) -> Result<std::sync::Arc<Journal>, String> {
     let at = |e: rusqlite::Error| format!("{}: {e}", store.path.display());
     let mut doc = Document {
         version: crate::seed::VERSION,
@@ -177,16 +230,24 @@ pub(crate) fn attach(engine: &Engine, store: std::sync::Arc<Store>) -> Result<()
         doc.users.insert(user, saved.definitions);
     }
     crate::seed::apply(engine, &doc).map_err(|e| format!("{}: {e}", store.path.display()))?;
+    for (i, u) in TEST_USERS.iter().enumerate() {
+        let messages = store.load_messages(u.user_id).map_err(at)?;
+        engine.restore_messages(TenantId(i), messages);
+    }
+    let journal = Journal::start(store.conn.clone());
     engine.set_persister(Box::new(Saver {
         store,
+        journal: journal.clone(),
         order: Mutex::new(()),
     }));
-    Ok(())
+    Ok(journal)
 }
 
-/// Saves a user's definitions and keys whenever the engine says they changed.
+/// Saves a user's definitions and keys whenever the engine says they changed, and journals
+/// their pending messages.
 struct Saver {
     store: std::sync::Arc<Store>,
+    journal: std::sync::Arc<Journal>,
     /// Export and write happen under it, so the last write holds the newest state.
     order: Mutex<()>,
 }
@@ -204,6 +265,21 @@ impl Persister for Saver {
             let path = self.store.path.display();
             tracing::error!(target: "qstash::persist", "could not save {user}'s definitions to {path}: {e}");
         }
+    }
+
+    fn messages_changed(&self, t: TenantId, change: Change<'_>) {
+        let user = TEST_USERS[t.0].user_id;
+        let op = match change {
+            // Workflow runs are not kept, so neither are their messages.
+            Change::Kept(m) if m.spec.workflow.is_some() => return,
+            Change::Kept(m) => Op::put(user, m),
+            Change::Gone(id) => Op::Gone {
+                user,
+                id: id.clone(),
+            },
+            Change::Cleared => Op::Clear { user },
+        };
+        self.journal.send(op);
     }
 }
 

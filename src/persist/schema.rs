@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 
 /// The schema this build reads and writes.
-pub(super) const VERSION: i64 = 1;
+pub(super) const VERSION: i64 = 2;
 
 /// Connection settings, taken before anything is read: the exclusive lock (held until the
 /// connection closes, so a second server sees the file busy at once), WAL with full sync
@@ -26,6 +26,18 @@ pub(super) fn migrate(conn: &Connection, from: i64) -> rusqlite::Result<()> {
              CREATE TABLE definitions (user TEXT PRIMARY KEY, doc TEXT NOT NULL);
              CREATE TABLE signing_keys (user TEXT PRIMARY KEY, current TEXT NOT NULL, next TEXT NOT NULL);
              PRAGMA user_version = 1;
+             COMMIT;",
+        )?;
+    }
+    if from < 2 {
+        conn.execute_batch(
+            "BEGIN;
+             CREATE TABLE messages (
+               user TEXT NOT NULL, id TEXT NOT NULL, created_at INTEGER NOT NULL,
+               not_before INTEGER NOT NULL, retried INTEGER NOT NULL,
+               spec TEXT NOT NULL, body BLOB NOT NULL,
+               PRIMARY KEY (user, id));
+             PRAGMA user_version = 2;
              COMMIT;",
         )?;
     }

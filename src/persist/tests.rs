@@ -36,7 +36,7 @@ fn a_newer_schema_and_a_file_that_is_not_a_database_are_refused() {
             err,
             OpenError::Newer {
                 found: 99,
-                known: 1,
+                known: 2,
                 ..
             }
         ),

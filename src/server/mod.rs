@@ -26,6 +26,8 @@ pub struct Server {
     engine: Arc<Engine>,
     timer: Arc<Timer<Job>>,
     config: Arc<Config>,
+    /// With `-persist`: what writes wait for before they are answered.
+    journal: Option<Arc<crate::persist::Journal>>,
 }
 
 impl Server {
@@ -42,10 +44,11 @@ impl Server {
         let config = Arc::new(config);
         let timer = Arc::new(Timer::new(clock));
         let engine = Arc::new(Engine::new(config.clone(), timer.clone()));
+        let mut journal = None;
         if let Some(path) = &config.persist {
             let refused = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
             let store = crate::persist::Store::open(path).map_err(|e| refused(e.to_string()))?;
-            crate::persist::attach(&engine, Arc::new(store)).map_err(refused)?;
+            journal = Some(crate::persist::attach(&engine, Arc::new(store)).map_err(refused)?);
         }
         if let Some(seed) = &config.seed {
             crate::seed::apply(&engine, &seed.doc).map_err(|e| {
@@ -58,6 +61,7 @@ impl Server {
             engine,
             timer,
             config,
+            journal,
         })
     }
 
@@ -77,7 +81,7 @@ impl Server {
         let dispatch_task =
             tokio::spawn(async move { dispatcher.run(&timer, cancel, drain).await });
 
-        let app = api::app(self.engine.clone());
+        let app = api::app(self.engine.clone(), self.journal.clone());
         let limits = conn::ConnLimits::of(&self.config);
         let mut serve = tokio::spawn(conn::serve(self.listener, app, limits, shutdown.clone()));
         shutdown.cancelled().await;

@@ -137,14 +137,21 @@ async fn definitions_and_keys_survive_sigterm_and_kill_9() {
     wait_exit(&mut child, Duration::from_secs(5));
 }
 
+/// What a start on `db` prints; it must end at once with exit code 1 and one line.
 fn refused(db: &Path) -> String {
-    let out = Command::new(BIN)
+    let mut child = Command::new(BIN)
         .args(["dev", "-port=0", &format!("-persist={}", db.display())])
         .env("NO_COLOR", "1")
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    let printed = String::from_utf8_lossy(&out.stdout).to_string();
+    let status = wait_exit(&mut child, Duration::from_secs(10));
+    if status.is_none() {
+        let _ = child.kill();
+    }
+    let mut printed = String::new();
+    std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut printed).unwrap();
+    assert_eq!(status.and_then(|s| s.code()), Some(1), "{printed}");
     assert_eq!(printed.lines().count(), 1, "one line: {printed}");
     printed
 }
@@ -157,7 +164,7 @@ async fn a_held_newer_or_broken_file_is_refused_with_one_line() {
     sigterm(&child);
     wait_exit(&mut child, Duration::from_secs(5));
 
-    let conn = rusqlite_free_version_bump(&db);
+    let conn = version_bump(&db);
     assert!(conn.contains("written by a newer qstash dev"), "{conn}");
 
     let junk = temp_db("junk");
@@ -169,11 +176,107 @@ async fn a_held_newer_or_broken_file_is_refused_with_one_line() {
     assert!(refused(&junk).contains("not a usable qstash dev database"));
 }
 
-/// Marks the file as written by a newer version (`PRAGMA user_version` is the 4 bytes at offset
-/// 60 of the header) and returns what a start prints.
-fn rusqlite_free_version_bump(db: &Path) -> String {
-    let mut bytes = std::fs::read(db).unwrap();
-    bytes[60..64].copy_from_slice(&99u32.to_be_bytes());
-    std::fs::write(db, bytes).unwrap();
+/// Marks the file as written by a newer version and returns what a start prints.
+fn version_bump(db: &Path) -> String {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
     refused(db)
+}
+
+async fn publish(url: &str, dest: &str, headers: &[(&str, &str)]) -> String {
+    let mut rb = reqwest::Client::new()
+        .post(format!("{url}/v2/publish/{dest}"))
+        .header("Authorization", format!("Bearer {}", TEST_USERS[0].token))
+        .body("kept");
+    for (k, v) in headers {
+        rb = rb.header(*k, *v);
+    }
+    let r = rb.send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    v["messageId"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn pending_messages_survive_a_restart_and_are_delivered_at_their_time() {
+    let db = temp_db("messages");
+    let rx = crate::support::Receiver::start().await;
+    let (mut child, _, url) = start_on(&db);
+    let soon = publish(&url, &rx.url("/soon"), &[("Upstash-Delay", "2s")]).await;
+    let later = publish(
+        &url,
+        &rx.url("/later"),
+        &[("Upstash-Delay", "1h"), ("Upstash-Retries", "1")],
+    )
+    .await;
+    let queued = reqwest::Client::new()
+        .post(format!("{url}/v2/enqueue/q1/{}", rx.url("/queued")))
+        .header("Authorization", format!("Bearer {}", TEST_USERS[0].token))
+        .header("Upstash-Delay", "1h")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(queued.status(), 200);
+    publish(&url, &rx.url("/now"), &[]).await;
+    rx.wait_for(1).await;
+    let (_, before) = call(
+        &url,
+        reqwest::Method::GET,
+        &format!("/v2/messages/{later}"),
+        None,
+    )
+    .await;
+    sigterm(&child);
+    assert!(wait_exit(&mut child, Duration::from_secs(5)).is_some());
+
+    let (mut child, _, url) = start_on(&db);
+    let (status, after) = call(
+        &url,
+        reqwest::Method::GET,
+        &format!("/v2/messages/{later}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{after}");
+    for field in ["createdAt", "notBefore", "url", "maxRetries", "body"] {
+        assert_eq!(after[field], before[field], "{field}");
+    }
+    let (_, q) = call(&url, reqwest::Method::GET, "/v2/queues/q1", None).await;
+    assert_eq!(q["lag"], 1, "the queued message is back in its queue: {q}");
+    let got = rx.wait_for(2).await;
+    assert!(
+        got.iter().any(|d| d.path == "/soon"),
+        "the 2 s message is delivered after the restart"
+    );
+    assert_eq!(
+        got.iter().filter(|d| d.path == "/now").count(),
+        1,
+        "a delivered message is not sent again"
+    );
+    let gone = format!("/v2/messages/{soon}");
+    let mut status = 0;
+    for _ in 0..200 {
+        status = call(&url, reqwest::Method::GET, &gone, None).await.0;
+        if status == 404 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(status, 404, "delivered, so no longer pending");
+
+    let late = publish(&url, &rx.url("/killed"), &[("Upstash-Delay", "1h")]).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (mut child, _, url) = start_on(&db);
+    let (status, _) = call(
+        &url,
+        reqwest::Method::GET,
+        &format!("/v2/messages/{late}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "acknowledged, so kept through kill -9");
+    sigterm(&child);
+    wait_exit(&mut child, Duration::from_secs(5));
 }

@@ -1,5 +1,6 @@
 //! The one layer in front of every route: where the request comes from (`guard`), the
-//! header-size bound (`head`), then the burst limit (`limits`). A hand-written service around
+//! header-size bound (`head`), then the burst limit (`limits`); and after it, with
+//! `-persist`, the wait until what a write request changed is on disk before its 2xx goes out. A hand-written service around
 //! the whole router rather than an axum `from_fn` layer, which wraps every route and costs a
 //! boxed clone of it and a boxed future on every request.
 
@@ -21,6 +22,7 @@ use tower::Service;
 use crate::api::error::{limit_headers, LimitKind};
 use crate::api::AppState;
 use crate::engine::limits::quota::LimitState;
+use crate::persist::Journal;
 use guard::{Guard, Verdict};
 
 #[derive(Clone)]
@@ -48,6 +50,14 @@ pub(crate) struct Extra {
     limit: Option<LimitState>,
     /// An allowed cross-origin request: the answer gets its CORS headers.
     cors: Option<HeaderValue>,
+    /// A write request with `-persist`: a 2xx waits until its changes are committed.
+    durable: bool,
+}
+
+/// Methods that change nothing, so their answers never wait for the disk.
+fn reads(m: &axum::http::Method) -> bool {
+    use axum::http::Method;
+    matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
 /// What the edge decides before the route runs.
@@ -68,7 +78,14 @@ impl<S> Edge<S> {
         let refused = match crate::api::edge::head::refusal(req.headers()) {
             Some(refused) => refused,
             None => match crate::api::edge::limits::burst(&self.state, req) {
-                Ok(limit) => return Check::Route(Extra { limit, cors }),
+                Ok(limit) => {
+                    let durable = self.state.journal.is_some() && !reads(req.method());
+                    return Check::Route(Extra {
+                        limit,
+                        cors,
+                        durable,
+                    });
+                }
                 Err(e) => e.into_response(),
             },
         };
@@ -98,6 +115,7 @@ where
             Check::Route(extra) => EdgeFuture::Route {
                 future: self.inner.call(req),
                 extra,
+                journal: self.state.journal.clone(),
             },
             Check::Answer(response) => EdgeFuture::Refused {
                 response: Some(response),
@@ -110,7 +128,9 @@ pin_project_lite::pin_project! {
     /// The route's answer (with the edge's extra headers), or the edge's own answer.
     #[project = EdgeProj]
     pub(crate) enum EdgeFuture<F> {
-        Route { #[pin] future: F, extra: Extra },
+        Route { #[pin] future: F, extra: Extra, journal: Option<Arc<Journal>> },
+        /// A write's 2xx, held until its changes are committed.
+        Durable { response: Option<Response>, wait: Pin<Box<dyn Future<Output = ()> + Send>> },
         Refused { response: Option<Response> },
     }
 }
@@ -121,9 +141,13 @@ where
 {
     type Output = Result<Response, Infallible>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            EdgeProj::Route { future, extra } => {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.as_mut().project() {
+            EdgeProj::Route {
+                future,
+                extra,
+                journal,
+            } => {
                 let mut resp = ready!(future.poll(cx))?;
                 if let Some(s) = extra.limit.take() {
                     limit_headers(resp.headers_mut(), LimitKind::Burst, &s);
@@ -131,7 +155,24 @@ where
                 if let Some(origin) = extra.cors.take() {
                     guard::allow(resp.headers_mut(), origin);
                 }
-                Poll::Ready(Ok(resp))
+                match journal.take() {
+                    Some(j) if extra.durable && resp.status().is_success() => {
+                        let wait = Box::pin(j.durable());
+                        self.set(EdgeFuture::Durable {
+                            response: Some(resp),
+                            wait,
+                        });
+                        self.poll(cx)
+                    }
+                    _ => Poll::Ready(Ok(resp)),
+                }
+            }
+            EdgeProj::Durable { response, wait } => {
+                ready!(wait.as_mut().poll(cx));
+                match response.take() {
+                    Some(r) => Poll::Ready(Ok(r)),
+                    None => Poll::Pending,
+                }
             }
             // Polled again after it answered: a contract breach; it never answers twice.
             EdgeProj::Refused { response } => match response.take() {

@@ -8,12 +8,10 @@ use crate::engine::expr::RetryDelayExpr;
 use crate::engine::limits::flow::{self, FlowSpec};
 use crate::engine::syntax::duration::parse_duration;
 use crate::engine::syntax::headers::canonical;
+use crate::engine::syntax::method::Method;
 use crate::engine::syntax::options::{CallbackOptions, PublishOptions, Redact, WorkflowHeaders};
 use crate::engine::syntax::urls;
 use crate::engine::{Error, Result};
-
-/// Methods a message may be delivered with.
-const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
 /// Request headers never forwarded by `Upstash-Header-Forward: true`: credentials for this
 /// server, and hop-by-hop or framing headers that belong to one connection.
@@ -45,8 +43,7 @@ pub(crate) fn parse_bool(header: &str, v: &str) -> Result<bool> {
 }
 
 fn parse_method(header: &str, v: &str) -> Result<&'static str> {
-    let m = v.trim();
-    match METHODS.iter().find(|known| known.eq_ignore_ascii_case(m)) {
+    match crate::engine::syntax::method::known(v) {
         Some(known) => Ok(known),
         None => Err(bad(
             header,
@@ -126,7 +123,7 @@ fn parse_labels(v: &str) -> Vec<String> {
 /// as `Upstash-Callback-<Name>`, without `-Forward-`.
 fn callback_option(cb: &mut CallbackOptions, full: &str, rest: &str, v: &str) -> Result<()> {
     match rest {
-        "method" => cb.method = Some(parse_method(full, v)?),
+        "method" => cb.method = Some(Method(parse_method(full, v)?)),
         "retries" => cb.retries = Some(parse_u32(full, v)?),
         "retry-delay" => cb.retry_delay = Some(parse_expr(full, v)?),
         "timeout" => cb.timeout = Some(parse_dur(full, v)?),
@@ -335,7 +332,7 @@ mod tests {
             cb.forward,
             vec![("X-Cb".into(), "y".into()), ("X-Python".into(), "z".into())]
         );
-        assert_eq!(o.failure_callback.unwrap().method, Some("PUT"));
+        assert_eq!(o.failure_callback.unwrap().method, Some(Method("PUT")));
     }
 
     #[test]

@@ -144,7 +144,7 @@ impl<'a> MessageView<'a> {
             labels,
             max_retries: spec.max_retries,
             message_id,
-            method: spec.method,
+            method: spec.method.as_str(),
             parallelism: flow.and_then(|f| f.parallelism),
             period: flow.map(|f| f.period),
             queue_name: spec.queue_name(),

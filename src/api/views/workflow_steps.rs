@@ -295,7 +295,7 @@ impl<'a> Ctx<'a> {
             m.call_body = Some(String::from_utf8_lossy(&call.body).into());
             if let Some(i) = self.info(&call.message_id) {
                 m.call_url = Some(i.spec.url.clone().into());
-                m.call_method = Some(i.spec.method.into());
+                m.call_method = Some(i.spec.method.as_str().into());
                 m.call_headers = Some(Value::from_iter(to_map(&i.spec.header)));
             }
         }

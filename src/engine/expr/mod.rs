@@ -290,6 +290,20 @@ fn apply1(func: Func, a: f64) -> f64 {
     }
 }
 
+/// Kept as its source text (`-persist`), parsed again when read.
+impl serde::Serialize for RetryDelayExpr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.source)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for RetryDelayExpr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let source = String::deserialize(d)?;
+        Self::parse(&source).map_err(serde::de::Error::custom)
+    }
+}
+
 impl FromStr for RetryDelayExpr {
     type Err = ExprError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

@@ -17,6 +17,7 @@ use crate::config::Region;
 use crate::engine::lifecycle::backoff::next_delay_scaled;
 use crate::engine::lifecycle::callback;
 use crate::engine::lifecycle::message::{Kind, Message, MessageSpec};
+use crate::engine::persister::Change;
 use crate::engine::store::dlq::{DlqBounds, DlqEntry};
 use crate::engine::store::logs::Response;
 use crate::engine::syntax::headers::Headers;
@@ -48,7 +49,7 @@ impl Attempt {
     }
 
     pub(crate) fn method(&self) -> &str {
-        self.spec.method
+        self.spec.method.as_str()
     }
 
     /// Calls `f` with every header to send but `Upstash-Signature`, in order: ours first,
@@ -171,8 +172,21 @@ impl Locked<'_> {
         })
     }
 
-    /// [`Engine::finish_attempt`] within a transition.
-    fn finish(&mut self, id: &str, mut result: AttemptResult) -> Option<Arc<str>> {
+    /// [`Engine::finish_attempt`] within a transition; the message is then kept again (a
+    /// retry) or gone, and the persister told which.
+    fn finish(&mut self, id: &str, result: AttemptResult) -> Option<Arc<str>> {
+        let next = self.settle(id, result);
+        if self.engine.persister().is_some() {
+            match self.st.messages.get(id).cloned() {
+                Some(m) => self.journal(Change::Kept(&m)),
+                None => self.journal(Change::Gone(&Arc::from(id))),
+            }
+        }
+        next
+    }
+
+    /// Applies an attempt's result: delivered, retried or failed.
+    fn settle(&mut self, id: &str, mut result: AttemptResult) -> Option<Arc<str>> {
         let mut msg = self.st.take_message(id)?;
         msg.active = false;
         run::detect_trigger(&msg, &mut result);

@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::engine::lifecycle::message::{Kind, Message, MessageSpec};
 use crate::engine::store::logs::Response;
 use crate::engine::syntax::headers::to_map;
+use crate::engine::syntax::method::Method;
 use crate::engine::syntax::options::CallbackOptions;
 use crate::engine::workflow::run::json_bytes;
 
@@ -73,7 +74,7 @@ pub(crate) fn payload(
         error: error.map(String::from),
         header: response.map(|r| r.headers.to_map()),
         max_retries: s.max_retries,
-        method: s.method,
+        method: s.method.as_str(),
         not_before: source.not_before,
         retried: (source.retried > 0).then_some(source.retried),
         schedule_id: s.schedule_id().map(String::from),
@@ -100,7 +101,7 @@ pub(crate) fn message_spec(
     header.extend(cb.forward.iter().cloned());
     Arc::new(MessageSpec {
         url: cb.url.clone(),
-        method: cb.method.unwrap_or("POST"),
+        method: cb.method.unwrap_or(Method::POST),
         header,
         body: json_bytes(payload),
         max_retries: cb.retries.unwrap_or(source.max_retries),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::engine::lifecycle::message::{Message, MessageSpec};
 use crate::engine::lifecycle::publish::{check_options, first_delivery, Published};
+use crate::engine::persister::Change;
 use crate::engine::store::dlq::{Dlq, DlqEntry, DlqSelection};
 use crate::engine::store::filter::Filter;
 use crate::engine::store::logs::{Cursor, LogEntry};
@@ -26,6 +27,7 @@ impl Locked<'_> {
         self.log(State::CancelRequested, &msg, LogExtra::default());
         if !msg.active {
             self.st.take_message(id);
+            self.journal(Change::Gone(&msg.id));
             self.log(State::Canceled, &msg, LogExtra::default());
             self.on_terminal(&msg, None);
         }
@@ -79,8 +81,9 @@ impl Engine {
             }
             if msg.not_before > now {
                 msg.not_before = now;
-                let id = msg.id.clone();
-                cx.deliver_at(now, id);
+                let msg = msg.clone();
+                cx.journal(Change::Kept(&msg));
+                cx.deliver_at(now, msg.id);
             }
             Ok(now)
         })
@@ -201,7 +204,7 @@ fn dlq_not_found(id: &str) -> Error {
 pub(crate) fn apply_overrides(base: &MessageSpec, o: &PublishOptions) -> MessageSpec {
     let mut s = base.clone();
     if let Some(m) = o.method {
-        s.method = m;
+        s.method = crate::engine::syntax::method::Method(m);
     }
     if !o.forward.is_empty() {
         s.header = merge(&s.header, &o.forward);

@@ -13,7 +13,7 @@ use crate::engine::syntax::options::{CallbackOptions, Redact};
 use crate::engine::workflow::WorkflowLink;
 
 /// What a message is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Kind {
     Normal,
     /// Carries the §4.11 payload to an `Upstash-Callback` URL.
@@ -24,13 +24,15 @@ pub(crate) enum Kind {
 
 /// Everything fixed at publish time. Kept compact because a pending message holds one: the
 /// options most messages do not use are boxed (8 bytes when absent instead of up to 208),
-/// and the method is one of the few valid ones.
-#[derive(Debug, Clone)]
+/// and the method is one of the few valid ones. Its serde form (`-persist`) leaves out the
+/// body, kept apart as bytes, and the workflow link (runs are not kept).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct MessageSpec {
     pub(crate) url: String,
-    pub(crate) method: &'static str,
+    pub(crate) method: crate::engine::syntax::method::Method,
     /// Headers delivered to the destination, `Content-Type` included.
     pub(crate) header: Headers,
+    #[serde(skip)]
     pub(crate) body: Bytes,
     pub(crate) max_retries: u32,
     pub(crate) retry_delay: Option<Box<RetryDelayExpr>>,
@@ -46,11 +48,12 @@ pub(crate) struct MessageSpec {
     pub(crate) origin: Option<Box<Origin>>,
     pub(crate) flow: Option<Box<FlowSpec>>,
     /// The workflow run this message belongs to.
+    #[serde(skip)]
     pub(crate) workflow: Option<Box<WorkflowLink>>,
 }
 
 /// The URL group (and endpoint), queue or schedule a message came from.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Origin {
     pub(crate) topic_name: Option<String>,
     pub(crate) endpoint_name: Option<String>,

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use crate::config::{Limits, DEFAULT_RETRIES};
 use crate::engine::lifecycle::dedup;
 use crate::engine::lifecycle::message::{Kind, Message, MessageSpec, Origin};
+use crate::engine::persister::Change;
 use crate::engine::resources::topics::Topics;
 use crate::engine::syntax::options::{CallbackOptions, PublishOptions};
 use crate::engine::workflow::Prepared;
@@ -108,7 +109,7 @@ pub(crate) fn build_spec(
     header.extend(o.forward);
     MessageSpec {
         url,
-        method: o.method.unwrap_or("POST"),
+        method: crate::engine::syntax::method::Method(o.method.unwrap_or("POST")),
         header,
         body,
         max_retries: o.retries.unwrap_or(DEFAULT_RETRIES.min(limits.max_retries)),
@@ -325,6 +326,7 @@ impl Locked<'_> {
         }
         let plain =
             msg.slot_key().is_none() && msg.spec.flow.is_none() && msg.spec.workflow.is_none();
+        self.journal(Change::Kept(&msg));
         self.st.store_message(msg);
         // Due now while others wait for the tenant's global parallelism: its first attempt
         // would only find the line and join it, so it joins at once (one job less per message

@@ -4,5 +4,6 @@
 
 pub mod duration;
 pub(crate) mod headers;
+pub(crate) mod method;
 pub mod options;
 pub(crate) mod urls;

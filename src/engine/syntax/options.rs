@@ -10,7 +10,7 @@ use crate::engine::limits::flow::FlowSpec;
 use crate::engine::syntax::headers::Headers;
 
 /// What `Upstash-Redact-Fields` hides from API responses (delivery still uses the real values).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Redact {
     pub body: bool,
     pub all_headers: bool,
@@ -67,10 +67,10 @@ pub struct WorkflowHeaders {
 }
 
 /// A callback or failure callback: its URL and the options of the message that carries it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct CallbackOptions {
     pub(crate) url: String,
-    pub(crate) method: Option<&'static str>,
+    pub(crate) method: Option<crate::engine::syntax::method::Method>,
     pub(crate) retries: Option<u32>,
     pub(crate) retry_delay: Option<RetryDelayExpr>,
     pub(crate) timeout: Option<Duration>,

@@ -22,7 +22,7 @@ use crate::engine::syntax::duration::parse_duration;
 pub const MAX_PERIOD_SECS: u64 = 7 * 24 * 60 * 60;
 
 /// The flow-control settings a message was published with.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FlowSpec {
     pub key: String,
     pub parallelism: Option<u32>,
