@@ -13,7 +13,9 @@
 
 use std::time::Duration;
 
-use crate::clock::ClockError;
+use std::ops::Not;
+
+use crate::clock::{Clock, ClockError, MAX_MS};
 use crate::engine::Engine;
 
 /// How often a step looks whether what it started has finished, once yielding to the tasks
@@ -51,29 +53,17 @@ pub(crate) async fn advance(
     budget: Duration,
 ) -> Result<Report, ClockError> {
     let clock = engine.clock();
-    let was_running = !clock.is_frozen();
+    let _resume = Resume(clock.is_frozen().not().then(|| clock.clone()));
     let from = clock.freeze();
-    let to = match target {
-        Target::By(d) => from.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-        Target::At(ms) if ms < from => {
-            if was_running {
-                clock.resume();
-            }
-            return Err(ClockError::Backwards { to: ms, now: from });
-        }
-        Target::At(ms) => ms,
-    };
+    let to = resolve(from, target)?;
     let started = engine.attempts_started();
     let until = tokio::time::Instant::now() + budget;
     let mut steps = 0;
     let mut settled = settle(engine, until).await;
-    while settled {
+    while settled && tokio::time::Instant::now() < until {
         match engine.timer().next_deadline() {
-            Some(at) if at <= to => {
-                // Refused only when someone else moved the clock past `at` meanwhile.
-                let _ = clock.set(at);
-                steps += 1;
-            }
+            // Refused only when someone else moved the clock past `at` meanwhile.
+            Some(at) if at <= to => steps += usize::from(clock.set(at).is_ok_and(|n| n == at)),
             _ => break,
         }
         settled = settle(engine, until).await;
@@ -82,9 +72,6 @@ pub(crate) async fn advance(
     if settled {
         settled = settle(engine, until).await;
     }
-    if was_running {
-        clock.resume();
-    }
     Ok(Report {
         from,
         to,
@@ -92,6 +79,29 @@ pub(crate) async fn advance(
         deliveries: engine.attempts_started() - started,
         settled,
     })
+}
+
+/// The instant a move goes to, from `from`; never past [`MAX_MS`].
+fn resolve(from: u64, target: Target) -> Result<u64, ClockError> {
+    match target {
+        Target::By(d) => {
+            let by = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+            Ok(from.saturating_add(by).min(MAX_MS))
+        }
+        Target::At(ms) if ms < from => Err(ClockError::Backwards { to: ms, now: from }),
+        Target::At(ms) => Ok(ms.min(MAX_MS)),
+    }
+}
+
+/// Lets a clock that ran before the move run again when the move ends, however it ends.
+struct Resume(Option<Clock>);
+
+impl Drop for Resume {
+    fn drop(&mut self) {
+        if let Some(clock) = &self.0 {
+            clock.resume();
+        }
+    }
 }
 
 /// Waits until nothing is due on the clock and no attempt is in flight, or `until` passes
@@ -116,8 +126,12 @@ async fn settle(engine: &Engine, until: tokio::time::Instant) -> bool {
 /// in between (either would mean work moved while looking).
 fn quiet(engine: &Engine) -> bool {
     let timer = engine.timer();
+    let now = engine.clock().now_ms();
     let before = (timer.taken(), engine.attempts_started());
-    engine.in_flight() == 0
-        && timer.quiet_at(engine.clock().now_ms())
+    // Nothing due before and after the in-flight count: a job being handed over (counted as
+    // started, its task not yet spawned) keeps the timer from being quiet meanwhile.
+    timer.quiet_at(now)
+        && engine.in_flight() == 0
+        && timer.quiet_at(now)
         && before == (timer.taken(), engine.attempts_started())
 }

@@ -61,10 +61,10 @@ pub struct DevArgs {
     pub region: Option<Region>,
     /// Start the server's clock at this instant (RFC 3339, e.g. `2026-03-07T12:00:00Z`)
     /// instead of now; it then runs at real speed and `/dev/clock` moves it.
-    #[arg(long = "start-time", env = "QSTASH_DEV_START_TIME", value_parser = parse_instant)]
+    #[arg(long = "start-time", env = "QSTASH_DEV_START_TIME", value_parser = crate::clock::parse_instant)]
     pub start_time: Option<u64>,
     /// Keep state across restarts in this SQLite database (created if missing): for now each
-    /// user's URL groups, queues, schedules, flow-control pins and signing keys.
+    /// user's URL groups, queues, schedules, flow-control pins, signing keys and pending messages.
     #[arg(long = "persist", env = "QSTASH_DEV_PERSIST")]
     pub persist: Option<std::path::PathBuf>,
     /// Create the URL groups, queues, schedules and flow-control pins of this JSON file at
@@ -91,14 +91,6 @@ pub struct DevArgs {
         value_delimiter = ','
     )]
     pub allowed_origins: Vec<String>,
-}
-
-/// An RFC 3339 instant as Unix ms; one before 1970 is refused.
-pub fn parse_instant(s: &str) -> Result<u64, String> {
-    chrono::DateTime::parse_from_rfc3339(s.trim())
-        .ok()
-        .and_then(|t| u64::try_from(t.timestamp_millis()).ok())
-        .ok_or_else(|| format!("{s:?} is not an RFC 3339 instant such as 2026-03-07T12:00:00Z"))
 }
 
 fn parse_scale(s: &str) -> Result<f64, String> {
@@ -252,7 +244,7 @@ pub fn banner(config: &Config, url: &str) -> String {
     ));
     out.push_str(&match &config.persist {
         Some(path) => format!(
-            "State: kept in {} (URL groups, queues, schedules, flow-control pins, signing keys)\n\n",
+            "State: kept in {} (definitions, signing keys, pending messages)\n\n",
             path.display()
         ),
         None => "State: in memory (-persist <file> keeps it across restarts)\n\n".to_string(),

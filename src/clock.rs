@@ -30,6 +30,28 @@ pub fn wall_time() -> SystemTime {
     SystemTime::now()
 }
 
+/// The latest instant the clock reaches: the year 9999. Far enough for any test, and every
+/// instant up to it is a date and fits the `i64` arithmetic of offsets.
+pub const MAX_MS: u64 = 253_402_300_799_999;
+
+/// An instant given as Unix ms or RFC 3339 (`2026-03-07T12:00:00Z`), at most [`MAX_MS`].
+pub fn parse_instant(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let ms = match s.parse::<u64>() {
+        Ok(ms) => Some(ms),
+        Err(_) => chrono::DateTime::parse_from_rfc3339(s)
+            .ok()
+            .and_then(|t| u64::try_from(t.timestamp_millis()).ok()),
+    };
+    match ms {
+        Some(ms) if ms <= MAX_MS => Ok(ms),
+        Some(_) => Err(format!("{s:?} is after the year 9999")),
+        None => Err(format!(
+            "{s:?} is neither Unix milliseconds nor an RFC 3339 instant such as 2026-03-07T12:00:00Z"
+        )),
+    }
+}
+
 /// Unix ms as an RFC 3339 instant to the second (`2026-12-11T12:00:00Z`), for people.
 pub fn rfc3339(ms: u64) -> String {
     chrono::DateTime::from_timestamp_millis(ms as i64)
@@ -86,7 +108,7 @@ impl Clock {
 
     /// Standing at `ms` (Unix ms) until moved or resumed.
     pub fn frozen_at(ms: u64) -> Self {
-        Self::with(0, ms.min(RUNNING - 1))
+        Self::with(0, ms.min(MAX_MS))
     }
 
     fn with(offset: i64, frozen: u64) -> Self {
@@ -153,7 +175,7 @@ impl Clock {
     /// Stops the clock where it is; returns that time.
     pub fn freeze(&self) -> u64 {
         let _guard = self.0.change.lock();
-        let now = self.now_ms().min(RUNNING - 1);
+        let now = self.now_ms().min(MAX_MS);
         self.0.frozen.store(now, Ordering::Release);
         self.announce();
         now
@@ -181,7 +203,7 @@ impl Clock {
     fn update(&self, to: impl FnOnce(u64) -> Result<u64, ClockError>) -> Result<u64, ClockError> {
         let _guard = self.0.change.lock();
         let now = self.now_ms();
-        let target = to(now)?.min(RUNNING - 1);
+        let target = to(now)?.min(MAX_MS);
         if target == now {
             return Ok(now);
         }

@@ -65,6 +65,7 @@ impl ApiError {
             Self::Engine(Error::PayloadTooLarge(_)) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Engine(Error::QuotaExceeded(_)) => StatusCode::PRECONDITION_FAILED,
             Self::Engine(Error::Conflict(_)) => StatusCode::CONFLICT,
+            Self::Engine(Error::Internal(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Limited(..) => StatusCode::TOO_MANY_REQUESTS,
         }
     }

@@ -20,6 +20,9 @@ pub enum Error {
     /// delivery): 409.
     #[error("{0}")]
     Conflict(String),
+    /// The server failed (a bug): 500.
+    #[error("{0}")]
+    Internal(String),
     /// A plan limit (queues, schedules, …): 412.
     #[error("{0}")]
     QuotaExceeded(String),

@@ -88,7 +88,7 @@ pub struct Engine {
     /// Saves changed definitions (`-persist`); none by default.
     persister: OnceLock<Box<dyn Persister>>,
     /// Attempts started since the server started: tells a quiet moment from a busy one
-    /// between two looks (see `delivery::catch_up`).
+    /// between two looks (see `crate::catch_up`).
     attempts: AtomicU64,
 }
 

@@ -4,9 +4,9 @@
 //!
 //! What is kept so far: each test user's definitions (URL groups with their endpoints and
 //! default headers, queues, schedules, flow-control pins and pauses) in the format of `-seed`
-//! and `GET /dev/export`, and the signing keys. A change is written, in one transaction, before
-//! the request that made it is answered. Pending messages, the DLQ, the log and workflow runs
-//! are not kept yet.
+//! and `GET /dev/export` and the signing keys, written in one transaction before the request
+//! that changed them is answered; and pending messages, through the [`Journal`], whose commits
+//! a write request's 2xx waits for. The DLQ, the log and workflow runs are not kept yet.
 //!
 //! The file carries its schema version (`PRAGMA user_version`): a file of a newer version, one
 //! that is not a database, or one another running server holds (the connection takes SQLite's

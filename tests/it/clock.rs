@@ -324,3 +324,20 @@ async fn a_retry_after_hint_is_waited_on_the_clock() {
     let (state, at) = app.timeline(&id).await.last().cloned().unwrap();
     assert_eq!((state.as_str(), at), ("DELIVERED", T0 + HOUR));
 }
+
+#[tokio::test]
+async fn instants_past_the_year_9999_are_refused_and_the_clock_stays_sane() {
+    let app = frozen_at(T0).await;
+    let r = post(&app, "/dev/clock/set?to=18446744073709551615").await;
+    assert!(assert_error(&r, 400).contains("9999"));
+    let r = app.advance("99999999d").await;
+    assert_eq!(
+        r.body["now"].as_u64(),
+        Some(qstash_dev::clock::MAX_MS),
+        "{}",
+        r.text
+    );
+    let r = app.get("/dev/clock").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.body["offsetMs"].as_i64().unwrap() > 0);
+}

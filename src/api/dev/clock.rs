@@ -15,7 +15,7 @@ use crate::api::extract::auth::Auth;
 use crate::api::extract::query::Query;
 use crate::api::AppState;
 use crate::catch_up::{self, Report, Target};
-use crate::clock::{rfc3339, Clock, ClockError};
+use crate::clock::{rfc3339, Clock};
 use crate::engine::syntax::duration::parse_duration;
 use crate::engine::Error;
 
@@ -51,12 +51,7 @@ async fn set(State(s): State<AppState>, _: Auth, uri: Uri) -> ApiResult<Json<Val
     let to = q
         .one("to")
         .ok_or_else(|| Error::bad("to is required, Unix milliseconds or an RFC 3339 instant"))?;
-    let to = match to.trim().parse::<u64>() {
-        Ok(ms) => ms,
-        Err(_) => {
-            crate::cli::parse_instant(to).map_err(|e| Error::bad(format!("invalid to: {e}")))?
-        }
-    };
+    let to = crate::clock::parse_instant(to).map_err(|e| Error::bad(format!("invalid to: {e}")))?;
     move_clock(&s, Target::At(to), &q).await
 }
 
@@ -73,14 +68,11 @@ async fn move_clock(s: &AppState, target: Target, q: &Query) -> ApiResult<Json<V
         let _one_move = moves.lock_owned().await;
         catch_up::advance(&engine, target, budget).await
     });
+    // A move that panicked is the server's fault, not the request's.
     let moved = task
         .await
-        .map_err(|e| Error::bad(format!("the clock move failed: {e}")))?;
-    let r = moved.map_err(|ClockError::Backwards { to, now }| {
-        Error::bad(format!(
-            "the clock only moves forward: {to} is before its current time {now}"
-        ))
-    })?;
+        .map_err(|e| Error::Internal(format!("the clock move failed: {e}")))?;
+    let r = moved.map_err(|e| Error::bad(e.to_string()))?;
     tracing::info!(target: "qstash::clock", "{}", line(&r));
     let mut body = state(s.engine.clock());
     body["from"] = json!(r.from);
