@@ -101,7 +101,7 @@ impl Engine {
             .map(|u| Tenant {
                 user: u.clone(),
                 quotas: Default::default(),
-                state: std::sync::Mutex::new(TenantState::new(u, limits)),
+                state: std::sync::Mutex::new(TenantState::new(u, limits, false)),
             })
             .collect();
         Self {
@@ -126,12 +126,11 @@ impl Engine {
         let _ = self.starter.set(starter);
     }
 
-    pub(crate) fn persister(&self) -> Option<&dyn Persister> {
-        self.persister.get().map(|p| p.as_ref())
-    }
-
-    /// From now on, changed definitions are saved through `p`. Set once.
+    /// From now on, every change is saved through `p`. Set once.
     pub(crate) fn set_persister(&self, p: Box<dyn Persister>) {
+        for t in self.tenant_ids() {
+            self.with(t, |cx| cx.st.record_changes());
+        }
         let _ = self.persister.set(p);
     }
 
@@ -142,14 +141,15 @@ impl Engine {
         let user = self.tenants[t.0].user.clone();
         self.with(t, |cx| {
             let st = &mut *cx.st;
-            let mut fresh = TenantState::new(&user, limits);
+            let record = st.changes.is_on();
+            let mut fresh = TenantState::new(&user, limits, record);
             fresh.schedules = std::mem::take(&mut st.schedules);
             fresh.schedules.clear();
             fresh.waits = std::mem::take(&mut st.waits);
             fresh.waits.clear();
             *st = fresh;
             cx.definitions_changed();
-            cx.journal(persister::Change::Cleared);
+            cx.journal(|| persister::Change::Cleared);
         });
     }
 
@@ -210,6 +210,12 @@ impl Engine {
         });
         let started = guard.started.take();
         let changed = std::mem::take(&mut guard.definitions_changed);
+        if let Some(p) = self.persister.get() {
+            let changes = guard.take_changes();
+            if !changes.is_empty() {
+                p.changed(t, changes);
+            }
+        }
         drop(guard);
         if let (Some(s), Some(starter)) = (started, self.starter.get()) {
             s.send(starter.as_ref());

@@ -18,6 +18,7 @@ use crate::engine::limits::flow::ops::Flows;
 use crate::engine::limits::global::GlobalLine;
 use crate::engine::limits::queues::Queues;
 use crate::engine::limits::quota::Quotas;
+use crate::engine::persister::{Change, Recorder};
 use crate::engine::resources::schedules::Schedules;
 use crate::engine::resources::topics::Topics;
 use crate::engine::store::actions::BulkActions;
@@ -56,6 +57,9 @@ pub(crate) struct TenantState {
     pub(crate) started: Started,
     /// Set by a transition that changed the definitions; see `engine::persister`.
     pub(crate) definitions_changed: bool,
+    /// Pending messages kept and gone, for the persister (the log, the DLQ and
+    /// deduplication record their own).
+    pub(crate) changes: Recorder,
 }
 
 pub(crate) struct Tenant {
@@ -69,13 +73,14 @@ pub(crate) struct Tenant {
 }
 
 impl TenantState {
-    pub(crate) fn new(u: &TestUser, limits: &Limits) -> Self {
+    /// A fresh state; `record`: its changes are recorded for a persister.
+    pub(crate) fn new(u: &TestUser, limits: &Limits, record: bool) -> Self {
         Self {
             messages: Messages::default(),
             pending_body_bytes: 0,
-            logs: LogRing::new(limits.max_log_entries, limits.max_log_body_bytes),
-            dlq: Dlq::default(),
-            dedup: Dedup::default(),
+            logs: LogRing::new(limits.max_log_entries, limits.max_log_body_bytes, record),
+            dlq: Dlq::new(record),
+            dedup: Dedup::new(record),
             keys: SigningKeys {
                 current: u.current_signing_key.into(),
                 next: u.next_signing_key.into(),
@@ -91,7 +96,26 @@ impl TenantState {
             run_actions: BulkActions::default(),
             started: Started::default(),
             definitions_changed: false,
+            changes: Recorder::new(record),
         }
+    }
+
+    /// Starts recording changes for a persister (see `engine::persister`).
+    pub(crate) fn record_changes(&mut self) {
+        self.changes = Recorder::new(true);
+        self.logs.recorder = Recorder::new(true);
+        self.dlq.recorder = Recorder::new(true);
+        self.dedup.recorder = Recorder::new(true);
+    }
+
+    /// Every change recorded since the last call, in order: messages, log, DLQ, dedup.
+    pub(crate) fn take_changes(&mut self) -> Vec<Change> {
+        let mut out = Vec::new();
+        self.changes.drain_into(&mut out);
+        self.logs.recorder.drain_into(&mut out);
+        self.dlq.recorder.drain_into(&mut out);
+        self.dedup.recorder.drain_into(&mut out);
+        out
     }
 
     /// Stores a pending message (new, or back after a failed attempt).
@@ -178,11 +202,10 @@ impl Locked<'_> {
         self.engine.limits()
     }
 
-    /// Tells the persister, if any, that a pending message changed (see `engine::persister`).
-    pub(crate) fn journal(&self, change: crate::engine::persister::Change<'_>) {
-        if let Some(p) = self.engine.persister() {
-            p.messages_changed(self.t, change);
-        }
+    /// Records for the persister, if any, that a pending message changed (see
+    /// `engine::persister`).
+    pub(crate) fn journal(&mut self, change: impl FnOnce() -> Change) {
+        self.st.changes.record(change);
     }
 
     /// Marks the tenant's definitions (or keys) changed, to be saved once the lock is released.
@@ -238,7 +261,7 @@ mod tests {
             max_pending_body_bytes: 10,
             ..PAYG
         };
-        let mut st = TenantState::new(&TEST_USERS[0], &limits);
+        let mut st = TenantState::new(&TEST_USERS[0], &limits, false);
         assert!(st.check_pending(&limits, 2, 2, 5).is_ok());
         let refused = |r: Result<()>| matches!(r, Err(Error::QuotaExceeded(_)));
         assert!(refused(st.check_pending(&limits, 2, 3, 0)), "count");

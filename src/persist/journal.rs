@@ -1,68 +1,50 @@
-//! The journal of pending messages: a message stored, retried or gone (delivered,
-//! dead-lettered, cancelled) is written to the `messages` table by one writer thread, as many
-//! changes to one transaction as are waiting (group commit: they share one fsync). Changes are
-//! numbered in the order they are made; [`Journal::durable`] resolves once every change made
-//! before it was called is committed, which the edge awaits before a write request's 2xx.
+//! The journal: the changes of each transition (pending messages, log entries, DLQ entries,
+//! deduplication ids) are written by one writer thread, as many transitions to one SQLite
+//! transaction as are waiting (group commit: they share one fsync). A transition's changes
+//! travel together, so a commit holds all of a transition or none of it. Changes are numbered
+//! in the order they are made; [`Journal::durable`] resolves once every change made before it
+//! was called is committed, which the edge awaits before a write request's 2xx.
 
+use std::collections::HashMap;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, Transaction};
 use tokio::sync::watch;
 
-use crate::engine::lifecycle::message::{Message, MessageSpec};
+use crate::engine::lifecycle::message::MessageSpec;
+use crate::engine::persister::{Change, Pending};
+use crate::engine::store::logs::Response;
 
-/// Changes taken into one transaction at most.
+/// Transitions taken into one transaction at most.
 const BATCH: usize = 4096;
+/// Changes between two sweeps of specs nothing refers to any more.
+const SWEEP_EVERY: usize = 100_000;
 
-pub(crate) enum Op {
-    Put {
-        user: &'static str,
-        id: Arc<str>,
-        created_at: u64,
-        not_before: u64,
-        retried: u32,
-        spec: Arc<MessageSpec>,
-    },
-    Gone {
-        user: &'static str,
-        id: Arc<str>,
-    },
-    /// Every message of a user (`/dev/reset`).
-    Clear {
-        user: &'static str,
-    },
-}
-
-impl Op {
-    pub(crate) fn put(user: &'static str, m: &Message) -> Self {
-        Self::Put {
-            user,
-            id: m.id.clone(),
-            created_at: m.created_at,
-            not_before: m.not_before,
-            retried: m.retried,
-            spec: m.spec.clone(),
-        }
-    }
-}
+/// One transition's changes for one user.
+type Entry = (u64, &'static str, Vec<Change>);
 
 /// The sending side, shared by every tenant.
 pub(crate) struct Journal {
     /// The last number given and the channel, under one lock: changes reach the writer in
     /// the order of their numbers, so "committed up to n" means every change before n too.
-    tx: Mutex<(u64, mpsc::Sender<(u64, Op)>)>,
+    tx: Mutex<(u64, mpsc::Sender<Entry>)>,
     committed: watch::Receiver<u64>,
 }
 
 impl Journal {
-    /// Starts the writer thread on `conn` (shared with the definitions' saves).
-    pub(crate) fn start(conn: Arc<Mutex<Connection>>) -> Arc<Self> {
+    /// Starts the writer thread on `conn` (shared with the definitions' saves); the log keeps
+    /// `log_cap` entries a user, so older rows are pruned.
+    pub(crate) fn start(conn: Arc<Mutex<Connection>>, log_cap: usize) -> Arc<Self> {
         let (tx, rx) = mpsc::channel();
         let (done, committed) = watch::channel(0);
+        let mut writer = Writer {
+            log_cap: log_cap as i64,
+            since_sweep: 0,
+        };
         std::thread::Builder::new()
             .name("qstash-journal".into())
-            .spawn(move || write_loop(&conn, &rx, &done))
+            .spawn(move || writer.run(&conn, &rx, &done))
             .expect("the journal's writer thread starts");
         Arc::new(Self {
             tx: Mutex::new((0, tx)),
@@ -70,8 +52,8 @@ impl Journal {
         })
     }
 
-    /// Queues a change; returns its number.
-    pub(crate) fn send(&self, op: Op) -> u64 {
+    /// Queues one transition's changes for `user`.
+    pub(crate) fn send(&self, user: &'static str, changes: Vec<Change>) {
         let mut g = self
             .tx
             .lock()
@@ -79,8 +61,7 @@ impl Journal {
         g.0 += 1;
         let n = g.0;
         // The writer only stops with the process; a send to it cannot fail before that.
-        let _ = g.1.send((n, op));
-        n
+        let _ = g.1.send((n, user, changes));
     }
 
     /// The number of the last change queued.
@@ -101,65 +82,202 @@ impl Journal {
     }
 }
 
-fn write_loop(conn: &Mutex<Connection>, rx: &mpsc::Receiver<(u64, Op)>, done: &watch::Sender<u64>) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        while batch.len() < BATCH {
-            match rx.try_recv() {
-                Ok(op) => batch.push(op),
-                Err(_) => break,
+struct Writer {
+    log_cap: i64,
+    since_sweep: usize,
+}
+
+impl Writer {
+    fn run(
+        &mut self,
+        conn: &Mutex<Connection>,
+        rx: &mpsc::Receiver<Entry>,
+        done: &watch::Sender<u64>,
+    ) {
+        while let Ok(first) = rx.recv() {
+            let mut batch = vec![first];
+            while batch.len() < BATCH {
+                match rx.try_recv() {
+                    Ok(e) => batch.push(e),
+                    Err(_) => break,
+                }
+            }
+            let last = batch.last().map_or(0, |(n, _, _)| *n);
+            let mut conn = conn
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Err(e) = self.write(&mut conn, batch) {
+                tracing::error!(target: "qstash::persist", "could not write changes: {e}");
+            }
+            drop(conn);
+            done.send_replace(last);
+        }
+    }
+
+    fn write(&mut self, conn: &mut Connection, batch: Vec<Entry>) -> rusqlite::Result<()> {
+        let tx = conn.transaction()?;
+        let mut newest_log: HashMap<&'static str, u64> = HashMap::new();
+        for (_, user, changes) in batch {
+            self.since_sweep += changes.len();
+            for change in changes {
+                if let Change::Logged(e) = &change {
+                    newest_log.insert(user, e.seq);
+                }
+                apply(&tx, user, change)?;
             }
         }
-        let last = batch.last().map_or(0, |(n, _)| *n);
-        let mut conn = conn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Err(e) = write(&mut conn, batch) {
-            tracing::error!(target: "qstash::persist", "could not write pending messages: {e}");
+        for (user, seq) in newest_log {
+            tx.prepare_cached("DELETE FROM log WHERE user = ?1 AND seq <= ?2")?
+                .execute(params![user, seq as i64 - self.log_cap])?;
         }
-        drop(conn);
-        done.send_replace(last);
+        if self.since_sweep >= SWEEP_EVERY {
+            self.since_sweep = 0;
+            sweep(&tx)?;
+        }
+        tx.commit()
     }
 }
 
-fn write(conn: &mut Connection, batch: Vec<(u64, Op)>) -> rusqlite::Result<()> {
-    let tx = conn.transaction()?;
-    {
-        let mut put = tx.prepare_cached(
-            "INSERT OR REPLACE INTO messages (user, id, created_at, not_before, retried, spec, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?;
-        let mut gone = tx.prepare_cached("DELETE FROM messages WHERE user = ?1 AND id = ?2")?;
-        let mut clear = tx.prepare_cached("DELETE FROM messages WHERE user = ?1")?;
-        for (_, op) in batch {
-            match op {
-                Op::Put {
-                    user,
-                    id,
-                    created_at,
-                    not_before,
-                    retried,
-                    spec,
-                } => {
-                    let json = serde_json::to_string(&*spec).unwrap_or_default();
-                    put.execute(params![
-                        user,
-                        &*id,
-                        created_at as i64,
-                        not_before as i64,
-                        retried,
-                        json,
-                        &spec.body[..]
-                    ])?;
-                }
-                Op::Gone { user, id } => {
-                    gone.execute(params![user, &*id])?;
-                }
-                Op::Clear { user } => {
-                    clear.execute(params![user])?;
-                }
+/// Deletes the specs that no pending message, log entry or DLQ entry refers to.
+pub(super) fn sweep(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute(
+        "DELETE FROM specs WHERE (user, id) NOT IN (
+           SELECT user, id FROM messages UNION SELECT user, message_id FROM log
+           UNION SELECT user, message_id FROM dlq)",
+        [],
+    )?;
+    Ok(())
+}
+
+fn apply(tx: &Transaction<'_>, user: &str, change: Change) -> rusqlite::Result<()> {
+    match change {
+        Change::Kept(p) => keep(tx, user, &p),
+        Change::Gone(id) => tx
+            .prepare_cached("DELETE FROM messages WHERE user = ?1 AND id = ?2")?
+            .execute(params![user, &*id])
+            .map(drop),
+        Change::Cleared => {
+            for table in ["messages", "specs", "log", "dlq", "dedup", "schedules"] {
+                tx.execute(
+                    &format!("DELETE FROM {table} WHERE user = ?1"),
+                    params![user],
+                )?;
             }
+            Ok(())
         }
+        Change::Logged(e) => {
+            let (status, headers, body) = response_columns(e.response.as_deref());
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO log (user, seq, time, state, message_id, error,
+                   next_delivery_time, status, headers, response)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                user,
+                e.seq as i64,
+                e.time as i64,
+                e.state.as_str(),
+                &*e.message_id,
+                e.error.as_deref(),
+                e.next_delivery_time.map(|t| t.get() as i64),
+                status,
+                headers,
+                body
+            ])
+            .map(drop)
+        }
+        Change::DeadLettered(e) => {
+            put_spec(tx, user, &e.message_id, &e.spec)?;
+            let (status, headers, body) = response_columns(e.response.as_deref());
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO dlq (user, dlq_id, message_id, created_at, not_before,
+                   failed_at, error, status, headers, response)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                user,
+                e.dlq_id,
+                &*e.message_id,
+                e.created_at as i64,
+                e.not_before as i64,
+                e.failed_at as i64,
+                e.error,
+                status,
+                headers,
+                body
+            ])
+            .map(drop)
+        }
+        Change::DlqGone(id) => tx
+            .prepare_cached("DELETE FROM dlq WHERE user = ?1 AND dlq_id = ?2")?
+            .execute(params![user, id])
+            .map(drop),
+        Change::Schedule(s) => tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO schedules (user, id, created_at, last, next)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                user,
+                s.id,
+                s.created_at as i64,
+                s.last.map(|t| t as i64),
+                s.next.map(|t| t as i64)
+            ])
+            .map(drop),
+        Change::ScheduleGone(id) => tx
+            .prepare_cached("DELETE FROM schedules WHERE user = ?1 AND id = ?2")?
+            .execute(params![user, id])
+            .map(drop),
+        Change::Deduplicated { key, id, expires } => tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO dedup (user, key, id, expires) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![user, key, &*id, expires as i64])
+            .map(drop),
     }
-    tx.commit()
+}
+
+/// A message's spec, and its pending row unless it belongs to a workflow run (runs are not
+/// kept, so a step message alone could not go on; its spec is kept for the log).
+fn keep(tx: &Transaction<'_>, user: &str, p: &Pending) -> rusqlite::Result<()> {
+    put_spec(tx, user, &p.id, &p.spec)?;
+    if p.spec.workflow.is_some() {
+        return Ok(());
+    }
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO messages (user, id, created_at, not_before, retried)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        user,
+        &*p.id,
+        p.created_at as i64,
+        p.not_before as i64,
+        p.retried
+    ])
+    .map(drop)
+}
+
+fn put_spec(
+    tx: &Transaction<'_>,
+    user: &str,
+    id: &str,
+    spec: &MessageSpec,
+) -> rusqlite::Result<()> {
+    let mut insert = tx.prepare_cached(
+        "INSERT OR IGNORE INTO specs (user, id, spec, body) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    let json = serde_json::to_string(spec).unwrap_or_default();
+    insert
+        .execute(params![user, id, json, &spec.body[..]])
+        .map(drop)
+}
+
+/// A response as three columns: status (NULL: no response), headers and body.
+fn response_columns(r: Option<&Response>) -> (Option<u16>, Option<Vec<u8>>, Option<&[u8]>) {
+    match r {
+        Some(r) => (Some(r.status), Some(r.headers.to_wire()), Some(&r.body[..])),
+        None => (None, None, None),
+    }
 }

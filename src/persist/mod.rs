@@ -2,17 +2,19 @@
 //! bundled SQLite, no system library), loaded at start and written as it changes. In memory
 //! stays the default; without the flag nothing touches the disk.
 //!
-//! What is kept so far: each test user's definitions (URL groups with their endpoints and
-//! default headers, queues, schedules, flow-control pins and pauses) in the format of `-seed`
-//! and `GET /dev/export` and the signing keys, written in one transaction before the request
-//! that changed them is answered; and pending messages, through the [`Journal`], whose commits
-//! a write request's 2xx waits for. The DLQ, the log and workflow runs are not kept yet.
+//! What is kept: each test user's definitions (URL groups with their endpoints and default
+//! headers, queues, schedules, flow-control pins and pauses) in the format of `-seed` and
+//! `GET /dev/export` and the signing keys, written in one transaction before the request that
+//! changed them is answered; and, through the [`Journal`], whose commits a write request's
+//! 2xx waits for, pending messages, the log, the DLQ and deduplication ids. Workflow runs are
+//! not kept yet (their step messages are not restored).
 //!
 //! The file carries its schema version (`PRAGMA user_version`): a file of a newer version, one
 //! that is not a database, or one another running server holds (the connection takes SQLite's
 //! exclusive lock and keeps it) is refused with one line, never reset.
 
 mod journal;
+mod load;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -21,12 +23,11 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection};
 
 use crate::config::TEST_USERS;
-use crate::engine::lifecycle::message::{Message, MessageSpec};
+use crate::engine::lifecycle::restore::Restored;
 use crate::engine::persister::Change;
 use crate::engine::{Engine, Persister, SigningKeys, TenantId};
 use crate::seed::{Definitions, Document};
 pub(crate) use journal::Journal;
-use journal::Op;
 
 /// Why a database cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -136,47 +137,18 @@ impl Store {
         Ok(out)
     }
 
-    /// The pending messages saved for `user`, oldest first. A row that no longer parses (a
-    /// method or expression this build refuses) is skipped with a line.
-    pub(crate) fn load_messages(&self, user: &str) -> rusqlite::Result<Vec<Message>> {
+    /// Everything the journal kept of `user` (see `load`).
+    pub(crate) fn load_user(&self, user: &str, log_cap: usize) -> rusqlite::Result<Restored> {
+        load::user(&self.conn(), user, log_cap)
+    }
+
+    /// Drops what nothing refers to any more: specs of messages gone from the log, the DLQ
+    /// and the pending ones, and deduplication ids expired before `now`.
+    fn sweep(&self, now: u64) -> rusqlite::Result<()> {
         let conn = self.conn();
-        let mut q = conn.prepare(
-            "SELECT id, created_at, not_before, retried, spec, body FROM messages
-             WHERE user = ?1 ORDER BY created_at, id",
-        )?;
-        let rows = q.query_map(params![user], |r| {
-            let id: String = r.get(0)?;
-            let json: String = r.get(4)?;
-            let body: Vec<u8> = r.get(5)?;
-            Ok((
-                id,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, u32>(3)?,
-                json,
-                body,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, created_at, not_before, retried, json, body) = row?;
-            let mut spec: MessageSpec = match serde_json::from_str(&json) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!(target: "qstash::persist", "message {id} of {user} skipped: {e}");
-                    continue;
-                }
-            };
-            spec.body = body.into();
-            out.push(Message::restored(
-                id.into(),
-                spec,
-                created_at as u64,
-                not_before as u64,
-                retried,
-            ));
-        }
-        Ok(out)
+        journal::sweep(&conn)?;
+        conn.execute("DELETE FROM dedup WHERE expires <= ?1", params![now as i64])?;
+        Ok(())
     }
 
     /// Replaces what is saved for `user`, in one transaction.
@@ -230,11 +202,13 @@ pub(crate) fn attach(
         doc.users.insert(user, saved.definitions);
     }
     crate::seed::apply(engine, &doc).map_err(|e| format!("{}: {e}", store.path.display()))?;
+    store.sweep(engine.now()).map_err(at)?;
+    let log_cap = engine.limits().max_log_entries;
     for (i, u) in TEST_USERS.iter().enumerate() {
-        let messages = store.load_messages(u.user_id).map_err(at)?;
-        engine.restore_messages(TenantId(i), messages);
+        let restored = store.load_user(u.user_id, log_cap).map_err(at)?;
+        engine.restore(TenantId(i), restored);
     }
-    let journal = Journal::start(store.conn.clone());
+    let journal = Journal::start(store.conn.clone(), log_cap);
     engine.set_persister(Box::new(Saver {
         store,
         journal: journal.clone(),
@@ -267,19 +241,8 @@ impl Persister for Saver {
         }
     }
 
-    fn messages_changed(&self, t: TenantId, change: Change<'_>) {
-        let user = TEST_USERS[t.0].user_id;
-        let op = match change {
-            // Workflow runs are not kept, so neither are their messages.
-            Change::Kept(m) if m.spec.workflow.is_some() => return,
-            Change::Kept(m) => Op::put(user, m),
-            Change::Gone(id) => Op::Gone {
-                user,
-                id: id.clone(),
-            },
-            Change::Cleared => Op::Clear { user },
-        };
-        self.journal.send(op);
+    fn changed(&self, t: TenantId, changes: Vec<Change>) {
+        self.journal.send(TEST_USERS[t.0].user_id, changes);
     }
 }
 

@@ -4,7 +4,7 @@
 use rusqlite::Connection;
 
 /// The schema this build reads and writes.
-pub(super) const VERSION: i64 = 2;
+pub(super) const VERSION: i64 = 3;
 
 /// Connection settings, taken before anything is read: the exclusive lock (held until the
 /// connection closes, so a second server sees the file busy at once), WAL with full sync
@@ -38,6 +38,38 @@ pub(super) fn migrate(conn: &Connection, from: i64) -> rusqlite::Result<()> {
                spec TEXT NOT NULL, body BLOB NOT NULL,
                PRIMARY KEY (user, id));
              PRAGMA user_version = 2;
+             COMMIT;",
+        )?;
+    }
+    if from < 3 {
+        // A message's spec and body move to `specs`, shared by its pending row, its log
+        // entries and its DLQ entry; a response is its status (NULL: none), headers and body.
+        conn.execute_batch(
+            "BEGIN;
+             CREATE TABLE specs (
+               user TEXT NOT NULL, id TEXT NOT NULL, spec TEXT NOT NULL, body BLOB NOT NULL,
+               PRIMARY KEY (user, id));
+             INSERT INTO specs SELECT user, id, spec, body FROM messages;
+             ALTER TABLE messages DROP COLUMN spec;
+             ALTER TABLE messages DROP COLUMN body;
+             CREATE TABLE log (
+               user TEXT NOT NULL, seq INTEGER NOT NULL, time INTEGER NOT NULL,
+               state TEXT NOT NULL, message_id TEXT NOT NULL, error TEXT,
+               next_delivery_time INTEGER, status INTEGER, headers TEXT, response BLOB,
+               PRIMARY KEY (user, seq));
+             CREATE TABLE dlq (
+               user TEXT NOT NULL, dlq_id TEXT NOT NULL, message_id TEXT NOT NULL,
+               created_at INTEGER NOT NULL, not_before INTEGER NOT NULL,
+               failed_at INTEGER NOT NULL, error TEXT,
+               status INTEGER, headers TEXT, response BLOB,
+               PRIMARY KEY (user, dlq_id));
+             CREATE TABLE dedup (
+               user TEXT NOT NULL, key TEXT NOT NULL, id TEXT NOT NULL,
+               expires INTEGER NOT NULL, PRIMARY KEY (user, key));
+             CREATE TABLE schedules (
+               user TEXT NOT NULL, id TEXT NOT NULL, created_at INTEGER NOT NULL,
+               last INTEGER, next INTEGER, PRIMARY KEY (user, id));
+             PRAGMA user_version = 3;
              COMMIT;",
         )?;
     }

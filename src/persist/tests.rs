@@ -36,7 +36,7 @@ fn a_newer_schema_and_a_file_that_is_not_a_database_are_refused() {
             err,
             OpenError::Newer {
                 found: 99,
-                known: 2,
+                known: schema::VERSION,
                 ..
             }
         ),
@@ -77,4 +77,46 @@ fn what_is_saved_is_loaded_back() {
     assert_eq!(user, "testUser1");
     assert_eq!(saved.definitions, defs);
     assert_eq!(saved.keys, Some(keys));
+}
+
+#[test]
+fn a_version_2_file_keeps_its_pending_messages() {
+    let path = temp("v2");
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE definitions (user TEXT PRIMARY KEY, doc TEXT NOT NULL);
+         CREATE TABLE signing_keys (user TEXT PRIMARY KEY, current TEXT NOT NULL, next TEXT NOT NULL);
+         CREATE TABLE messages (
+           user TEXT NOT NULL, id TEXT NOT NULL, created_at INTEGER NOT NULL,
+           not_before INTEGER NOT NULL, retried INTEGER NOT NULL,
+           spec TEXT NOT NULL, body BLOB NOT NULL, PRIMARY KEY (user, id));
+         PRAGMA user_version = 2;",
+    )
+    .unwrap();
+    let spec = crate::engine::lifecycle::publish::build_spec(
+        "http://example.com/x".into(),
+        Default::default(),
+        bytes::Bytes::new(),
+        String::new(),
+        &crate::config::PAYG,
+    );
+    conn.execute(
+        "INSERT INTO messages VALUES ('testUser1', 'msg_1', 5, 7, 1, ?1, x'6869')",
+        params![serde_json::to_string(&spec).unwrap()],
+    )
+    .unwrap();
+    drop(conn);
+    let store = Store::open(&path).unwrap();
+    let restored = store.load_user("testUser1", 10).unwrap();
+    let [m] = &restored.messages[..] else {
+        panic!("{:?}", restored.messages);
+    };
+    assert_eq!(
+        (&*m.id, m.created_at, m.not_before, m.retried),
+        ("msg_1", 5, 7, 1)
+    );
+    assert_eq!(
+        (&*m.spec.url, &m.spec.body[..]),
+        ("http://example.com/x", &b"hi"[..])
+    );
 }

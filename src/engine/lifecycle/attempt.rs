@@ -17,7 +17,7 @@ use crate::config::Region;
 use crate::engine::lifecycle::backoff::next_delay_scaled;
 use crate::engine::lifecycle::callback;
 use crate::engine::lifecycle::message::{Kind, Message, MessageSpec};
-use crate::engine::persister::Change;
+use crate::engine::persister::{Change, Pending};
 use crate::engine::store::dlq::{DlqBounds, DlqEntry};
 use crate::engine::store::logs::Response;
 use crate::engine::syntax::headers::Headers;
@@ -176,11 +176,12 @@ impl Locked<'_> {
     /// retry) or gone, and the persister told which.
     fn finish(&mut self, id: &str, result: AttemptResult) -> Option<Arc<str>> {
         let next = self.settle(id, result);
-        if self.engine.persister().is_some() {
-            match self.st.messages.get(id).cloned() {
-                Some(m) => self.journal(Change::Kept(&m)),
-                None => self.journal(Change::Gone(&Arc::from(id))),
-            }
+        if self.st.changes.is_on() {
+            let change = match self.st.messages.get(id) {
+                Some(m) => Change::Kept(Pending::of(m)),
+                None => Change::Gone(Arc::from(id)),
+            };
+            self.journal(|| change);
         }
         next
     }

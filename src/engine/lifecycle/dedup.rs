@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+use crate::engine::persister::{Change, Recorder};
 use crate::engine::syntax::headers::Headers;
 
 #[derive(Debug, Default)]
@@ -14,6 +15,8 @@ pub(crate) struct Dedup {
     seen: HashMap<String, (Arc<str>, u64)>,
     /// Keys in insertion order with their expiry, so expiry is a pop from the front.
     order: VecDeque<(u64, String)>,
+    /// Keys remembered, for the persister (an expired key needs no record: it is dropped on load).
+    pub(crate) recorder: Recorder,
 }
 
 /// The key of an explicit deduplication id.
@@ -41,6 +44,14 @@ pub(crate) fn content_key(destination: &str, body: &[u8], header: &Headers) -> S
 }
 
 impl Dedup {
+    /// `record`: remembered keys are recorded for a persister.
+    pub(crate) fn new(record: bool) -> Self {
+        Self {
+            recorder: Recorder::new(record),
+            ..Self::default()
+        }
+    }
+
     fn expire(&mut self, now: u64) {
         while let Some((exp, _)) = self.order.front() {
             if *exp > now {
@@ -61,9 +72,20 @@ impl Dedup {
     }
 
     pub(crate) fn insert(&mut self, key: String, id: Arc<str>, now: u64, window_ms: u64) {
-        let exp = now + window_ms;
-        self.order.push_back((exp, key.clone()));
-        self.seen.insert(key, (id, exp));
+        let expires = now + window_ms;
+        self.recorder.record(|| Change::Deduplicated {
+            key: key.clone(),
+            id: id.clone(),
+            expires,
+        });
+        self.restore(key, id, expires);
+    }
+
+    /// Remembers `key` until `expires`; keys kept by an earlier run (`-persist`) come back
+    /// through here in the order of their expiry.
+    pub(crate) fn restore(&mut self, key: String, id: Arc<str>, expires: u64) {
+        self.order.push_back((expires, key.clone()));
+        self.seen.insert(key, (id, expires));
     }
 }
 

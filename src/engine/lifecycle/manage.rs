@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::engine::lifecycle::message::{Message, MessageSpec};
 use crate::engine::lifecycle::publish::{check_options, first_delivery, Published};
-use crate::engine::persister::Change;
+use crate::engine::persister::{Change, Pending};
 use crate::engine::store::dlq::{Dlq, DlqEntry, DlqSelection};
 use crate::engine::store::filter::Filter;
 use crate::engine::store::logs::{Cursor, LogEntry};
@@ -27,7 +27,7 @@ impl Locked<'_> {
         self.log(State::CancelRequested, &msg, LogExtra::default());
         if !msg.active {
             self.st.take_message(id);
-            self.journal(Change::Gone(&msg.id));
+            self.journal(|| Change::Gone(msg.id.clone()));
             self.log(State::Canceled, &msg, LogExtra::default());
             self.on_terminal(&msg, None);
         }
@@ -82,7 +82,7 @@ impl Engine {
             if msg.not_before > now {
                 msg.not_before = now;
                 let msg = msg.clone();
-                cx.journal(Change::Kept(&msg));
+                cx.journal(|| Change::Kept(Pending::of(&msg)));
                 cx.deliver_at(now, msg.id);
             }
             Ok(now)

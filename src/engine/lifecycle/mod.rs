@@ -9,7 +9,7 @@ pub(crate) mod dedup;
 pub(crate) mod manage;
 pub(crate) mod message;
 pub(crate) mod publish;
-mod restore;
+pub(crate) mod restore;
 pub(crate) mod starter;
 #[cfg(test)]
 pub(crate) mod test_publish;

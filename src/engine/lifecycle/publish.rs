@@ -9,7 +9,7 @@ use bytes::Bytes;
 use crate::config::{Limits, DEFAULT_RETRIES};
 use crate::engine::lifecycle::dedup;
 use crate::engine::lifecycle::message::{Kind, Message, MessageSpec, Origin};
-use crate::engine::persister::Change;
+use crate::engine::persister::{Change, Pending};
 use crate::engine::resources::topics::Topics;
 use crate::engine::syntax::options::{CallbackOptions, PublishOptions};
 use crate::engine::workflow::Prepared;
@@ -326,7 +326,7 @@ impl Locked<'_> {
         }
         let plain =
             msg.slot_key().is_none() && msg.spec.flow.is_none() && msg.spec.workflow.is_none();
-        self.journal(Change::Kept(&msg));
+        self.journal(|| Change::Kept(Pending::of(&msg)));
         self.st.store_message(msg);
         // Due now while others wait for the tenant's global parallelism: its first attempt
         // would only find the line and join it, so it joins at once (one job less per message

@@ -11,6 +11,7 @@ use bytes::Bytes;
 
 use crate::engine::cron::CronSchedule;
 use crate::engine::lifecycle::publish::{check_options, PublishRequest};
+use crate::engine::persister::{Change, ScheduleTimes};
 use crate::engine::resources::names::check_name;
 use crate::engine::syntax::options::PublishOptions;
 use crate::engine::{Engine, Error, Job, Locked, Result, TenantId};
@@ -59,6 +60,15 @@ pub struct Schedule {
 }
 
 impl Schedule {
+    pub(crate) fn times(&self) -> ScheduleTimes {
+        ScheduleTimes {
+            id: self.id.clone(),
+            created_at: self.created_at,
+            last: self.last_schedule_time,
+            next: self.next_schedule_time,
+        }
+    }
+
     /// The version of this schedule that its timer jobs carry (see `Engine::fire_schedule`).
     pub fn generation(&self) -> u64 {
         self.generation
@@ -97,6 +107,10 @@ impl Schedules {
 
     pub(crate) fn get(&self, id: &str) -> Option<&Schedule> {
         self.by_id.get(id)
+    }
+
+    pub(crate) fn get_mut(&mut self, id: &str) -> Option<&mut Schedule> {
+        self.by_id.get_mut(id)
     }
 
     /// Stores `s` under a fresh generation within the quota's bound, keeping the creation
@@ -218,6 +232,7 @@ impl Engine {
             let next = schedule.next_schedule_time;
             let generation = cx.st.schedules.insert(schedule, limits.max_schedules)?;
             cx.definitions_changed();
+            cx.journal_schedule(&id);
             if let Some(at) = next {
                 cx.arm_firing(&id, at, generation);
             }
@@ -237,6 +252,7 @@ impl Engine {
     pub(crate) fn delete_schedule(&self, t: TenantId, id: &str) -> Result<()> {
         self.with(t, |cx| {
             cx.definitions_changed();
+            cx.journal(|| Change::ScheduleGone(id.to_string()));
             cx.st.schedules.by_id.remove(id)
         })
         .map(drop)
@@ -270,7 +286,9 @@ impl Engine {
             if cx.st.schedules.get(id).is_none() {
                 return Err(not_found(id));
             }
-            Ok(cx.run_schedule(id, cx.now))
+            let ids = cx.run_schedule(id, cx.now);
+            cx.journal_schedule(id);
+            Ok(ids)
         })
     }
 }
@@ -306,6 +324,7 @@ impl Locked<'_> {
             // A firing is recorded at its cron time, not when the job happened to run.
             self.run_schedule(id, fired_at.min(now));
         }
+        self.journal_schedule(id);
     }
 
     /// Publishes the schedule's request now and records the firing as of `fired_at`.
@@ -328,5 +347,13 @@ impl Locked<'_> {
         let ids = result.as_ref().map_or_else(|_| Vec::new(), Clone::clone);
         self.st.schedules.record_firing(id, fired_at, result);
         ids
+    }
+
+    /// Records the schedule's times for the persister.
+    fn journal_schedule(&mut self, id: &str) {
+        if let Some(s) = self.st.schedules.get(id) {
+            let times = s.times();
+            self.journal(|| Change::Schedule(times));
+        }
     }
 }

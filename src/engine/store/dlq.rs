@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::engine::lifecycle::message::MessageSpec;
+use crate::engine::persister::{Change, Recorder};
 use crate::engine::store::filter::Filter;
 use crate::engine::store::logs::{charged_bytes, Response};
 use crate::ids;
@@ -62,6 +63,8 @@ pub(crate) struct Dlq {
     /// entry (`insert`, `expire`, `remove`) updates it.
     bytes: usize,
     seq: u64,
+    /// Entries put and removed, for the persister.
+    pub(crate) recorder: Recorder,
 }
 
 /// What to select in a bulk DLQ operation: explicit ids win over the filter.
@@ -74,6 +77,14 @@ pub(crate) struct DlqSelection {
 }
 
 impl Dlq {
+    /// `record`: changes are recorded for a persister.
+    pub(crate) fn new(record: bool) -> Self {
+        Self {
+            recorder: Recorder::new(record),
+            ..Self::default()
+        }
+    }
+
     /// Stores a failed message and returns its new DLQ id. First drops the oldest entries
     /// (O(log n) each) until the new one fits both `bounds`, or nothing else is left: the new
     /// entry itself is always kept.
@@ -82,6 +93,21 @@ impl Dlq {
         let key = (now, self.seq);
         entry.dlq_id = ids::dlq_id(key.0, key.1);
         let id = entry.dlq_id.clone();
+        self.recorder.record(|| Change::DeadLettered(entry.clone()));
+        self.put(key, entry, bounds);
+        id
+    }
+
+    /// Puts back an entry kept by an earlier run (`-persist`) under its id; an id that does
+    /// not parse is left out.
+    pub(crate) fn restore(&mut self, entry: DlqEntry, bounds: DlqBounds) {
+        if let Some(key) = ids::parse_stream_id(&entry.dlq_id) {
+            self.seq = self.seq.max(key.1);
+            self.put(key, entry, bounds);
+        }
+    }
+
+    fn put(&mut self, key: (u64, u64), entry: DlqEntry, bounds: DlqBounds) {
         let size = entry.charged_bytes();
         while self.entries.len() >= bounds.max_entries
             || self.bytes.saturating_add(size) > bounds.max_bytes
@@ -90,18 +116,19 @@ impl Dlq {
                 break;
             };
             self.bytes = self.bytes.saturating_sub(old.charged_bytes());
+            self.recorder.record(|| Change::DlqGone(old.dlq_id));
         }
         self.bytes = self.bytes.saturating_add(size);
         self.entries.insert(key, entry);
-        id
     }
 
     /// Drops entries that failed before `oldest_kept` (Unix ms).
     pub(crate) fn expire(&mut self, oldest_kept: u64) {
         let kept = self.entries.split_off(&(oldest_kept, 0));
         let expired = std::mem::replace(&mut self.entries, kept);
-        for e in expired.values() {
+        for e in expired.into_values() {
             self.bytes = self.bytes.saturating_sub(e.charged_bytes());
+            self.recorder.record(|| Change::DlqGone(e.dlq_id));
         }
     }
 
@@ -146,6 +173,7 @@ impl Dlq {
     pub(crate) fn remove(&mut self, dlq_id: &str) -> Option<DlqEntry> {
         let e = self.entries.remove(&ids::parse_stream_id(dlq_id)?)?;
         self.bytes = self.bytes.saturating_sub(e.charged_bytes());
+        self.recorder.record(|| Change::DlqGone(e.dlq_id.clone()));
         Some(e)
     }
 

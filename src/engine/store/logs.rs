@@ -11,6 +11,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::engine::lifecycle::message::MessageSpec;
+use crate::engine::persister::{Change, Recorder};
 use crate::engine::store::filter::Filter;
 use crate::engine::syntax::headers::{Headers, ResponseHeaders};
 
@@ -44,7 +45,16 @@ impl State {
     /// Parses a state filter. `IN_PROGRESS` stands for ACTIVE, RETRY and ERROR; both
     /// spellings of cancelled are accepted, `CANCELED` is what the log emits.
     pub fn parse_filter(s: &str) -> Option<Vec<State>> {
-        let one = match s.trim().to_ascii_uppercase().as_str() {
+        let s = s.trim().to_ascii_uppercase();
+        if s == "IN_PROGRESS" {
+            return Some(vec![Self::Active, Self::Retry, Self::Error]);
+        }
+        Self::from_name(&s).map(|one| vec![one])
+    }
+
+    /// The state named `s` in upper case, as [`Self::as_str`] writes it (or `CANCELLED`).
+    pub(crate) fn from_name(s: &str) -> Option<State> {
+        Some(match s {
             "CREATED" => Self::Created,
             "ACTIVE" => Self::Active,
             "RETRY" => Self::Retry,
@@ -53,10 +63,8 @@ impl State {
             "FAILED" => Self::Failed,
             "CANCEL_REQUESTED" => Self::CancelRequested,
             "CANCELED" | "CANCELLED" => Self::Canceled,
-            "IN_PROGRESS" => return Some(vec![Self::Active, Self::Retry, Self::Error]),
             _ => return None,
-        };
-        Some(vec![one])
+        })
     }
 }
 
@@ -145,12 +153,15 @@ pub(crate) struct LogRing {
     /// That sum over `entries`, kept up to date by `push` (the only path that adds or drops).
     bytes: usize,
     next_seq: u64,
+    /// Each entry pushed, for the persister.
+    pub(crate) recorder: Recorder,
 }
 
 impl LogRing {
     /// A log of at most `cap` entries (at least 1) charged at most `max_bytes` in all, except
     /// that the newest entry is kept even when it alone is over the budget.
-    pub(crate) fn new(cap: usize, max_bytes: usize) -> Self {
+    /// `record`: pushed entries are recorded for a persister.
+    pub(crate) fn new(cap: usize, max_bytes: usize, record: bool) -> Self {
         Self {
             entries: VecDeque::new(),
             charges: VecDeque::new(),
@@ -158,6 +169,7 @@ impl LogRing {
             max_bytes,
             bytes: 0,
             next_seq: 1,
+            recorder: Recorder::new(record),
         }
     }
 
@@ -166,6 +178,18 @@ impl LogRing {
     pub(crate) fn push(&mut self, mut entry: LogEntry) {
         entry.seq = self.next_seq;
         self.next_seq += 1;
+        self.recorder.record(|| Change::Logged(entry.clone()));
+        self.put(entry);
+    }
+
+    /// Appends an entry kept by an earlier run (`-persist`, oldest first) with its sequence
+    /// number, so cursors given out before the restart still work.
+    pub(crate) fn restore(&mut self, entry: LogEntry) {
+        self.next_seq = self.next_seq.max(entry.seq + 1);
+        self.put(entry);
+    }
+
+    fn put(&mut self, entry: LogEntry) {
         // Charges are bounded far below 4 GiB (the quota presets' body and header limits).
         let charge = u32::try_from(entry.charged_bytes()).unwrap_or(u32::MAX);
         let size = charge as usize;
@@ -279,7 +303,7 @@ mod tests {
 
     #[test]
     fn the_ring_keeps_only_the_newest_entries_up_to_its_cap() {
-        let mut ring = LogRing::new(3, usize::MAX);
+        let mut ring = LogRing::new(3, usize::MAX, false);
         for t in 1..=5 {
             ring.push(entry(t));
         }
@@ -296,7 +320,7 @@ mod tests {
 
     #[test]
     fn past_the_byte_budget_the_oldest_entries_are_dropped_first() {
-        let mut ring = LogRing::new(100, 1000);
+        let mut ring = LogRing::new(100, 1000, false);
         for t in 1..=4 {
             ring.push(sized(t, Arc::new(spec(300)), None));
         }
@@ -312,7 +336,7 @@ mod tests {
         let seqs: Vec<u64> = ring.iter().map(|e| e.seq).collect();
         assert_eq!(seqs, [5, 6], "sequence numbers go on across evictions");
         // Both bounds at once: the count bound still applies.
-        let mut ring = LogRing::new(2, 1000);
+        let mut ring = LogRing::new(2, 1000, false);
         for t in 1..=3 {
             ring.push(sized(t, Arc::new(spec(1)), None));
         }
@@ -321,7 +345,7 @@ mod tests {
 
     #[test]
     fn the_newest_entry_is_kept_even_when_it_alone_is_over_the_budget() {
-        let mut ring = LogRing::new(100, 100);
+        let mut ring = LogRing::new(100, 100, false);
         ring.push(sized(1, Arc::new(spec(10)), None));
         ring.push(sized(2, Arc::new(spec(500)), Some(500)));
         assert_eq!(times(&ring), [2]);
@@ -333,7 +357,7 @@ mod tests {
             "the big one goes as soon as it is not the newest"
         );
         assert_eq!(ring.bytes, 0);
-        let mut ring = LogRing::new(0, 0);
+        let mut ring = LogRing::new(0, 0, false);
         ring.push(sized(1, Arc::new(spec(1)), None));
         ring.push(sized(2, Arc::new(spec(1)), None));
         assert_eq!(times(&ring), [2], "zero bounds keep the newest");
@@ -341,7 +365,7 @@ mod tests {
 
     #[test]
     fn entries_sharing_a_body_are_each_charged_for_it() {
-        let mut ring = LogRing::new(100, 250);
+        let mut ring = LogRing::new(100, 250, false);
         let shared = Arc::new(spec(100));
         for t in 1..=3 {
             ring.push(sized(t, shared.clone(), None));

@@ -109,6 +109,30 @@ impl ResponseHeaders {
         to_map(&self.pairs())
     }
 
+    /// `name: value` lines ending in CRLF, as on the wire (how `-persist` keeps them: a
+    /// valid name or value holds no CR or LF).
+    pub(crate) fn to_wire(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.byte_len() + 4 * self.0.len());
+        for (k, v) in self.raw() {
+            out.extend_from_slice(k.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(v);
+            out.extend_from_slice(b"\r\n");
+        }
+        out
+    }
+
+    /// The inverse of [`Self::to_wire`]; a line without `: ` is left out.
+    pub(crate) fn from_wire(wire: &[u8]) -> Self {
+        let pairs = wire.split(|b| *b == b'\n').filter_map(|line| {
+            let line = line.strip_suffix(b"\r")?;
+            let at = line.windows(2).position(|w| w == b": ")?;
+            let name = std::str::from_utf8(&line[..at]).ok()?;
+            Some((name.into(), line[at + 2..].into()))
+        });
+        Self(pairs.collect())
+    }
+
     /// Bytes of all names and values (what a log or DLQ budget is charged for them).
     pub(crate) fn byte_len(&self) -> usize {
         self.raw().map(|(k, v)| k.len() + v.len()).sum()
@@ -165,6 +189,24 @@ mod tests {
             "shown lossily"
         );
         assert_eq!(h.iter().count(), 0, "skipped where text is needed");
+    }
+
+    #[test]
+    fn response_headers_survive_their_wire_form() {
+        let mut raw = http::HeaderMap::new();
+        raw.append(
+            "x-bin",
+            http::HeaderValue::from_bytes(b"a\xffb: c").unwrap(),
+        );
+        raw.append("x-empty", http::HeaderValue::from_static(""));
+        raw.append("set-cookie", http::HeaderValue::from_static("a=1"));
+        raw.append("set-cookie", http::HeaderValue::from_static("b=2"));
+        let h = ResponseHeaders::new(&raw);
+        assert_eq!(ResponseHeaders::from_wire(&h.to_wire()), h);
+        assert_eq!(
+            ResponseHeaders::from_wire(b"no separator\r\n"),
+            ResponseHeaders::default()
+        );
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! version and a file that is not a database are refused with one line and exit code 1;
 //! `/dev/reset` clears what is kept.
 
+mod history;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::Duration;
@@ -12,21 +14,26 @@ use serde_json::{json, Value};
 
 use crate::support::binary::*;
 
-fn temp_db(name: &str) -> PathBuf {
+pub(super) fn temp_db(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("qstash-it-persist-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir.join("state.db")
 }
 
-fn start_on(db: &Path) -> (Child, Vec<String>, String) {
+pub(super) fn start_on(db: &Path) -> (Child, Vec<String>, String) {
     start(
         &["dev", "-port=0", &format!("-persist={}", db.display())],
         &[],
     )
 }
 
-async fn call(url: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+pub(super) async fn call(
+    url: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut rb = reqwest::Client::new()
         .request(method, format!("{url}{path}"))
         .header("Authorization", format!("Bearer {}", TEST_USERS[0].token));
@@ -184,7 +191,7 @@ fn version_bump(db: &Path) -> String {
     refused(db)
 }
 
-async fn publish(url: &str, dest: &str, headers: &[(&str, &str)]) -> String {
+pub(super) async fn publish(url: &str, dest: &str, headers: &[(&str, &str)]) -> String {
     let mut rb = reqwest::Client::new()
         .post(format!("{url}/v2/publish/{dest}"))
         .header("Authorization", format!("Bearer {}", TEST_USERS[0].token))
