@@ -3,6 +3,7 @@
 //! version and a file that is not a database are refused with one line and exit code 1;
 //! `/dev/reset` clears what is kept.
 
+mod crash;
 mod history;
 
 use std::path::{Path, PathBuf};
