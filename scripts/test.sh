@@ -25,7 +25,7 @@ section "cargo test"
 cargo test --locked
 
 section "SDK conformance (tests/sdk)"
-QSTASH_BIN=target/debug/qstash scripts/test-sdk.sh
+QSTASH_BIN=target/debug/qstash SDK_PERSIST=1 scripts/test-sdk.sh
 
 section "Dashboard in a browser (scripts/test-e2e.sh)"
 QSTASH_BIN=target/debug/qstash scripts/test-e2e.sh

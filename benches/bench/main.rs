@@ -1,17 +1,18 @@
-//! `cargo bench --bench bench -- [publish|e2e|lateness|pending|start|clock|pages|all]`: qstash-dev
+//! `cargo bench --bench bench -- [publish|e2e|lateness|pending|start|clock|pages|persist|all]`: qstash-dev
 //! measured side by side, in the same run, with bare references built into this bench (see
 //! `refs`), and reported as ratios. Not part of the test suite. `BENCH_REPS` (default 3) sets
 //! how often each comparison repeats; the tables show the median (and the best where it says
 //! so). `BENCH_E2E_MESSAGES` (default 20000) sets the size of an end-to-end run: longer runs
 //! average out a noisy machine. Each repetition of end to end runs both sides back to back, and
 //! the table also gives the mean of the per-repetition ratios: with `BENCH_REPS=30` that is the
-//! paired measure `BENCHMARKS.md` reports. `pages` (see `pages`) is heavy and runs only when
-//! named, never as part of `all`.
+//! paired measure `BENCHMARKS.md` reports. `pages` and `persist` (see their modules) are heavy
+//! and run only when named, never as part of `all`.
 
 mod child;
 mod clock;
 mod load;
 mod pages;
+mod persist;
 mod refs;
 
 use std::net::SocketAddr;
@@ -490,5 +491,8 @@ fn main() {
     }
     if args.iter().any(|a| a == "pages") {
         pages::run(&rts);
+    }
+    if args.iter().any(|a| a == "persist") {
+        persist::run(&rts);
     }
 }

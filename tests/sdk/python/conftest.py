@@ -1,6 +1,7 @@
 """Fixtures for the Python SDK conformance tests: the `qstash dev` binary and a verifying receiver."""
 
 import os
+import uuid
 import random
 import re
 import signal
@@ -58,6 +59,15 @@ class DevServer:
     stdout: List[str]
 
 
+def persist_args(log_name: str) -> List[str]:
+    """With `SDK_PERSIST_DIR` set (scripts/test-sdk.sh's second pass), every server keeps its state in a
+    database file of its own there, so the suite runs against `-persist` too."""
+    directory = os.environ.get("SDK_PERSIST_DIR")
+    if not directory:
+        return []
+    return [f"-persist={Path(directory) / f'{log_name}-{uuid.uuid4().hex}.db'}"]
+
+
 def start_dev_server(log_name: str, extra_args: Optional[List[str]] = None) -> Tuple[DevServer, Callable[[], None]]:
     """Spawns `qstash dev -port=0` (plus `extra_args`) and waits for its readiness line; returns it and a stop function."""
     binary = binary_path()
@@ -68,7 +78,7 @@ def start_dev_server(log_name: str, extra_args: Optional[List[str]] = None) -> T
     log = open(artifacts / f"{log_name}.log", "w", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != "QSTASH_DEV"}
     proc = subprocess.Popen(
-        [str(binary), "dev", "-port=0", *(extra_args or [])],
+        [str(binary), "dev", "-port=0", *persist_args(log_name), *(extra_args or [])],
         stdout=subprocess.PIPE,
         stderr=log,
         text=True,

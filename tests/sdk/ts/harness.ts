@@ -44,6 +44,17 @@ export function binaryPath(): string {
 }
 
 /**
+ * With `SDK_PERSIST_DIR` set (scripts/test-sdk.sh's second pass), every server keeps its state
+ * in a database file of its own there, so the suites run against `-persist` too.
+ */
+function persistArgs(logName: string): string[] {
+  const dir = process.env.SDK_PERSIST_DIR;
+  if (!dir) return [];
+  const file = `${logName}-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.db`;
+  return [`-persist=${path.join(dir, file)}`];
+}
+
+/**
  * Spawns `qstash dev -port=0` (plus `extraArgs`, e.g. `-messages-per-day=2`) and resolves once the
  * readiness line (and its URL) has been printed.
  */
@@ -56,7 +67,7 @@ export async function startDevServer(logName: string, extraArgs: string[] = []):
 
   const env = { ...process.env };
   delete env.QSTASH_DEV;
-  const proc = spawn(bin, ["dev", "-port=0", ...extraArgs], { stdio: ["ignore", "pipe", "pipe"], env });
+  const proc = spawn(bin, ["dev", "-port=0", ...persistArgs(logName), ...extraArgs], { stdio: ["ignore", "pipe", "pipe"], env });
   const stdout: string[] = [];
   let stderr = "";
   let ready = false;
