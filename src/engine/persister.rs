@@ -45,16 +45,19 @@ pub(crate) struct Pending {
     pub(crate) not_before: u64,
     pub(crate) retried: u32,
     pub(crate) spec: Arc<MessageSpec>,
+    /// Just published: its spec is written too (later changes are its due time and count).
+    pub(crate) new: bool,
 }
 
 impl Pending {
-    pub(crate) fn of(m: &Message) -> Self {
+    pub(crate) fn of(m: &Message, new: bool) -> Self {
         Self {
             id: m.id.clone(),
             created_at: m.created_at,
             not_before: m.not_before,
             retried: m.retried,
             spec: m.spec.clone(),
+            new,
         }
     }
 }

@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 use rusqlite::{params, Connection, Transaction};
 use tokio::sync::watch;
 
-use crate::engine::lifecycle::message::MessageSpec;
 use crate::engine::persister::{Change, Pending};
 use crate::engine::store::logs::Response;
 
@@ -34,13 +33,15 @@ pub(crate) struct Journal {
 
 impl Journal {
     /// Starts the writer thread on `conn` (shared with the definitions' saves); the log keeps
-    /// `log_cap` entries a user, so older rows are pruned.
-    pub(crate) fn start(conn: Arc<Mutex<Connection>>, log_cap: usize) -> Arc<Self> {
+    /// `log_cap` entries a user, so older rows are pruned. `rows`: the rowid of each pending
+    /// message already in the file.
+    pub(crate) fn start(conn: Arc<Mutex<Connection>>, log_cap: usize, rows: Rows) -> Arc<Self> {
         let (tx, rx) = mpsc::channel();
         let (done, committed) = watch::channel(0);
         let mut writer = Writer {
             log_cap: log_cap as i64,
             since_sweep: 0,
+            rows,
         };
         std::thread::Builder::new()
             .name("qstash-journal".into())
@@ -82,9 +83,13 @@ impl Journal {
     }
 }
 
+/// The rowid of each pending message's row, by user and message id.
+pub(crate) type Rows = HashMap<&'static str, HashMap<Arc<str>, i64>>;
+
 struct Writer {
     log_cap: i64,
     since_sweep: usize,
+    rows: Rows,
 }
 
 impl Writer {
@@ -114,6 +119,46 @@ impl Writer {
         }
     }
 
+    /// A new message's spec; its pending row, added or updated in place, unless it belongs
+    /// to a workflow run (runs are not kept, so a step message alone could not go on).
+    fn keep(
+        &mut self,
+        tx: &Transaction<'_>,
+        user: &'static str,
+        p: &Pending,
+    ) -> rusqlite::Result<()> {
+        if p.new {
+            let json = serde_json::to_string(&*p.spec).unwrap_or_default();
+            tx.prepare_cached("INSERT INTO specs (user, id, spec, body) VALUES (?1, ?2, ?3, ?4)")?
+                .execute(params![user, &*p.id, json, &p.spec.body[..]])?;
+        }
+        if p.spec.workflow.is_some() {
+            return Ok(());
+        }
+        let rows = self.rows.entry(user).or_default();
+        if let Some(row) = rows.get(&p.id) {
+            return tx
+                .prepare_cached(
+                    "UPDATE pending SET not_before = ?2, retried = ?3 WHERE rowid = ?1",
+                )?
+                .execute(params![row, p.not_before as i64, p.retried])
+                .map(drop);
+        }
+        tx.prepare_cached(
+            "INSERT INTO pending (user, id, created_at, not_before, retried)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            user,
+            &*p.id,
+            p.created_at as i64,
+            p.not_before as i64,
+            p.retried
+        ])?;
+        rows.insert(p.id.clone(), tx.last_insert_rowid());
+        Ok(())
+    }
+
     fn write(&mut self, conn: &mut Connection, batch: Vec<Entry>) -> rusqlite::Result<()> {
         let tx = conn.transaction()?;
         let mut newest_log: HashMap<&'static str, u64> = HashMap::new();
@@ -123,7 +168,7 @@ impl Writer {
                 if let Change::Logged(e) = &change {
                     newest_log.insert(user, e.seq);
                 }
-                apply(&tx, user, change)?;
+                self.apply(&tx, user, change)?;
             }
         }
         for (user, seq) in newest_log {
@@ -136,142 +181,118 @@ impl Writer {
         }
         tx.commit()
     }
-}
 
-/// Deletes the specs that no pending message, log entry or DLQ entry refers to.
-pub(super) fn sweep(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute(
-        "DELETE FROM specs WHERE (user, id) NOT IN (
-           SELECT user, id FROM messages UNION SELECT user, message_id FROM log
-           UNION SELECT user, message_id FROM dlq)",
-        [],
-    )?;
-    Ok(())
-}
-
-fn apply(tx: &Transaction<'_>, user: &str, change: Change) -> rusqlite::Result<()> {
-    match change {
-        Change::Kept(p) => keep(tx, user, &p),
-        Change::Gone(id) => tx
-            .prepare_cached("DELETE FROM messages WHERE user = ?1 AND id = ?2")?
-            .execute(params![user, &*id])
-            .map(drop),
-        Change::Cleared => {
-            for table in ["messages", "specs", "log", "dlq", "dedup", "schedules"] {
-                tx.execute(
-                    &format!("DELETE FROM {table} WHERE user = ?1"),
-                    params![user],
-                )?;
+    fn apply(
+        &mut self,
+        tx: &Transaction<'_>,
+        user: &'static str,
+        change: Change,
+    ) -> rusqlite::Result<()> {
+        match change {
+            Change::Kept(p) => self.keep(tx, user, &p),
+            Change::Gone(id) => match self.rows.get_mut(user).and_then(|r| r.remove(&id)) {
+                Some(row) => tx
+                    .prepare_cached("DELETE FROM pending WHERE rowid = ?1")?
+                    .execute(params![row])
+                    .map(drop),
+                None => Ok(()),
+            },
+            Change::Cleared => {
+                self.rows.remove(user);
+                for table in ["pending", "specs", "log", "dlq", "dedup", "schedules"] {
+                    tx.execute(
+                        &format!("DELETE FROM {table} WHERE user = ?1"),
+                        params![user],
+                    )?;
+                }
+                Ok(())
             }
-            Ok(())
+            Change::Logged(e) => {
+                let (status, headers, body) = response_columns(e.response.as_deref());
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO log (user, seq, time, state, message_id, error,
+                       next_delivery_time, status, headers, response)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )?
+                .execute(params![
+                    user,
+                    e.seq as i64,
+                    e.time as i64,
+                    e.state.as_str(),
+                    &*e.message_id,
+                    e.error.as_deref(),
+                    e.next_delivery_time.map(|t| t.get() as i64),
+                    status,
+                    headers,
+                    body
+                ])
+                .map(drop)
+            }
+            Change::DeadLettered(e) => {
+                let (status, headers, body) = response_columns(e.response.as_deref());
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO dlq (user, dlq_id, message_id, created_at, not_before,
+                       failed_at, error, status, headers, response)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                )?
+                .execute(params![
+                    user,
+                    e.dlq_id,
+                    &*e.message_id,
+                    e.created_at as i64,
+                    e.not_before as i64,
+                    e.failed_at as i64,
+                    e.error,
+                    status,
+                    headers,
+                    body
+                ])
+                .map(drop)
+            }
+            Change::DlqGone(id) => tx
+                .prepare_cached("DELETE FROM dlq WHERE user = ?1 AND dlq_id = ?2")?
+                .execute(params![user, id])
+                .map(drop),
+            Change::Schedule(s) => tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO schedules (user, id, created_at, last, next)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![
+                    user,
+                    s.id,
+                    s.created_at as i64,
+                    s.last.map(|t| t as i64),
+                    s.next.map(|t| t as i64)
+                ])
+                .map(drop),
+            Change::ScheduleGone(id) => tx
+                .prepare_cached("DELETE FROM schedules WHERE user = ?1 AND id = ?2")?
+                .execute(params![user, id])
+                .map(drop),
+            Change::Deduplicated { key, id, expires } => tx
+                .prepare_cached(
+                    "INSERT OR REPLACE INTO dedup (user, key, id, expires) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![user, key, &*id, expires as i64])
+                .map(drop),
         }
-        Change::Logged(e) => {
-            let (status, headers, body) = response_columns(e.response.as_deref());
-            tx.prepare_cached(
-                "INSERT OR REPLACE INTO log (user, seq, time, state, message_id, error,
-                   next_delivery_time, status, headers, response)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?
-            .execute(params![
-                user,
-                e.seq as i64,
-                e.time as i64,
-                e.state.as_str(),
-                &*e.message_id,
-                e.error.as_deref(),
-                e.next_delivery_time.map(|t| t.get() as i64),
-                status,
-                headers,
-                body
-            ])
-            .map(drop)
-        }
-        Change::DeadLettered(e) => {
-            put_spec(tx, user, &e.message_id, &e.spec)?;
-            let (status, headers, body) = response_columns(e.response.as_deref());
-            tx.prepare_cached(
-                "INSERT OR REPLACE INTO dlq (user, dlq_id, message_id, created_at, not_before,
-                   failed_at, error, status, headers, response)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?
-            .execute(params![
-                user,
-                e.dlq_id,
-                &*e.message_id,
-                e.created_at as i64,
-                e.not_before as i64,
-                e.failed_at as i64,
-                e.error,
-                status,
-                headers,
-                body
-            ])
-            .map(drop)
-        }
-        Change::DlqGone(id) => tx
-            .prepare_cached("DELETE FROM dlq WHERE user = ?1 AND dlq_id = ?2")?
-            .execute(params![user, id])
-            .map(drop),
-        Change::Schedule(s) => tx
-            .prepare_cached(
-                "INSERT OR REPLACE INTO schedules (user, id, created_at, last, next)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![
-                user,
-                s.id,
-                s.created_at as i64,
-                s.last.map(|t| t as i64),
-                s.next.map(|t| t as i64)
-            ])
-            .map(drop),
-        Change::ScheduleGone(id) => tx
-            .prepare_cached("DELETE FROM schedules WHERE user = ?1 AND id = ?2")?
-            .execute(params![user, id])
-            .map(drop),
-        Change::Deduplicated { key, id, expires } => tx
-            .prepare_cached(
-                "INSERT OR REPLACE INTO dedup (user, key, id, expires) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![user, key, &*id, expires as i64])
-            .map(drop),
     }
 }
 
-/// A message's spec, and its pending row unless it belongs to a workflow run (runs are not
-/// kept, so a step message alone could not go on; its spec is kept for the log).
-fn keep(tx: &Transaction<'_>, user: &str, p: &Pending) -> rusqlite::Result<()> {
-    put_spec(tx, user, &p.id, &p.spec)?;
-    if p.spec.workflow.is_some() {
-        return Ok(());
-    }
-    tx.prepare_cached(
-        "INSERT OR REPLACE INTO messages (user, id, created_at, not_before, retried)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )?
-    .execute(params![
-        user,
-        &*p.id,
-        p.created_at as i64,
-        p.not_before as i64,
-        p.retried
-    ])
-    .map(drop)
-}
-
-fn put_spec(
-    tx: &Transaction<'_>,
-    user: &str,
-    id: &str,
-    spec: &MessageSpec,
-) -> rusqlite::Result<()> {
-    let mut insert = tx.prepare_cached(
-        "INSERT OR IGNORE INTO specs (user, id, spec, body) VALUES (?1, ?2, ?3, ?4)",
-    )?;
-    let json = serde_json::to_string(spec).unwrap_or_default();
-    insert
-        .execute(params![user, id, json, &spec.body[..]])
-        .map(drop)
+/// Deletes the specs that no pending message, log entry or DLQ entry refers to. The ids
+/// still referred to go to an indexed temporary table first, so each spec is one lookup.
+pub(super) fn sweep(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS live (user TEXT, id TEXT, PRIMARY KEY (user, id))
+           WITHOUT ROWID;
+         DELETE FROM temp.live;
+         INSERT OR IGNORE INTO temp.live SELECT user, id FROM pending
+           UNION ALL SELECT user, message_id FROM log UNION ALL SELECT user, message_id FROM dlq;
+         DELETE FROM specs WHERE NOT EXISTS
+           (SELECT 1 FROM temp.live l WHERE l.user = specs.user AND l.id = specs.id);
+         DELETE FROM temp.live;",
+    )
 }
 
 /// A response as three columns: status (NULL: no response), headers and body.

@@ -19,16 +19,23 @@ use crate::engine::syntax::headers::ResponseHeaders;
 /// Each message's id and spec, shared by its pending message, log entries and DLQ entry.
 type Specs = HashMap<String, (Arc<str>, Arc<MessageSpec>)>;
 
-/// Everything kept of `user`; the log is cut to its newest `log_cap` entries.
-pub(super) fn user(conn: &Connection, user: &str, log_cap: usize) -> rusqlite::Result<Restored> {
+/// Everything kept of `user`, and the rowid of each pending message; the log is cut to its
+/// newest `log_cap` entries.
+pub(super) fn user(
+    conn: &Connection,
+    user: &str,
+    log_cap: usize,
+) -> rusqlite::Result<(Restored, HashMap<Arc<str>, i64>)> {
     let specs = specs(conn, user)?;
-    Ok(Restored {
-        messages: messages(conn, user, &specs)?,
+    let (messages, rows) = messages(conn, user, &specs)?;
+    let restored = Restored {
+        messages,
         log: log(conn, user, &specs, log_cap)?,
         dlq: dlq(conn, user, &specs)?,
         dedup: dedup(conn, user)?,
         schedules: schedules(conn, user)?,
-    })
+    };
+    Ok((restored, rows))
 }
 
 fn specs(conn: &Connection, user: &str) -> rusqlite::Result<Specs> {
@@ -57,29 +64,36 @@ fn specs(conn: &Connection, user: &str) -> rusqlite::Result<Specs> {
     Ok(out)
 }
 
-fn messages(conn: &Connection, user: &str, specs: &Specs) -> rusqlite::Result<Vec<Message>> {
+/// The pending messages, oldest first (rows are appended as messages are published).
+fn messages(
+    conn: &Connection,
+    user: &str,
+    specs: &Specs,
+) -> rusqlite::Result<(Vec<Message>, HashMap<Arc<str>, i64>)> {
     let mut q = conn.prepare(
-        "SELECT id, created_at, not_before, retried FROM messages
-         WHERE user = ?1 ORDER BY created_at, id",
+        "SELECT rowid, id, created_at, not_before, retried FROM pending
+         WHERE user = ?1 ORDER BY rowid",
     )?;
     let rows = q.query_map(params![user], |r| {
         Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
             r.get::<_, i64>(2)?,
-            r.get::<_, u32>(3)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, u32>(4)?,
         ))
     })?;
-    let mut out = Vec::new();
+    let (mut out, mut rowids) = (Vec::new(), HashMap::new());
     for row in rows {
-        let (id, created_at, not_before, retried) = row?;
+        let (rowid, id, created_at, not_before, retried) = row?;
         if let Some((id, spec)) = specs.get(&id) {
             let (created_at, not_before) = (created_at as u64, not_before as u64);
             let (id, spec) = (id.clone(), spec.clone());
+            rowids.insert(id.clone(), rowid);
             out.push(Message::restored(id, spec, created_at, not_before, retried));
         }
     }
-    Ok(out)
+    Ok((out, rowids))
 }
 
 fn log(

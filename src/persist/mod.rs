@@ -17,8 +17,9 @@ mod journal;
 mod load;
 mod schema;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rusqlite::{params, Connection};
 
@@ -137,8 +138,13 @@ impl Store {
         Ok(out)
     }
 
-    /// Everything the journal kept of `user` (see `load`).
-    pub(crate) fn load_user(&self, user: &str, log_cap: usize) -> rusqlite::Result<Restored> {
+    /// Everything the journal kept of `user`, and the rowids of its pending messages (see
+    /// `load`).
+    pub(crate) fn load_user(
+        &self,
+        user: &str,
+        log_cap: usize,
+    ) -> rusqlite::Result<(Restored, HashMap<Arc<str>, i64>)> {
         load::user(&self.conn(), user, log_cap)
     }
 
@@ -204,11 +210,13 @@ pub(crate) fn attach(
     crate::seed::apply(engine, &doc).map_err(|e| format!("{}: {e}", store.path.display()))?;
     store.sweep(engine.now()).map_err(at)?;
     let log_cap = engine.limits().max_log_entries;
+    let mut rows = journal::Rows::new();
     for (i, u) in TEST_USERS.iter().enumerate() {
-        let restored = store.load_user(u.user_id, log_cap).map_err(at)?;
+        let (restored, rowids) = store.load_user(u.user_id, log_cap).map_err(at)?;
         engine.restore(TenantId(i), restored);
+        rows.insert(u.user_id, rowids);
     }
-    let journal = Journal::start(store.conn.clone(), log_cap);
+    let journal = Journal::start(store.conn.clone(), log_cap, rows);
     engine.set_persister(Box::new(Saver {
         store,
         journal: journal.clone(),

@@ -107,7 +107,7 @@ fn a_version_2_file_keeps_its_pending_messages() {
     .unwrap();
     drop(conn);
     let store = Store::open(&path).unwrap();
-    let restored = store.load_user("testUser1", 10).unwrap();
+    let (restored, _) = store.load_user("testUser1", 10).unwrap();
     let [m] = &restored.messages[..] else {
         panic!("{:?}", restored.messages);
     };
@@ -119,4 +119,30 @@ fn a_version_2_file_keeps_its_pending_messages() {
         (&*m.spec.url, &m.spec.body[..]),
         ("http://example.com/x", &b"hi"[..])
     );
+}
+
+#[test]
+fn a_sweep_drops_only_the_specs_nothing_refers_to() {
+    let path = temp("sweep");
+    let store = Store::open(&path).unwrap();
+    let conn = store.conn();
+    conn.execute_batch(
+        "INSERT INTO specs VALUES ('u', 'pending', '{}', x''), ('u', 'logged', '{}', x''),
+           ('u', 'dead', '{}', x''), ('u', 'gone', '{}', x''), ('v', 'pending', '{}', x'');
+         INSERT INTO pending VALUES ('u', 'pending', 1, 1, 0);
+         INSERT INTO log (user, seq, time, state, message_id) VALUES ('u', 1, 1, 'CREATED', 'logged');
+         INSERT INTO dlq (user, dlq_id, message_id, created_at, not_before, failed_at)
+           VALUES ('u', '1-1', 'dead', 1, 1, 1);",
+    )
+    .unwrap();
+    journal::sweep(&conn).unwrap();
+    let mut q = conn
+        .prepare("SELECT user || '/' || id FROM specs ORDER BY 1")
+        .unwrap();
+    let kept: Vec<String> = q
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(kept, ["u/dead", "u/logged", "u/pending"]);
 }

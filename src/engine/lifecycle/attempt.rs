@@ -178,7 +178,7 @@ impl Locked<'_> {
         let next = self.settle(id, result);
         if self.st.changes.is_on() {
             let change = match self.st.messages.get(id) {
-                Some(m) => Change::Kept(Pending::of(m)),
+                Some(m) => Change::Kept(Pending::of(m, false)),
                 None => Change::Gone(Arc::from(id)),
             };
             self.journal(|| change);

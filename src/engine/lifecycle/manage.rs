@@ -82,7 +82,7 @@ impl Engine {
             if msg.not_before > now {
                 msg.not_before = now;
                 let msg = msg.clone();
-                cx.journal(|| Change::Kept(Pending::of(&msg)));
+                cx.journal(|| Change::Kept(Pending::of(&msg, false)));
                 cx.deliver_at(now, msg.id);
             }
             Ok(now)

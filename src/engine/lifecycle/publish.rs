@@ -326,7 +326,7 @@ impl Locked<'_> {
         }
         let plain =
             msg.slot_key().is_none() && msg.spec.flow.is_none() && msg.spec.workflow.is_none();
-        self.journal(|| Change::Kept(Pending::of(&msg)));
+        self.journal(|| Change::Kept(Pending::of(&msg, true)));
         self.st.store_message(msg);
         // Due now while others wait for the tenant's global parallelism: its first attempt
         // would only find the line and join it, so it joins at once (one job less per message
