@@ -84,7 +84,7 @@ impl Journal {
 }
 
 /// The rowid of each pending message's row, by user and message id.
-pub(crate) type Rows = HashMap<&'static str, HashMap<Arc<str>, i64>>;
+pub(crate) type Rows = HashMap<&'static str, super::load::RowIds>;
 
 struct Writer {
     log_cap: i64,

@@ -19,13 +19,16 @@ use crate::engine::syntax::headers::ResponseHeaders;
 /// Each message's id and spec, shared by its pending message, log entries and DLQ entry.
 type Specs = HashMap<String, (Arc<str>, Arc<MessageSpec>)>;
 
+/// The rowid of each pending message's row.
+pub(crate) type RowIds = HashMap<Arc<str>, i64>;
+
 /// Everything kept of `user`, and the rowid of each pending message; the log is cut to its
 /// newest `log_cap` entries.
 pub(super) fn user(
     conn: &Connection,
     user: &str,
     log_cap: usize,
-) -> rusqlite::Result<(Restored, HashMap<Arc<str>, i64>)> {
+) -> rusqlite::Result<(Restored, RowIds)> {
     let specs = specs(conn, user)?;
     let (messages, rows) = messages(conn, user, &specs)?;
     let restored = Restored {
@@ -69,7 +72,7 @@ fn messages(
     conn: &Connection,
     user: &str,
     specs: &Specs,
-) -> rusqlite::Result<(Vec<Message>, HashMap<Arc<str>, i64>)> {
+) -> rusqlite::Result<(Vec<Message>, RowIds)> {
     let mut q = conn.prepare(
         "SELECT rowid, id, created_at, not_before, retried FROM pending
          WHERE user = ?1 ORDER BY rowid",

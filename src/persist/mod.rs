@@ -17,9 +17,8 @@ mod journal;
 mod load;
 mod schema;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use rusqlite::{params, Connection};
 
@@ -144,7 +143,7 @@ impl Store {
         &self,
         user: &str,
         log_cap: usize,
-    ) -> rusqlite::Result<(Restored, HashMap<Arc<str>, i64>)> {
+    ) -> rusqlite::Result<(Restored, load::RowIds)> {
         load::user(&self.conn(), user, log_cap)
     }
 
