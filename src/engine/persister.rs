@@ -11,6 +11,8 @@ use std::sync::Arc;
 use crate::engine::lifecycle::message::{Message, MessageSpec};
 use crate::engine::store::dlq::DlqEntry;
 use crate::engine::store::logs::LogEntry;
+use crate::engine::workflow::wait::Waits;
+use crate::engine::workflow::Run;
 use crate::engine::{Engine, TenantId};
 
 /// One change of a tenant's state, as written to disk.
@@ -29,6 +31,13 @@ pub(crate) enum Change {
     /// A schedule created, overwritten, fired or triggered (its settings are definitions).
     Schedule(ScheduleTimes),
     ScheduleGone(String),
+    /// A workflow run started, changed or ended, as it is now.
+    Run {
+        run: Box<Run>,
+        ended: bool,
+    },
+    /// Every waiter and stored notification of the tenant, as they are now.
+    Waits(Box<Waits>),
     /// A deduplication id remembered until `expires`.
     Deduplicated {
         key: String,
@@ -110,4 +119,45 @@ pub(crate) trait Persister: Send + Sync {
     /// The changes of one transition of `t`, in order; called under the tenant's lock, so it
     /// must not block.
     fn changed(&self, t: TenantId, changes: Vec<Change>);
+}
+
+/// Bytes as a base64 string, for the serde form of what is kept (`#[serde(with = "…")]`).
+pub(crate) mod b64 {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine as _;
+    use bytes::Bytes;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(b: &Bytes, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(b))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
+        let text = String::deserialize(d)?;
+        STANDARD
+            .decode(text)
+            .map(Bytes::from)
+            .map_err(serde::de::Error::custom)
+    }
+
+    /// The same for an optional body.
+    pub(crate) mod option {
+        use super::*;
+
+        pub(crate) fn serialize<S: Serializer>(b: &Option<Bytes>, s: S) -> Result<S::Ok, S::Error> {
+            match b {
+                Some(b) => super::serialize(b, s),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<Bytes>, D::Error> {
+            Option::<String>::deserialize(d)?
+                .map(|text| STANDARD.decode(text).map(Bytes::from))
+                .transpose()
+                .map_err(serde::de::Error::custom)
+        }
+    }
 }

@@ -90,8 +90,8 @@ impl TenantState {
             schedules: Default::default(),
             flows: Default::default(),
             line: Default::default(),
-            runs: Runs::new(limits.max_log_entries),
-            waits: Default::default(),
+            runs: Runs::new(limits.max_log_entries, record),
+            waits: Waits::new(record),
             actions: BulkActions::default(),
             run_actions: BulkActions::default(),
             started: Started::default(),
@@ -106,15 +106,22 @@ impl TenantState {
         self.logs.recorder = Recorder::new(true);
         self.dlq.recorder = Recorder::new(true);
         self.dedup.recorder = Recorder::new(true);
+        self.runs.record_changes();
+        self.waits.record_changes();
     }
 
-    /// Every change recorded since the last call, in order: messages, log, DLQ, dedup.
+    /// Every change recorded since the last call, in order: messages, log, DLQ, dedup, then
+    /// workflow runs and waits as they are now.
     pub(crate) fn take_changes(&mut self) -> Vec<Change> {
         let mut out = Vec::new();
         self.changes.drain_into(&mut out);
         self.logs.recorder.drain_into(&mut out);
         self.dlq.recorder.drain_into(&mut out);
         self.dedup.recorder.drain_into(&mut out);
+        self.runs.drain_changes(&mut out);
+        if let Some(w) = self.waits.take_change() {
+            out.push(Change::Waits(w));
+        }
         out
     }
 

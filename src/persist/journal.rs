@@ -119,8 +119,7 @@ impl Writer {
         }
     }
 
-    /// A new message's spec; its pending row, added or updated in place, unless it belongs
-    /// to a workflow run (runs are not kept, so a step message alone could not go on).
+    /// A new message's spec; its pending row, added or updated in place.
     fn keep(
         &mut self,
         tx: &Transaction<'_>,
@@ -131,9 +130,6 @@ impl Writer {
             let json = serde_json::to_string(&*p.spec).unwrap_or_default();
             tx.prepare_cached("INSERT INTO specs (user, id, spec, body) VALUES (?1, ?2, ?3, ?4)")?
                 .execute(params![user, &*p.id, json, &p.spec.body[..]])?;
-        }
-        if p.spec.workflow.is_some() {
-            return Ok(());
         }
         let rows = self.rows.entry(user).or_default();
         if let Some(row) = rows.get(&p.id) {
@@ -178,6 +174,7 @@ impl Writer {
         if self.since_sweep >= SWEEP_EVERY {
             self.since_sweep = 0;
             sweep(&tx)?;
+            prune_runs(&tx, self.log_cap)?;
         }
         tx.commit()
     }
@@ -199,7 +196,16 @@ impl Writer {
             },
             Change::Cleared => {
                 self.rows.remove(user);
-                for table in ["pending", "specs", "log", "dlq", "dedup", "schedules"] {
+                for table in [
+                    "pending",
+                    "specs",
+                    "log",
+                    "dlq",
+                    "dedup",
+                    "schedules",
+                    "runs",
+                    "waits",
+                ] {
                     tx.execute(
                         &format!("DELETE FROM {table} WHERE user = ?1"),
                         params![user],
@@ -270,6 +276,20 @@ impl Writer {
                 .prepare_cached("DELETE FROM schedules WHERE user = ?1 AND id = ?2")?
                 .execute(params![user, id])
                 .map(drop),
+            Change::Run { run, ended } => {
+                let doc = serde_json::to_string(&run).unwrap_or_default();
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO runs (user, id, ended, doc) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute(params![user, run.id, ended, doc])
+                .map(drop)
+            }
+            Change::Waits(w) => {
+                let doc = serde_json::to_string(&w).unwrap_or_default();
+                tx.prepare_cached("INSERT OR REPLACE INTO waits (user, doc) VALUES (?1, ?2)")?
+                    .execute(params![user, doc])
+                    .map(drop)
+            }
             Change::Deduplicated { key, id, expires } => tx
                 .prepare_cached(
                     "INSERT OR REPLACE INTO dedup (user, key, id, expires) VALUES (?1, ?2, ?3, ?4)",
@@ -278,6 +298,19 @@ impl Writer {
                 .map(drop),
         }
     }
+}
+
+/// Keeps the `cap` most recently ended runs of each user, as many as it remembers.
+pub(super) fn prune_runs(conn: &Connection, cap: i64) -> rusqlite::Result<()> {
+    for u in crate::config::TEST_USERS {
+        conn.execute(
+            "DELETE FROM runs WHERE user = ?1 AND ended = 1 AND rowid <= (
+               SELECT rowid FROM runs WHERE user = ?1 AND ended = 1
+               ORDER BY rowid DESC LIMIT 1 OFFSET ?2)",
+            params![u.user_id, cap],
+        )?;
+    }
+    Ok(())
 }
 
 /// Deletes the specs that no pending message, log entry or DLQ entry refers to. The ids

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::num::NonZeroU64;
 use std::sync::Arc;
 
-use rusqlite::{params, Connection, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::engine::lifecycle::message::{Message, MessageSpec};
 use crate::engine::lifecycle::restore::Restored;
@@ -15,6 +15,8 @@ use crate::engine::persister::ScheduleTimes;
 use crate::engine::store::dlq::DlqEntry;
 use crate::engine::store::logs::{LogEntry, Response, State};
 use crate::engine::syntax::headers::ResponseHeaders;
+use crate::engine::workflow::wait::Waits;
+use crate::engine::workflow::Run;
 
 /// Each message's id and spec, shared by its pending message, log entries and DLQ entry.
 type Specs = HashMap<String, (Arc<str>, Arc<MessageSpec>)>;
@@ -37,6 +39,8 @@ pub(super) fn user(
         dlq: dlq(conn, user, &specs)?,
         dedup: dedup(conn, user)?,
         schedules: schedules(conn, user)?,
+        runs: runs(conn, user)?,
+        waits: waits(conn, user)?,
     };
     Ok((restored, rows))
 }
@@ -191,6 +195,46 @@ fn dedup(conn: &Connection, user: &str) -> rusqlite::Result<Vec<(String, Arc<str
         ))
     })?;
     rows.collect()
+}
+
+/// Workflow runs, each with whether it ended, in the order of their last change.
+fn runs(conn: &Connection, user: &str) -> rusqlite::Result<Vec<(Run, bool)>> {
+    let mut q = conn.prepare("SELECT id, ended, doc FROM runs WHERE user = ?1 ORDER BY rowid")?;
+    let rows = q.query_map(params![user], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, bool>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, ended, doc) = row?;
+        match serde_json::from_str(&doc) {
+            Ok(run) => out.push((run, ended)),
+            Err(e) => {
+                tracing::warn!(target: "qstash::persist", "workflow run {id} of {user} left out: {e}")
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn waits(conn: &Connection, user: &str) -> rusqlite::Result<Option<Waits>> {
+    let doc: Option<String> = conn
+        .query_row(
+            "SELECT doc FROM waits WHERE user = ?1",
+            params![user],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(doc.and_then(|d| match serde_json::from_str(&d) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!(target: "qstash::persist", "workflow waiters of {user} left out: {e}");
+            None
+        }
+    }))
 }
 
 fn schedules(conn: &Connection, user: &str) -> rusqlite::Result<Vec<ScheduleTimes>> {

@@ -6,8 +6,9 @@
 //! headers, queues, schedules, flow-control pins and pauses) in the format of `-seed` and
 //! `GET /dev/export` and the signing keys, written in one transaction before the request that
 //! changed them is answered; and, through the [`Journal`], whose commits a write request's
-//! 2xx waits for, pending messages, the log, the DLQ and deduplication ids. Workflow runs are
-//! not kept yet (their step messages are not restored).
+//! 2xx waits for, pending messages, the log, the DLQ, deduplication ids, schedule times,
+//! workflow runs and their waiters and stored notifications. Not kept: the record of bulk
+//! actions (each was done when answered) and a failed run's failure-callback report.
 //!
 //! The file carries its schema version (`PRAGMA user_version`): a file of a newer version, one
 //! that is not a database, or one another running server holds (the connection takes SQLite's

@@ -82,6 +82,10 @@ pub(super) fn migrate(conn: &Connection, from: i64) -> rusqlite::Result<()> {
              CREATE TABLE schedules (
                user TEXT NOT NULL, id TEXT NOT NULL, created_at INTEGER NOT NULL,
                last INTEGER, next INTEGER, PRIMARY KEY (user, id));
+             CREATE TABLE runs (
+               user TEXT NOT NULL, id TEXT NOT NULL, ended INTEGER NOT NULL, doc TEXT NOT NULL,
+               PRIMARY KEY (user, id));
+             CREATE TABLE waits (user TEXT PRIMARY KEY, doc TEXT NOT NULL);
              PRAGMA user_version = 3;
              COMMIT;",
         )?;

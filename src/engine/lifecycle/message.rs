@@ -25,7 +25,7 @@ pub(crate) enum Kind {
 /// Everything fixed at publish time. Kept compact because a pending message holds one: the
 /// options most messages do not use are boxed (8 bytes when absent instead of up to 208),
 /// and the method is one of the few valid ones. Its serde form (`-persist`) leaves out the
-/// body, kept apart as bytes, and the workflow link (runs are not kept).
+/// body, kept apart as bytes.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct MessageSpec {
     pub(crate) url: String,
@@ -48,7 +48,7 @@ pub(crate) struct MessageSpec {
     pub(crate) origin: Option<Box<Origin>>,
     pub(crate) flow: Option<Box<FlowSpec>>,
     /// The workflow run this message belongs to.
-    #[serde(skip)]
+    #[serde(default)]
     pub(crate) workflow: Option<Box<WorkflowLink>>,
 }
 

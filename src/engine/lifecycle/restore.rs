@@ -5,6 +5,7 @@
 //! and sequence numbers, so cursors given out before the restart still work, and
 //! deduplication ids with their expiry. Schedules, made again from their definitions, get
 //! their creation and last firing times back; a firing missed while down is not replayed.
+//! Workflow runs come back with their history, and waiters with their timeouts armed again.
 
 use std::sync::Arc;
 
@@ -13,7 +14,9 @@ use crate::engine::lifecycle::message::{Message, MessageSpec};
 use crate::engine::persister::ScheduleTimes;
 use crate::engine::store::dlq::{DlqBounds, DlqEntry};
 use crate::engine::store::logs::LogEntry;
-use crate::engine::{Engine, Locked, TenantId};
+use crate::engine::workflow::wait::Waits;
+use crate::engine::workflow::Run;
+use crate::engine::{Engine, Job, Locked, TenantId};
 
 /// What an earlier run kept of one user, each part oldest first.
 #[derive(Debug, Default)]
@@ -25,6 +28,9 @@ pub(crate) struct Restored {
     pub(crate) dedup: Vec<(String, Arc<str>, u64)>,
     /// The times of the schedules its definitions hold.
     pub(crate) schedules: Vec<ScheduleTimes>,
+    /// Workflow runs, each with whether it ended, in the order of their last change.
+    pub(crate) runs: Vec<(Run, bool)>,
+    pub(crate) waits: Option<Waits>,
 }
 
 impl Message {
@@ -81,6 +87,12 @@ impl Engine {
             }
             for times in r.schedules {
                 cx.restore_schedule(times);
+            }
+            cx.st.runs.restore(r.runs);
+            if let Some(w) = r.waits {
+                for (id, deadline) in cx.st.waits.restore(w) {
+                    cx.schedule(deadline.max(now), Job::WaitTimeout { tenant: t, id });
+                }
             }
         });
     }

@@ -29,7 +29,7 @@ impl Engine {
         self.with(t, |cx| {
             let out = cx.publish(req)?;
             let deduplicated = out.messages().iter().all(|p| p.deduplicated);
-            let active = cx.st.runs.active.get(&run_id);
+            let active = cx.st.runs.active(&run_id);
             let created_at = active.map_or(cx.now, |r| r.created_at);
             Ok(Triggered {
                 run_id,
@@ -46,8 +46,7 @@ impl Engine {
             let mut chosen: Vec<(u64, String)> = cx
                 .st
                 .runs
-                .active
-                .values()
+                .active_runs()
                 .filter(|r| r.is_active())
                 .filter(|r| {
                     if ids.is_empty() {

@@ -82,14 +82,11 @@ pub(crate) enum Rerun {
 /// A run by id and creation time, active or ended.
 pub(crate) fn find_run<'a>(st: &'a TenantState, id: &str, created_at: u64) -> Option<&'a Run> {
     st.runs
-        .active
-        .get(id)
+        .active(id)
         .filter(|r| r.created_at == created_at)
         .or_else(|| {
             st.runs
-                .ended
-                .iter()
-                .rev()
+                .ended_newest_first()
                 .find(|r| r.id == id && r.created_at == created_at)
         })
 }
@@ -380,7 +377,7 @@ impl Locked<'_> {
         run.invoker = None;
         run.config = new_config(&old.config, o, &new_id);
         run.history.truncate(keep);
-        self.st.runs.active.insert(new_id.clone(), run);
+        self.st.runs.start(run);
         let body = spec.body.clone();
         let id = self.enqueue(Arc::new(spec), first_delivery(o, now));
         self.st.runs.append(&new_link, &id, &body, now);

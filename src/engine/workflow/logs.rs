@@ -298,7 +298,7 @@ fn page_of(st: &TenantState, runs: &[&Run], more: bool) -> RunLogPage {
 }
 
 fn all_runs(st: &TenantState) -> impl Iterator<Item = &Run> {
-    st.runs.active.values().chain(st.runs.ended.iter())
+    st.runs.all()
 }
 
 impl Engine {

@@ -52,7 +52,7 @@ const NOT_KEPT: [&str; 12] = [
     "Proxy-Authorization",
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum RunState {
     Running,
     Success,
@@ -72,7 +72,7 @@ impl RunState {
 }
 
 /// How a message takes part in its run's history.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) enum CallType {
     Step,
     ToCallback,
@@ -101,7 +101,7 @@ impl CallType {
 }
 
 /// The link from a message to its run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct WorkflowLink {
     pub(crate) run_id: String,
     pub(crate) created_at: u64,
@@ -112,16 +112,17 @@ pub(crate) struct WorkflowLink {
 }
 
 /// One entry of a run's history.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct RawStep {
     pub(crate) message_id: Arc<str>,
+    #[serde(with = "crate::engine::persister::b64")]
     pub(crate) body: Bytes,
     pub(crate) call_type: CallType,
     pub(crate) created_at: u64,
 }
 
 /// The settings of a run's first message, applied to its later steps.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct RunConfig {
     pub(crate) retries: Option<u32>,
     pub(crate) retry_delay: Option<RetryDelayExpr>,
@@ -132,7 +133,7 @@ pub(crate) struct RunConfig {
 }
 
 /// The parent of a run started by `context.invoke`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Invoker {
     pub(crate) run_id: String,
     pub(crate) url: String,
@@ -143,7 +144,9 @@ pub(crate) struct Invoker {
     pub(crate) step: Value,
 }
 
-#[derive(Debug, Clone)]
+/// Its serde form is what `-persist` keeps, but for the failure callback's report (shown in
+/// the run's logs until a restart).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Run {
     pub(crate) id: String,
     pub(crate) url: String,
@@ -151,9 +154,11 @@ pub(crate) struct Run {
     pub(crate) state: RunState,
     pub(crate) completed_at: Option<u64>,
     /// The body of the completing DELETE (the workflow's return value).
+    #[serde(with = "crate::engine::persister::b64::option")]
     pub(crate) response: Option<Bytes>,
     pub(crate) history: Vec<RawStep>,
     pub(crate) config: RunConfig,
+    #[serde(with = "crate::engine::persister::b64")]
     pub(crate) initial_body: Bytes,
     pub(crate) feature_set: String,
     pub(crate) caller_ip: String,
@@ -163,6 +168,7 @@ pub(crate) struct Run {
     /// Why it failed.
     pub(crate) error: Option<String>,
     /// What its failure callback reported: the payload last sent to it.
+    #[serde(skip)]
     pub(crate) failure_report: Option<Box<Payload>>,
 }
 
@@ -254,7 +260,7 @@ impl Runs {
     ) -> Result<Prepared> {
         let call_type = CallType::parse(wf.call_type.as_deref());
         if wf.init {
-            if let Some(run) = self.active.get(&wf.run_id) {
+            if let Some(run) = self.active(&wf.run_id) {
                 return Ok(Prepared::Duplicate(run.init_message.clone()));
             }
             let invoker = if wf.invoke {
@@ -296,10 +302,10 @@ impl Runs {
                 init: true,
                 detect_trigger: run.has_feature("WF_DetectTrigger"),
             };
-            self.active.insert(run.id.clone(), run);
+            self.start(run);
             return Ok(Prepared::Message(link));
         }
-        let run = self.active.get(&wf.run_id).ok_or_else(|| {
+        let run = self.active(&wf.run_id).ok_or_else(|| {
             Error::RunEnded(format!(
                 "workflow run {} does not exist or has already ended",
                 wf.run_id
@@ -319,7 +325,7 @@ impl Runs {
 
     /// Appends a message to its run's history.
     pub(crate) fn append(&mut self, link: &WorkflowLink, id: &Arc<str>, body: &Bytes, now: u64) {
-        if let Some(run) = self.active.get_mut(&link.run_id) {
+        if let Some(run) = self.active_mut(&link.run_id) {
             if link.init {
                 run.init_message = id.clone();
             }

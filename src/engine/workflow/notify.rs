@@ -20,7 +20,7 @@ impl Engine {
             return Err(Error::bad("the wait request needs a step object"));
         }
         self.with(t, |cx| {
-            if !cx.st.runs.active.contains_key(&req.run_id) {
+            if !cx.st.runs.is_active(&req.run_id) {
                 return Err(Error::bad(format!(
                     "workflow run {} does not exist or has already ended",
                     req.run_id
@@ -73,8 +73,7 @@ impl Engine {
             let created = cx
                 .st
                 .runs
-                .active
-                .get(run_id)
+                .active(run_id)
                 .map(|r| r.created_at)
                 .ok_or_else(|| run_gone(run_id))?;
             if let Some(id) = cx.st.waits.first_of(run_id, event_id) {
@@ -116,7 +115,7 @@ impl Engine {
             let Some(w) = cx.st.waits.remove(id) else {
                 return;
             };
-            if !cx.st.runs.active.contains_key(&w.run_id) {
+            if !cx.st.runs.is_active(&w.run_id) {
                 return;
             }
             let s = ServerStep {
@@ -141,7 +140,7 @@ impl Locked<'_> {
     /// Removes waiter `id` and delivers `data` to its run; None when it is gone.
     fn deliver_notify(&mut self, id: u64, data: &[u8]) -> Option<Notified> {
         let waiter = self.st.waits.remove(id)?;
-        let run_created_at = self.st.runs.active.get(&waiter.run_id)?.created_at;
+        let run_created_at = self.st.runs.active(&waiter.run_id)?.created_at;
         let s = ServerStep {
             run_id: waiter.run_id.clone(),
             url: waiter.url.clone(),

@@ -37,7 +37,7 @@ impl Runs {
         let Some(link) = &msg.spec.workflow else {
             return Some((msg.spec.body.clone(), Vec::new()));
         };
-        let run = self.active.get(&link.run_id);
+        let run = self.active(&link.run_id);
         if run.is_none() && msg.spec.kind != Kind::FailureCallback {
             return None;
         }
@@ -105,12 +105,7 @@ impl Runs {
         let Some(link) = &source.spec.workflow else {
             return;
         };
-        let ended = self.ended.iter_mut().rev();
-        let run = match self.active.get_mut(&link.run_id) {
-            Some(run) => Some(run),
-            None => ended.into_iter().find(|r| r.id == link.run_id),
-        };
-        if let Some(run) = run {
+        if let Some(run) = self.find_mut(&link.run_id) {
             run.failure_report = Some(Box::new(payload.clone()));
         }
     }
@@ -123,11 +118,7 @@ impl Runs {
         };
         payload.workflow_run_id = Some(link.run_id.clone());
         payload.workflow_created_at = Some(link.created_at);
-        let initial = self
-            .active
-            .get(&link.run_id)
-            .or_else(|| self.ended.iter().rev().find(|r| r.id == link.run_id))
-            .map(|r| r.initial_body.clone());
+        let initial = self.find(&link.run_id).map(|r| r.initial_body.clone());
         if let Some(body) = initial {
             payload.source_body = B64.encode(&body);
         }
@@ -154,7 +145,7 @@ impl Locked<'_> {
         if msg.spec.kind != Kind::Normal || link.call_type != CallType::Step {
             return;
         }
-        let Some(run) = self.st.runs.active.get_mut(&link.run_id) else {
+        let Some(run) = self.st.runs.active_mut(&link.run_id) else {
             return;
         };
         run.dlq_id = dlq_id;
@@ -165,7 +156,7 @@ impl Locked<'_> {
     /// Ends a run: records how, drops its pending messages, waiters and stored notifications,
     /// moves it to the ended runs.
     pub(crate) fn end_run(&mut self, id: &str, state: RunState, response: Option<Bytes>) {
-        let Some(run) = self.st.runs.active.get_mut(id) else {
+        let Some(run) = self.st.runs.active_mut(id) else {
             return;
         };
         run.state = state;
@@ -203,7 +194,7 @@ impl Engine {
         body: Bytes,
     ) -> Result<()> {
         self.with(t, |cx| {
-            if !cx.st.runs.active.contains_key(id) {
+            if !cx.st.runs.is_active(id) {
                 if cx.st.runs.ended_ids.contains(id) {
                     return Ok(());
                 }
@@ -221,7 +212,7 @@ impl Engine {
 
     /// The history of an active run (lazy fetch); 404 once it has ended.
     pub(crate) fn run_history(&self, t: TenantId, id: &str) -> Result<Vec<WireStep>> {
-        self.with(t, |cx| cx.st.runs.active.get(id).map(|r| r.history(None)))
+        self.with(t, |cx| cx.st.runs.active(id).map(|r| r.history(None)))
             .ok_or_else(|| Error::not_found(format!("workflow run {id} not found")))
     }
 }
@@ -292,8 +283,7 @@ impl Locked<'_> {
         let caller_ip = self
             .st
             .runs
-            .active
-            .get(&s.run_id)
+            .active(&s.run_id)
             .map(|r| r.caller_ip.clone())
             .unwrap_or_default();
         let req = crate::engine::lifecycle::publish::PublishRequest {
@@ -316,7 +306,7 @@ impl Locked<'_> {
     /// `out = {"body", "isFailed", "isCanceled"}` (no `body` unless it succeeded with one).
     fn resolve_invoker(&mut self, child: &crate::engine::workflow::Run) {
         let Some(inv) = &child.invoker else { return };
-        if !self.st.runs.active.contains_key(&inv.run_id) {
+        if !self.st.runs.is_active(&inv.run_id) {
             return;
         }
         let result = InvokeResult::new(child.state, child.response.as_deref());

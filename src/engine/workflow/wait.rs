@@ -27,7 +27,7 @@ pub(crate) const STORED_CAP: usize = 10_000;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// A run waiting for an event.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Waiter {
     pub(crate) id: u64,
     pub(crate) event_id: String,
@@ -80,31 +80,67 @@ pub(crate) enum RunNotify {
     },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct StoredNotify {
     pub(crate) run_id: String,
     pub(crate) event_id: String,
+    #[serde(with = "crate::engine::persister::b64")]
     pub(crate) data: Bytes,
 }
 
-/// A tenant's waiters (in registration order) and stored run-scoped notifications.
-#[derive(Debug, Default)]
+/// A tenant's waiters (in registration order) and stored run-scoped notifications. Its serde
+/// form is what `-persist` keeps.
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Waits {
     waiters: BTreeMap<u64, Waiter>,
     stored: VecDeque<StoredNotify>,
     next_id: u64,
+    /// Changes are recorded for a persister.
+    #[serde(skip)]
+    recording: bool,
+    /// Changed since the last `take_change`.
+    #[serde(skip)]
+    dirty: bool,
 }
 
 impl Waits {
+    /// None yet; `record`: changes are recorded for a persister.
+    pub(crate) fn new(record: bool) -> Self {
+        Self {
+            recording: record,
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn record_changes(&mut self) {
+        self.recording = true;
+    }
+
+    /// The whole of it, if it changed since the last call and changes are recorded.
+    pub(crate) fn take_change(&mut self) -> Option<Box<Waits>> {
+        (self.recording && std::mem::take(&mut self.dirty)).then(|| Box::new(self.clone()))
+    }
+
+    /// Puts back what an earlier run of the server kept (`-persist`), keeping the recording
+    /// flag; returns each waiter's id and deadline, to arm their timeouts again.
+    pub(crate) fn restore(&mut self, kept: Waits) -> Vec<(u64, u64)> {
+        let recording = self.recording;
+        *self = kept;
+        self.recording = recording;
+        self.waiters.values().map(|w| (w.id, w.deadline)).collect()
+    }
+
     /// Forgets every waiter and notification but keeps the id counter, so the timer jobs of
     /// the old waiters stay stale (`/dev/reset`).
     pub(crate) fn clear(&mut self) {
+        self.dirty = true;
         self.waiters.clear();
         self.stored.clear();
     }
 
     /// Drops what belongs to a run that ended.
     pub(crate) fn drop_run(&mut self, run_id: &str) {
+        self.dirty = true;
         self.waiters.retain(|_, w| w.run_id != run_id);
         self.stored.retain(|s| s.run_id != run_id);
     }
@@ -113,6 +149,7 @@ impl Waits {
     /// if there is one. A retried delivery registers the same wait again: it replaces the
     /// first one, so a notify delivers the step once.
     pub(crate) fn register(&mut self, mut w: Waiter) -> (u64, Option<Bytes>) {
+        self.dirty = true;
         self.next_id += 1;
         w.id = self.next_id;
         self.waiters.retain(|_, old| {
@@ -131,6 +168,7 @@ impl Waits {
     }
 
     pub(crate) fn remove(&mut self, id: u64) -> Option<Waiter> {
+        self.dirty = true;
         self.waiters.remove(&id)
     }
 
@@ -142,6 +180,7 @@ impl Waits {
     }
 
     pub(crate) fn store(&mut self, s: StoredNotify) {
+        self.dirty = true;
         while self.stored.len() >= STORED_CAP {
             self.stored.pop_front();
         }

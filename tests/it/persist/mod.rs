@@ -5,6 +5,7 @@
 
 mod crash;
 mod history;
+mod workflow;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
