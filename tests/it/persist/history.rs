@@ -120,6 +120,20 @@ async fn the_log_dlq_and_deduplication_ids_survive_kill_9() {
         &old[..],
         "new entries come after the restored ones"
     );
+    let (status, _) = call(&url, Method::POST, "/dev/reset", None).await;
+    assert_eq!(status, 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let (mut child, _, url) = start_on(&db);
+    let (_, log) = call(&url, Method::GET, "/v2/logs", None).await;
+    assert_eq!(
+        log["logs"],
+        serde_json::json!([]),
+        "reset cleared the kept log"
+    );
+    let (_, dlq) = call(&url, Method::GET, "/v2/dlq", None).await;
+    assert_eq!(dlq["messages"], serde_json::json!([]), "and the kept DLQ");
     sigterm(&child);
     assert!(wait_exit(&mut child, Duration::from_secs(5)).is_some());
 }
