@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use owo_colors::{OwoColorize, Stream};
 
 use crate::api::edge::guard::Guard;
-use crate::config::{Config, Limits, QuotaPreset, Region, TEST_USERS};
+use crate::config::{Config, Limits, QuotaPreset, Region};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -30,9 +30,9 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct DevArgs {
-    /// API server port; 0 picks a free one.
-    #[arg(long, env = "QSTASH_DEV_PORT", default_value_t = 8080)]
-    pub port: u16,
+    /// API server port (8080; in exec mode a free one); 0 picks a free one.
+    #[arg(long, env = "QSTASH_DEV_PORT")]
+    pub port: Option<u16>,
     /// Log server port (accepted for compatibility; default port+1).
     #[arg(long = "log-port", env = "QSTASH_DEV_LOG_PORT")]
     pub log_port: Option<u16>,
@@ -63,14 +63,24 @@ pub struct DevArgs {
     /// instead of now; it then runs at real speed and `/dev/clock` moves it.
     #[arg(long = "start-time", env = "QSTASH_DEV_START_TIME", value_parser = crate::clock::parse_instant)]
     pub start_time: Option<u64>,
-    /// Keep state across restarts in this SQLite database (created if missing): for now each
-    /// user's URL groups, queues, schedules, flow-control pins, signing keys and pending messages.
+    /// Keep state across restarts in this SQLite database (created if missing): every user's
+    /// definitions, signing keys, pending messages, log, DLQ and workflow runs.
     #[arg(long = "persist", env = "QSTASH_DEV_PERSIST")]
     pub persist: Option<std::path::PathBuf>,
     /// Create the URL groups, queues, schedules and flow-control pins of this JSON file at
     /// start (the format of `GET /dev/export`); entries already there are left alone.
     #[arg(long = "seed", env = "QSTASH_DEV_SEED", value_parser = crate::seed::Seed::load)]
     pub seed: Option<crate::seed::Seed>,
+    /// Accept this token as the default user's (the built-in one keeps working), so an app
+    /// whose `.env` already holds a QStash token works unchanged.
+    #[arg(long = "token", env = "QSTASH_DEV_TOKEN", value_parser = crate::config::parse_credential)]
+    pub token: Option<&'static str>,
+    /// Sign the default user's deliveries with this current signing key (`sig_…`).
+    #[arg(long = "current-signing-key", env = "QSTASH_DEV_CURRENT_SIGNING_KEY", value_parser = crate::config::parse_credential)]
+    pub current_signing_key: Option<&'static str>,
+    /// The default user's next signing key.
+    #[arg(long = "next-signing-key", env = "QSTASH_DEV_NEXT_SIGNING_KEY", value_parser = crate::config::parse_credential)]
+    pub next_signing_key: Option<&'static str>,
     /// Serve the local dashboard at `/`; `-dashboard=false` turns it off.
     #[arg(long = "dashboard", env = "QSTASH_DEV_DASHBOARD", default_value_t = true, action = clap::ArgAction::Set)]
     pub dashboard: bool,
@@ -91,6 +101,11 @@ pub struct DevArgs {
         value_delimiter = ','
     )]
     pub allowed_origins: Vec<String>,
+    /// Exec mode: `qstash dev [flags] -- <command> [args…]` runs the command with the default
+    /// user's QSTASH_URL, QSTASH_TOKEN and signing keys in its environment, stops the server
+    /// when it exits and exits with its code; the server's lines go to stderr.
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 fn parse_scale(s: &str) -> Result<f64, String> {
@@ -104,7 +119,9 @@ impl DevArgs {
     pub fn config(&self) -> Config {
         Config {
             host: self.host,
-            port: self.port,
+            port: self
+                .port
+                .unwrap_or(if self.command.is_empty() { 8080 } else { 0 }),
             log_port: self.log_port,
             quota: QuotaPreset::parse(&self.quota).unwrap_or(QuotaPreset::Payg),
             throughput_limits: self.throughput_limits,
@@ -115,6 +132,11 @@ impl DevArgs {
             start_time: self.start_time,
             seed: self.seed.clone().map(std::sync::Arc::new),
             persist: self.persist.clone(),
+            pinned: crate::config::Pinned {
+                token: self.token,
+                current_signing_key: self.current_signing_key,
+                next_signing_key: self.next_signing_key,
+            },
             allowed_hosts: self.allowed_hosts.clone(),
             allowed_origins: self.allowed_origins.clone(),
             ..Config::default()
@@ -122,14 +144,17 @@ impl DevArgs {
     }
 }
 
-/// Rewrites Go-style single-dash long flags (`-port=1`) to clap's `--port=1`.
+/// Rewrites Go-style single-dash long flags (`-port=1`) to clap's `--port=1`, up to a `--`:
+/// what follows it is the command of exec mode, passed on as it is.
 pub fn go_style_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut after_dashes = false;
     args.into_iter()
         .enumerate()
         .map(|(i, a)| {
+            after_dashes |= a == "--";
             let single_dash_word =
                 a.len() > 2 && a.starts_with('-') && a.as_bytes()[1].is_ascii_alphabetic();
-            if i > 0 && single_dash_word {
+            if i > 0 && single_dash_word && !after_dashes {
                 format!("-{a}")
             } else {
                 a
@@ -244,7 +269,7 @@ pub fn banner(config: &Config, url: &str) -> String {
     ));
     out.push_str(&match &config.persist {
         Some(path) => format!(
-            "State: kept in {} (definitions, signing keys, pending messages)\n\n",
+            "State: kept in {} (definitions, keys, messages, log, DLQ, workflow runs)\n\n",
             path.display()
         ),
         None => "State: in memory (-persist <file> keeps it across restarts)\n\n".to_string(),
@@ -268,7 +293,7 @@ pub fn banner(config: &Config, url: &str) -> String {
             url.if_supports_color(Stream::Stdout, |t| t.cyan())
         ));
     }
-    for (i, u) in TEST_USERS.iter().enumerate() {
+    for (i, u) in config.users().iter().enumerate() {
         let title = if i == 0 {
             format!("# {} (default user): paste into your .env", u.user_id)
         } else {
@@ -313,7 +338,7 @@ mod tests {
             &["qstash", "dev", "--port", "8081"],
             &["qstash", "dev", "--port=8081"],
         ] {
-            assert_eq!(parse(form).port, 8081, "{form:?}");
+            assert_eq!(parse(form).port, Some(8081), "{form:?}");
         }
         let d = parse(&[
             "qstash",

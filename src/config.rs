@@ -187,6 +187,38 @@ pub const TEST_USERS: [TestUser; 4] = [
     },
 ];
 
+/// Credentials the default user takes instead of its built-in ones (`-token`,
+/// `-current-signing-key`, `-next-signing-key`), so an app whose `.env` already holds its own
+/// works unchanged. The built-in token of the default user keeps working beside a pinned one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pinned {
+    pub token: Option<&'static str>,
+    pub current_signing_key: Option<&'static str>,
+    pub next_signing_key: Option<&'static str>,
+}
+
+impl Pinned {
+    pub fn pins_keys(&self) -> bool {
+        self.current_signing_key.is_some() || self.next_signing_key.is_some()
+    }
+}
+
+/// A value of `-token` or a signing-key flag, kept for the life of the process; refused when it
+/// could not travel in an HTTP header or clashes with another test user's token.
+pub fn parse_credential(s: &str) -> Result<&'static str, String> {
+    const MAX: usize = 1024;
+    if s.is_empty() || s.len() > MAX || !s.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(format!(
+            "must be 1 to {MAX} printable ASCII characters without spaces (a QStash token or a sig_… key)"
+        ));
+    }
+    if let Some(u) = TEST_USERS[1..].iter().find(|u| u.token == s) {
+        return Err(format!("is the token of the built-in user {}", u.user_id));
+    }
+    // Parsed once per process start: the value lives as long as the server does.
+    Ok(Box::leak(s.to_string().into_boxed_str()))
+}
+
 /// Everything a server needs to start.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -215,6 +247,8 @@ pub struct Config {
     pub region: Option<Region>,
     /// The database that keeps state across restarts (`-persist`); `None`: in memory only.
     pub persist: Option<std::path::PathBuf>,
+    /// The default user's own credentials, when given.
+    pub pinned: Pinned,
     /// Definitions created at start (`-seed`).
     pub seed: Option<std::sync::Arc<crate::seed::Seed>>,
     /// Where the server's clock starts (Unix ms, `-start-time`); it then runs at real speed.
@@ -268,6 +302,23 @@ impl Config {
         self.quota.limits()
     }
 
+    /// The test users as this server knows them: the built-in ones, the default user with its
+    /// pinned credentials if any.
+    pub fn users(&self) -> [TestUser; 4] {
+        let mut users = TEST_USERS;
+        let first = &mut users[0];
+        first.token = self.pinned.token.unwrap_or(first.token);
+        first.current_signing_key = self
+            .pinned
+            .current_signing_key
+            .unwrap_or(first.current_signing_key);
+        first.next_signing_key = self
+            .pinned
+            .next_signing_key
+            .unwrap_or(first.next_signing_key);
+        users
+    }
+
     /// Messages per day when the daily quota is emulated and finite.
     pub fn daily_quota(&self) -> Option<u64> {
         self.throughput_limits
@@ -303,6 +354,7 @@ impl Default for Config {
             region: None,
             start_time: None,
             seed: None,
+            pinned: Pinned::default(),
             persist: None,
             max_pending_override: None,
             allowed_hosts: Vec::new(),

@@ -27,6 +27,7 @@ pub mod clock;
 pub mod config;
 pub mod delivery;
 pub mod engine;
+pub mod exec;
 pub mod ids;
 pub mod persist;
 pub mod seed;

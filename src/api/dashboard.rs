@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use super::error::error_response;
 use super::AppState;
-use crate::config::TEST_USERS;
+use axum::extract::State;
 
 const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
@@ -84,8 +84,11 @@ async fn asset(Path(name): Path<String>) -> Response {
 }
 
 /// The test users the page can switch between, with their tokens.
-async fn users() -> Json<Value> {
-    let users: Vec<Value> = TEST_USERS
+async fn users(State(s): State<AppState>) -> Json<Value> {
+    let users: Vec<Value> = s
+        .engine
+        .config()
+        .users()
         .iter()
         .map(|u| json!({ "userId": u.user_id, "token": u.token }))
         .collect();

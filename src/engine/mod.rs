@@ -96,7 +96,8 @@ impl Engine {
     /// An engine on `timer`, and on the timer's clock.
     pub(crate) fn new(config: Arc<Config>, timer: Arc<Timer<Job>>) -> Self {
         let limits = config.limits();
-        let tenants = TEST_USERS
+        let users = config.users();
+        let tenants = users
             .iter()
             .map(|u| Tenant {
                 user: u.clone(),
@@ -108,8 +109,9 @@ impl Engine {
             config,
             by_token: TEST_USERS
                 .iter()
+                .chain(&users)
                 .enumerate()
-                .map(|(i, u)| (u.token.into(), TenantId(i)))
+                .map(|(i, u)| (u.token.into(), TenantId(i % users.len())))
                 .collect(),
             tenants,
             clock: timer.clock().clone(),

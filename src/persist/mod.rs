@@ -202,7 +202,9 @@ pub(crate) fn attach(
         let Some(i) = TEST_USERS.iter().position(|u| u.user_id == user) else {
             continue;
         };
-        if let Some(keys) = saved.keys {
+        // Keys pinned on the command line win over the ones kept.
+        let pinned = i == 0 && engine.config().pinned.pins_keys();
+        if let (Some(keys), false) = (saved.keys, pinned) {
             engine.set_keys(TenantId(i), keys);
         }
         doc.users.insert(user, saved.definitions);

@@ -14,6 +14,7 @@ mod dev;
 mod dlq;
 mod dlq_multi;
 mod errors;
+mod exec;
 mod flow_control;
 mod hardening;
 mod isolation;
