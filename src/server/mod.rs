@@ -94,7 +94,7 @@ impl Server {
     }
 }
 
-/// A server running on its own task, for tests and embedding.
+/// A server running on its own task, for tests and embedding: what [`spawn`] gives.
 pub struct Spawned {
     pub addr: SocketAddr,
     pub engine: Arc<Engine>,
@@ -109,6 +109,12 @@ impl Spawned {
         format!("http://{}", self.addr)
     }
 
+    /// The default user's `QSTASH_URL`, `QSTASH_TOKEN`, `QSTASH_CURRENT_SIGNING_KEY` and
+    /// `QSTASH_NEXT_SIGNING_KEY` for this server, as exec mode gives them to its command.
+    pub fn env(&self) -> [(&'static str, String); 4] {
+        crate::exec::environment(&self.engine.config().users()[0], &self.url())
+    }
+
     /// Stops the server and waits for it.
     pub async fn stop(self) {
         self.shutdown.cancel();
@@ -116,7 +122,33 @@ impl Spawned {
     }
 }
 
-/// Binds and runs a server on real time (or from `config.start_time`) in the background.
+/// Binds and runs a server on real time (or from `config.start_time`) in the background, on
+/// the current tokio runtime: the in-process way to use `qstash dev` from a Rust test. Port 0
+/// (the `Config` default is 8080) binds a free port; [`Spawned::url`] and [`Spawned::env`]
+/// say where it is and how to call it, [`Spawned::stop`] stops it.
+///
+/// ```
+/// use qstash_dev::config::Config;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let server = qstash_dev::server::spawn(Config { port: 0, ..Config::default() })
+///     .await
+///     .expect("the server starts");
+/// let env: std::collections::HashMap<_, _> = server.env().into_iter().collect();
+/// // Publish as any client would; the destination need not answer for the publish to succeed.
+/// let answer = reqwest::Client::new()
+///     .post(format!("{}/v2/publish/http://127.0.0.1:9/hook", env["QSTASH_URL"]))
+///     .bearer_auth(&env["QSTASH_TOKEN"])
+///     .header("Upstash-Delay", "1h")
+///     .body("hello")
+///     .send()
+///     .await
+///     .unwrap();
+/// assert_eq!(answer.status(), 200);
+/// server.stop().await;
+/// # }
+/// ```
 pub async fn spawn(config: Config) -> std::io::Result<Spawned> {
     let clock = clock_of(&config);
     spawn_with_clock(config, clock).await
