@@ -104,9 +104,9 @@ if (opts.check) {
   if (JSON.stringify(main.optionalDependencies) !== JSON.stringify(wantedOptional)) {
     problems.push(`${MAIN}'s optionalDependencies are ${JSON.stringify(main.optionalDependencies)}, want ${JSON.stringify(wantedOptional)}`);
   }
-  const shim = fs.readFileSync(path.join(npmDir, MAIN, "bin", "qstash.js"), "utf8");
+  const table = fs.readFileSync(path.join(npmDir, MAIN, "lib", "binary.js"), "utf8");
   for (const p of platforms) {
-    if (!shim.includes(`"${p.key}": "${p.name}"`)) problems.push(`the shim's PACKAGES table lacks "${p.key}": "${p.name}"`);
+    if (!table.includes(`"${p.key}": "${p.name}"`)) problems.push(`lib/binary.js's PACKAGES table lacks "${p.key}": "${p.name}"`);
   }
   if (problems.length > 0) {
     for (const p of problems) console.error(`stage --check: ${p}`);

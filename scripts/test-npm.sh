@@ -3,7 +3,10 @@
 # platform's package (in a copy of npm/, the repo is left as it is), packs the main and platform
 # packages, installs both tarballs into a temporary project with no network and an empty npm
 # cache, then runs tests/npm/smoke.mjs there: `npx qstash dev -port=0`, readiness line, a publish
-# delivered to a local receiver, SIGTERM; the shim's signals, exit codes and error lines.
+# delivered to a local receiver, SIGTERM; the shim's signals, exit codes and error lines. Then,
+# from inside that project, the test kit (`startDevServer`, tests/npm/kit.test.mjs) through
+# require and import, and the README's Vitest and Jest globalSetup examples (tests/npm/vitest,
+# tests/npm/jest; Vitest and Jest themselves from tests/sdk's lockfile).
 #
 #   QSTASH_NPM_PROFILE   release (default) or debug: which cargo build to wrap
 #   QSTASH_NPM_KEEP=1    keep the temporary directory and print where it is
@@ -82,3 +85,19 @@ echo "$out"
 section "npm: npx qstash dev -port=0 and the shim (tests/npm/smoke.mjs)"
 QSTASH_NPM_PROJECT="$work/project" npm_config_cache="$work/cache" \
   node --test --test-reporter=spec tests/npm/smoke.mjs
+
+section "npm: the test kit, require and import (tests/npm/kit.test.mjs)"
+cp tests/npm/kit.test.mjs "$work/project/"
+(cd "$work/project" && node --test --test-reporter=spec kit.test.mjs)
+
+section "npm: the README's Vitest globalSetup with the kit (tests/npm/vitest)"
+# Vitest and Jest come from tests/sdk's lockfile; the project itself stays offline, with only the tarballs.
+if [[ ! -x tests/sdk/node_modules/.bin/vitest || ! -x tests/sdk/node_modules/.bin/jest ]]; then
+  (cd tests/sdk && npm ci --no-audit --no-fund)
+fi
+cp -R tests/npm/vitest "$work/project/vitest"
+(cd "$work/project/vitest" && "$repo_root/tests/sdk/node_modules/.bin/vitest" run --config vitest.config.mjs)
+
+section "npm: the README's Jest globalSetup with the kit (tests/npm/jest)"
+cp -R tests/npm/jest "$work/project/jest"
+(cd "$work/project/jest" && "$repo_root/tests/sdk/node_modules/.bin/jest" --ci)

@@ -12,55 +12,20 @@
 "use strict";
 
 const { spawn } = require("node:child_process");
-const fs = require("node:fs");
 const os = require("node:os");
-const path = require("node:path");
-
-/** `${process.platform}-${process.arch}` -> the package that carries its binary. */
-const PACKAGES = {
-  "darwin-arm64": "qstash-dev-darwin-arm64",
-  "darwin-x64": "qstash-dev-darwin-x64",
-  "linux-arm64": "qstash-dev-linux-arm64",
-  "linux-x64": "qstash-dev-linux-x64",
-  "win32-x64": "qstash-dev-win32-x64",
-};
+const { binaryPath } = require("../lib/binary.js");
 
 function fail(message) {
   process.stderr.write(`qstash-dev: ${message}\n`);
   process.exit(1);
 }
 
-function binaryPath() {
-  const override = process.env.QSTASH_DEV_BINARY;
-  if (override) {
-    return override;
-  }
-  const platform = `${process.platform}-${process.arch}`;
-  const pkg = PACKAGES[platform];
-  if (!pkg) {
-    fail(
-      `no prebuilt binary for this platform (${platform}); there are binaries for ` +
-        `${Object.keys(PACKAGES).join(", ")}. Build one with cargo from the qstash-dev ` +
-        `sources and set QSTASH_DEV_BINARY to its path.`,
-    );
-  }
-  let dir;
-  try {
-    dir = path.dirname(require.resolve(`${pkg}/package.json`));
-  } catch {
-    fail(
-      `the binary for this platform (${platform}) comes in the package ${pkg}, which is not ` +
-        `installed: reinstall qstash-dev without --omit=optional / --no-optional.`,
-    );
-  }
-  const bin = path.join(dir, "bin", process.platform === "win32" ? "qstash.exe" : "qstash");
-  if (!fs.existsSync(bin)) {
-    fail(`the package ${pkg} for this platform (${platform}) has no binary at ${bin}.`);
-  }
-  return bin;
+let bin;
+try {
+  bin = binaryPath();
+} catch (err) {
+  fail(err.message);
 }
-
-const bin = binaryPath();
 const child = spawn(bin, process.argv.slice(2), { stdio: "inherit" });
 
 // On a terminal, Ctrl-C reaches the whole process group (or, on Windows, the whole console)

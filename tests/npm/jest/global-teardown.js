@@ -1,0 +1,4 @@
+// Jest globalTeardown: stops the server of global-setup.js.
+module.exports = async () => {
+  await globalThis.qstashDev?.stop();
+};
