@@ -92,7 +92,7 @@ cp tests/npm/kit.test.mjs "$work/project/"
 
 section "npm: the README's Vitest globalSetup with the kit (tests/npm/vitest)"
 # Vitest and Jest come from tests/sdk's lockfile; the project itself stays offline, with only the tarballs.
-if [[ ! -x tests/sdk/node_modules/.bin/vitest || ! -x tests/sdk/node_modules/.bin/jest ]]; then
+if [[ ! -x tests/sdk/node_modules/.bin/vitest || ! -x tests/sdk/node_modules/.bin/jest || ! -x tests/sdk/node_modules/.bin/tsc ]]; then
   (cd tests/sdk && npm ci --no-audit --no-fund)
 fi
 cp -R tests/npm/vitest "$work/project/vitest"
@@ -101,3 +101,9 @@ cp -R tests/npm/vitest "$work/project/vitest"
 section "npm: the README's Jest globalSetup with the kit (tests/npm/jest)"
 cp -R tests/npm/jest "$work/project/jest"
 (cd "$work/project/jest" && "$repo_root/tests/sdk/node_modules/.bin/jest" --ci)
+
+section "npm: the kit's types (tests/npm/types.check.ts, tsc --strict)"
+cp tests/npm/types.check.ts "$work/project/"
+(cd "$work/project" && "$repo_root/tests/sdk/node_modules/.bin/tsc" --noEmit --strict --skipLibCheck false \
+  --module nodenext --moduleResolution nodenext --target es2022 \
+  --typeRoots "$repo_root/tests/sdk/node_modules/@types" --types node types.check.ts)
