@@ -5,7 +5,11 @@
 use std::process::{Command, ExitCode};
 
 fn main() -> ExitCode {
-    let name = if cfg!(windows) { "qstash.exe" } else { "qstash" };
+    let name = if cfg!(windows) {
+        "qstash.exe"
+    } else {
+        "qstash"
+    };
     let bin = match std::env::current_exe() {
         Ok(me) => me.with_file_name(name),
         Err(e) => {
