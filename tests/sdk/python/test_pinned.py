@@ -18,7 +18,8 @@ def test_pinned_token_and_keys_are_the_default_users(receiver: RecordingReceiver
         [f"-token={TOKEN}", f"-current-signing-key={CURRENT}", f"-next-signing-key={NEXT}"],
     )
     try:
-        assert f"QSTASH_TOKEN={TOKEN}" in server.stdout, "the banner prints the pinned token"
+        # The readiness line comes first; the users' variables follow it.
+        wait_for("the banner's pinned token", lambda: f"QSTASH_TOKEN={TOKEN}" in server.stdout)
         client = QStash(TOKEN, base_url=server.url)
         url = receiver.endpoint("py-pinned")
         client.message.publish_json(url=url, body={"pinned": True})

@@ -63,7 +63,8 @@ describe("exec mode and pinned credentials with @upstash/qstash", () => {
       `-next-signing-key=${PINNED.nextSigningKey}`,
     ]);
     try {
-      assert.ok(server.stdout.includes(`QSTASH_TOKEN=${PINNED.token}`), "the banner prints the pinned token");
+      // The readiness line comes first; the users' variables follow it.
+      await waitFor("the banner's pinned token", () => server.stdout.includes(`QSTASH_TOKEN=${PINNED.token}`) || undefined);
       const client = new Client({ baseUrl: server.url, token: PINNED.token, retry: false });
       const destination = pinnedReceiver.endpoint("pinned");
       await client.publishJSON({ url: destination, body: { pinned: true } });
