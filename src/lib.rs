@@ -12,7 +12,7 @@
 //! - **Delivery out.** `timer` hands a due job to the `delivery::Dispatcher`, which asks the
 //!   engine to start the attempt (`Engine::start_attempt`, `engine/lifecycle/attempt.rs`:
 //!   queue, flow-control and global-parallelism admission, then ACTIVE), signs and sends it
-//!   on its own task (`delivery/sign.rs`), turns the response into a verdict
+//!   on its own task (`signature/mod.rs`), turns the response into a verdict
 //!   (`delivery/verdict.rs`) and hands it back (`Engine::finish_attempt`: DELIVERED, or
 //!   RETRY with a new timer job, or FAILED into the DLQ, with callbacks on the way).
 //!
@@ -32,6 +32,7 @@ pub mod ids;
 pub mod persist;
 pub mod seed;
 pub mod server;
+pub mod signature;
 pub mod timer;
 
 /// The allocator of every program built on this library (the server, its tests and benches).

@@ -97,7 +97,7 @@ async fn pipeline(
             tokio::time::sleep(delay).await;
         }
         let now_s = now_us() / 1_000_000;
-        let Ok(sig) = qstash_dev::delivery::sign::sign(p.key, &dest, &body, now_s) else {
+        let Ok(sig) = qstash_dev::signature::sign(p.key, &dest, &body, now_s) else {
             return;
         };
         let req = p

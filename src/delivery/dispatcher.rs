@@ -13,13 +13,13 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::sign::sign;
 use super::verdict::verdict;
 use crate::clock::{wall_ms, wall_time};
 use crate::engine::lifecycle::attempt::{Attempt, AttemptResult, Verdict};
 use crate::engine::store::logs::Response;
 use crate::engine::syntax::headers::ResponseHeaders;
 use crate::engine::{Engine, Job, Starter};
+use crate::signature::sign;
 use crate::timer::Timer;
 
 /// How long a connection to a destination may stay idle and still be reused. A server closes

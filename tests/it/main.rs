@@ -36,6 +36,7 @@ mod signature;
 mod slow_clients;
 mod support;
 mod url_groups;
+mod verify;
 mod workflow_end;
 mod workflow_runs;
 mod workflow_runs_dlq;

@@ -1,9 +1,10 @@
 //! Developer extras under `/dev/`, apart from the `/v2` API and authenticated like it:
 //! trigger a schedule now, deliver a pending message now, wait until nothing is pending (for
-//! CI), reset all state, export the definitions in the `-seed` format, and the server's clock
-//! ([`clock`]).
+//! CI), reset all state, export the definitions in the `-seed` format, the server's clock
+//! ([`clock`]) and the signature explainer ([`verify`]).
 
 mod clock;
+mod verify;
 
 use std::time::Duration;
 
@@ -125,5 +126,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/dev/reset", post(reset))
         .route("/dev/messages/{id}/deliver", post(deliver_now))
         .route("/dev/export", get(export))
+        .route("/dev/verify", post(verify::verify))
         .merge(clock::routes())
 }

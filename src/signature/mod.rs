@@ -3,7 +3,10 @@
 //! URL the request goes to, as sent: percent-encoded, a bare origin with its `/`, without a
 //! fragment; the hosted docs say only "the url of your endpoint"), `iat`, `nbf`, `exp`
 //! (5 minutes), a string `jti`, and `body`, the base64url SHA-256 of the raw body (padded, as
-//! the hosted service sends it).
+//! the hosted service sends it). [`explain`] checks a signature the way the receivers do and
+//! says which check fails (`POST /dev/verify`).
+
+pub(crate) mod explain;
 
 use base64::engine::general_purpose::URL_SAFE;
 use base64::Engine as _;
