@@ -81,6 +81,10 @@ pub struct DevArgs {
     /// The default user's next signing key.
     #[arg(long = "next-signing-key", env = "QSTASH_DEV_NEXT_SIGNING_KEY", value_parser = crate::config::parse_credential)]
     pub next_signing_key: Option<&'static str>,
+    /// Serve `/metrics` (Prometheus) without a token, with every user's figures; by default it
+    /// needs a user's token and shows that user's.
+    #[arg(long = "metrics-public", env = "QSTASH_DEV_METRICS_PUBLIC", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub metrics_public: bool,
     /// Serve the local dashboard at `/`; `-dashboard=false` turns it off.
     #[arg(long = "dashboard", env = "QSTASH_DEV_DASHBOARD", default_value_t = true, action = clap::ArgAction::Set)]
     pub dashboard: bool,
@@ -128,6 +132,7 @@ impl DevArgs {
             messages_per_day: self.messages_per_day,
             backoff_scale: self.backoff_scale,
             dashboard: self.dashboard,
+            metrics_public: self.metrics_public,
             region: self.region,
             start_time: self.start_time,
             seed: self.seed.clone().map(std::sync::Arc::new),

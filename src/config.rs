@@ -242,6 +242,8 @@ pub struct Config {
     pub backoff_scale: f64,
     /// Serve the dashboard at `/`.
     pub dashboard: bool,
+    /// Serve `/metrics` without a token, every user's figures (`-metrics-public`).
+    pub metrics_public: bool,
     /// The hosted region whose `Upstash-Region` header deliveries carry (`-region`); none by
     /// default, as the official dev server sends none.
     pub region: Option<Region>,
@@ -351,6 +353,7 @@ impl Default for Config {
             messages_per_day: None,
             backoff_scale: 1.0,
             dashboard: true,
+            metrics_public: false,
             region: None,
             start_time: None,
             seed: None,

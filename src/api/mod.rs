@@ -11,6 +11,7 @@ pub(crate) mod edge;
 pub(crate) mod error;
 pub mod extract;
 pub(crate) mod messages;
+pub(crate) mod metrics;
 pub mod publish;
 pub(crate) mod resources;
 pub mod views;
@@ -80,6 +81,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(workflow::routes())
         .merge(actions::routes())
         .merge(dev::routes())
+        .merge(metrics::routes(state.engine.config().metrics_public))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -191,11 +191,13 @@ async fn send(client: &reqwest::Client, a: &Attempt, max_body: usize) -> Attempt
             error: (!(200..300).contains(&response.status))
                 .then(|| format!("destination answered with status {}", response.status)),
             response: Some(response),
+            took: started.elapsed(),
         },
         Err(error) => AttemptResult {
             verdict: Verdict::Retry { hint: None },
             response: None,
             error: Some(error),
+            took: started.elapsed(),
         },
     };
     let ms = started.elapsed().as_millis();

@@ -24,6 +24,7 @@ use crate::engine::resources::topics::Topics;
 use crate::engine::store::actions::BulkActions;
 use crate::engine::store::dlq::Dlq;
 use crate::engine::store::logs::{LogEntry, LogRing, Response, State};
+use crate::engine::store::metrics::Metrics;
 use crate::engine::workflow::registry::Runs;
 use crate::engine::workflow::wait::Waits;
 use crate::engine::{Engine, Error, Job, Messages, Result, SigningKeys, TenantId};
@@ -57,6 +58,8 @@ pub(crate) struct TenantState {
     pub(crate) started: Started,
     /// Set by a transition that changed the definitions; see `engine::persister`.
     pub(crate) definitions_changed: bool,
+    /// Counts for `/metrics`.
+    pub(crate) metrics: Metrics,
     /// Pending messages kept and gone, for the persister (the log, the DLQ and
     /// deduplication record their own).
     pub(crate) changes: Recorder,
@@ -96,6 +99,7 @@ impl TenantState {
             run_actions: BulkActions::default(),
             started: Started::default(),
             definitions_changed: false,
+            metrics: Metrics::default(),
             changes: Recorder::new(record),
         }
     }
@@ -172,6 +176,7 @@ impl TenantState {
 
     /// Appends a log entry for `msg` in `state`.
     pub(crate) fn log(&mut self, now: u64, state: State, msg: &Message, extra: LogExtra) {
+        self.metrics.log(state);
         self.logs.push(LogEntry {
             seq: 0,
             time: now,

@@ -23,6 +23,7 @@ mod keep_alive;
 mod link_local;
 mod logs;
 mod messages;
+mod metrics;
 mod pages;
 mod persist;
 mod publish;

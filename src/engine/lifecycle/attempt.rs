@@ -108,6 +108,8 @@ pub(crate) struct AttemptResult {
     pub(crate) response: Option<Response>,
     /// What went wrong, for failed attempts (transport error or status).
     pub(crate) error: Option<String>,
+    /// From sending the request to its answer (or the error).
+    pub(crate) took: std::time::Duration,
 }
 
 impl Engine {
@@ -190,6 +192,7 @@ impl Locked<'_> {
     fn settle(&mut self, id: &str, mut result: AttemptResult) -> Option<Arc<str>> {
         let mut msg = self.st.take_message(id)?;
         msg.active = false;
+        self.st.metrics.attempt(result.took);
         run::detect_trigger(&msg, &mut result);
         let flow = msg.spec.flow.as_ref().map(|f| f.key.clone());
         let next = self.release_limits(flow.as_deref());

@@ -27,6 +27,7 @@ fn delivered() -> AttemptResult {
         verdict: Verdict::Delivered,
         response: None,
         error: None,
+        took: std::time::Duration::ZERO,
     }
 }
 

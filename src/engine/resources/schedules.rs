@@ -96,6 +96,8 @@ pub(crate) struct Schedules {
     /// The last generation handed out. Never reused, not even after a delete, so the timer
     /// job of a deleted schedule stays stale when one with the same id is created.
     last_generation: u64,
+    /// Firings so far, triggers included (`/metrics`).
+    pub(crate) fired: u64,
 }
 
 impl Schedules {
@@ -103,6 +105,7 @@ impl Schedules {
     /// schedules stay stale (`/dev/reset`).
     pub(crate) fn clear(&mut self) {
         self.by_id.clear();
+        self.fired = 0;
     }
 
     pub(crate) fn get(&self, id: &str) -> Option<&Schedule> {
@@ -152,6 +155,7 @@ impl Schedules {
         let Some(s) = self.by_id.get_mut(id) else {
             return;
         };
+        self.fired += 1;
         s.last_schedule_time = Some(fired_at);
         s.last_schedule_states.clear();
         match result {

@@ -138,7 +138,6 @@ impl Dlq {
         self.entries.values().map(DlqEntry::charged_bytes).sum()
     }
 
-    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use crate::engine::persister::Change;
-use crate::engine::workflow::Run;
+use crate::engine::workflow::{Run, RunState};
 
 /// Ended runs kept whole for logs and lookups, per tenant.
 const ENDED_KEPT: usize = 1000;
@@ -24,6 +24,16 @@ pub(crate) struct Runs {
     pub(crate) ended_ids: EndedIds,
     /// Ids of the runs changed since the last `drain_changes`; `None`: not recording.
     changed: Option<Vec<String>>,
+    /// Runs started, and ended by state, so far (`/metrics`).
+    pub(crate) counts: RunCounts,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct RunCounts {
+    pub(crate) started: u64,
+    pub(crate) success: u64,
+    pub(crate) failed: u64,
+    pub(crate) canceled: u64,
 }
 
 impl Runs {
@@ -35,6 +45,7 @@ impl Runs {
             ended: VecDeque::new(),
             ended_ids: EndedIds::new(ended_ids),
             changed: record.then(Vec::new),
+            counts: RunCounts::default(),
         }
     }
 
@@ -91,6 +102,7 @@ impl Runs {
 
     pub(crate) fn start(&mut self, run: Run) {
         self.note(&run.id);
+        self.counts.started += 1;
         self.active.insert(run.id.clone(), run);
     }
 
@@ -98,6 +110,12 @@ impl Runs {
     pub(crate) fn end(&mut self, id: &str) -> Option<&Run> {
         let run = self.active.remove(id)?;
         self.note(id);
+        match run.state {
+            RunState::Success => self.counts.success += 1,
+            RunState::Failed => self.counts.failed += 1,
+            RunState::Canceled => self.counts.canceled += 1,
+            RunState::Running => {}
+        }
         self.ended_ids.insert(id);
         if self.ended.len() == ENDED_KEPT {
             self.ended.pop_front();
