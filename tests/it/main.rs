@@ -30,6 +30,7 @@ mod publish;
 mod queues;
 mod quotas;
 mod region;
+mod replay;
 mod schedules;
 mod security;
 mod seed;

@@ -1,9 +1,11 @@
 //! Developer extras under `/dev/`, apart from the `/v2` API and authenticated like it:
-//! trigger a schedule now, deliver a pending message now, wait until nothing is pending (for
+//! trigger a schedule now, deliver a pending message now, send a message again ([`replay`]),
+//! wait until nothing is pending (for
 //! CI), reset all state, export the definitions in the `-seed` format, the server's clock
 //! ([`clock`]) and the signature explainer ([`verify`]).
 
 mod clock;
+mod replay;
 mod verify;
 
 use std::time::Duration;
@@ -125,6 +127,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/dev/wait-idle", get(wait_idle).post(wait_idle))
         .route("/dev/reset", post(reset))
         .route("/dev/messages/{id}/deliver", post(deliver_now))
+        .route("/dev/messages/{id}/replay", post(replay::replay))
         .route("/dev/export", get(export))
         .route("/dev/verify", post(verify::verify))
         .merge(clock::routes())

@@ -9,6 +9,7 @@ pub(crate) mod dedup;
 pub(crate) mod manage;
 pub(crate) mod message;
 pub(crate) mod publish;
+pub(crate) mod replay;
 pub(crate) mod restore;
 pub(crate) mod starter;
 #[cfg(test)]

@@ -147,6 +147,11 @@ impl Dlq {
         self.entries.is_empty()
     }
 
+    /// The newest entry of message `id`.
+    pub(crate) fn find_message(&self, id: &str) -> Option<&DlqEntry> {
+        self.entries.values().rev().find(|e| &*e.message_id == id)
+    }
+
     pub(crate) fn get(&self, dlq_id: &str) -> Option<&DlqEntry> {
         self.entries.get(&ids::parse_stream_id(dlq_id)?)
     }

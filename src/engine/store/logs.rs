@@ -217,7 +217,7 @@ impl LogRing {
     }
 
     /// Every entry, oldest first.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &LogEntry> {
+    pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = &LogEntry> {
         self.entries.iter()
     }
 
