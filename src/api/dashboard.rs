@@ -25,7 +25,7 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 const INDEX: &str = include_str!("dashboard/index.html");
 
 /// Every file under `/dashboard/`: name, content type, content.
-const ASSETS: [(&str, &str, &str); 14] = [
+const ASSETS: [(&str, &str, &str); 16] = [
     ("app.css", CSS, include_str!("dashboard/app.css")),
     ("app.js", JS, include_str!("dashboard/app.js")),
     ("api.js", JS, include_str!("dashboard/api.js")),
@@ -40,6 +40,8 @@ const ASSETS: [(&str, &str, &str); 14] = [
     ("schedules.js", JS, include_str!("dashboard/schedules.js")),
     ("resources.js", JS, include_str!("dashboard/resources.js")),
     ("publish.js", JS, include_str!("dashboard/publish.js")),
+    ("replay.js", JS, include_str!("dashboard/replay.js")),
+    ("verify.js", JS, include_str!("dashboard/verify.js")),
 ];
 
 /// The dashboard's routes, or none when it is switched off.

@@ -248,3 +248,51 @@ test("10,000 log entries load, render a window of rows, filter fast and stay liv
   console.log(`10,000 entries: first load ${loadMs} ms, filter ${filterMs} ms, ${rows} rows in the DOM`);
   await page.close();
 });
+
+test("a logged message is replayed with an edited body, and the new body is delivered", async () => {
+  const published = await api(server.url, 2, "POST", `/v2/publish/${receiver.url("/replayed")}`, { body: "before" });
+  assert.equal(published.status, 200, published.text);
+  const id = published.json.messageId;
+  await eventually(() => receiver.received.find((r) => r.path === "/replayed"), 10000, "the first delivery");
+
+  const page = await openDashboard(browser.context, server.url, 2, "logs");
+  await page.getByTestId("filter-message-id").fill(id);
+  await page.getByTestId("log-row").filter({ hasText: "DELIVERED" }).click();
+  await page.getByTestId("log-replay-edit").click();
+  await page.getByTestId("replay-body").fill("after");
+  await shot(page, "replay-edit");
+  await page.getByTestId("replay-send").click();
+  const again = await eventually(() => receiver.received.find((r) => r.path === "/replayed" && r.body === "after"), 10000, "the replay");
+  assert.equal(again.method, "POST");
+  // The logs now follow the new message (once the page has the replay's answer).
+  await page.waitForFunction((old) => document.querySelector("[data-testid=filter-message-id]").value !== old, id);
+  const followed = await page.getByTestId("filter-message-id").inputValue();
+  assert.match(followed, /^msg_/);
+  assert.notEqual(followed, id);
+  await page.getByTestId("log-row").filter({ hasText: "DELIVERED" }).filter({ hasText: followed }).waitFor();
+  await shot(page, "replay-delivered");
+  await page.close();
+});
+
+test("the verify form explains a tampered body, and accepts the body as delivered", async () => {
+  const published = await api(server.url, 2, "POST", `/v2/publish/${receiver.url("/signed")}`, { body: "signed body" });
+  assert.equal(published.status, 200, published.text);
+  const got = await eventually(() => receiver.received.find((r) => r.path === "/signed"), 10000, "the delivery");
+
+  const page = await openDashboard(browser.context, server.url, 2, "verify");
+  await page.getByTestId("verify-signature").fill(got.headers["upstash-signature"]);
+  await page.getByTestId("verify-url").fill(receiver.url("/signed"));
+  await page.getByTestId("verify-body").fill("signed body, tampered");
+  await page.getByTestId("verify-submit").click();
+  await page.getByTestId("verify-verdict").filter({ hasText: "Not valid (body)" }).waitFor();
+  const failed = page.getByTestId("verify-checks").locator("tr.failed");
+  assert.equal(await failed.count(), 1);
+  assert.match(await failed.textContent(), /^body✗/);
+  await shot(page, "verify-tampered");
+
+  await page.getByTestId("verify-body").fill("signed body");
+  await page.getByTestId("verify-submit").click();
+  await page.getByTestId("verify-verdict").filter({ hasText: "Valid: verified with the current signing key" }).waitFor();
+  await shot(page, "verify-valid");
+  await page.close();
+});

@@ -12,6 +12,7 @@ import { initPublish } from "./publish.js";
 import * as resources from "./resources.js";
 import * as schedules from "./schedules.js";
 import { store } from "./store.js";
+import { initVerify } from "./verify.js";
 
 const LOG_POLL_MS = 1000;
 const HIDDEN_POLL_MS = 5000;
@@ -26,7 +27,7 @@ const VIEW_REFRESH = {
   groups: resources.refresh.groups,
   flow: resources.refresh.flow,
 };
-const TABS = ["logs", "pending", "dlq", "schedules", "queues", "groups", "flow", "publish"];
+const TABS = ["logs", "pending", "dlq", "schedules", "queues", "groups", "flow", "publish", "verify"];
 
 let active = "logs";
 let viewTimer = 0;
@@ -135,6 +136,7 @@ async function main() {
   schedules.initSchedules();
   resources.initResources();
   initPublish();
+  initVerify();
   initTabs();
 
   $("#reset-slot").replaceChildren(confirmClick("Reset user", async () => {

@@ -3,6 +3,7 @@
 // cost a few dozen rows of DOM.
 
 import { $, plural, b64text, badge, button, detail, emptyDetail, fmtRel, fmtTime, h, headerLines, pretty } from "./dom.js";
+import { replayButtons } from "./replay.js";
 import { MAX_ENTRIES, store } from "./store.js";
 import { VirtualList } from "./vlist.js";
 
@@ -87,6 +88,7 @@ function show(e) {
     { title: "Response body", pre: pretty(b64text(e.responseBody)) },
   ], [
     button("This message only", () => showMessage(e.messageId), { "data-testid": "log-filter-message" }),
+    ...replayButtons(panel, e, showMessage),
   ]);
 }
 
