@@ -14,6 +14,8 @@ mod dev;
 mod dlq;
 mod dlq_multi;
 mod errors;
+// Signals, `sh` and `kill`: Unix only.
+#[cfg(unix)]
 mod exec;
 mod flow_control;
 mod hardening;
@@ -25,6 +27,8 @@ mod logs;
 mod messages;
 mod metrics;
 mod pages;
+// Stops the server with SIGTERM and SIGKILL: Unix only.
+#[cfg(unix)]
 mod persist;
 mod publish;
 mod queues;
