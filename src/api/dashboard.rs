@@ -25,7 +25,7 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 const INDEX: &str = include_str!("dashboard/index.html");
 
 /// Every file under `/dashboard/`: name, content type, content.
-const ASSETS: [(&str, &str, &str); 16] = [
+const ASSETS: [(&str, &str, &str); 17] = [
     ("app.css", CSS, include_str!("dashboard/app.css")),
     ("app.js", JS, include_str!("dashboard/app.js")),
     ("api.js", JS, include_str!("dashboard/api.js")),
@@ -41,6 +41,7 @@ const ASSETS: [(&str, &str, &str); 16] = [
     ("resources.js", JS, include_str!("dashboard/resources.js")),
     ("publish.js", JS, include_str!("dashboard/publish.js")),
     ("replay.js", JS, include_str!("dashboard/replay.js")),
+    ("timeline.js", JS, include_str!("dashboard/timeline.js")),
     ("verify.js", JS, include_str!("dashboard/verify.js")),
 ];
 

@@ -183,24 +183,28 @@ async fn send(client: &reqwest::Client, a: &Attempt, max_body: usize) -> Attempt
     // cost about 7% of end-to-end throughput (BENCHMARKS.md).
     let sent = tokio::time::timeout(a.timeout, try_send(client, a, max_body)).await;
     let sent = sent.unwrap_or_else(|_| Err(format!("timed out after {:?}", a.timeout)));
+    let took = started.elapsed();
     let result = match sent {
-        Ok(response) => AttemptResult {
-            // A `Retry-After` date is the destination's real time; the delay it gives is then
-            // waited on the server's clock like any other.
-            verdict: verdict(response.status, &response.headers, wall_time()),
-            error: (!(200..300).contains(&response.status))
-                .then(|| format!("destination answered with status {}", response.status)),
-            response: Some(response),
-            took: started.elapsed(),
-        },
+        Ok(mut response) => {
+            response.took_ms = u32::try_from(took.as_millis()).unwrap_or(u32::MAX);
+            AttemptResult {
+                // A `Retry-After` date is the destination's real time; the delay it gives is
+                // then waited on the server's clock like any other.
+                verdict: verdict(response.status, &response.headers, wall_time()),
+                error: (!(200..300).contains(&response.status))
+                    .then(|| format!("destination answered with status {}", response.status)),
+                response: Some(response),
+                took,
+            }
+        }
         Err(error) => AttemptResult {
             verdict: Verdict::Retry { hint: None },
             response: None,
             error: Some(error),
-            took: started.elapsed(),
+            took,
         },
     };
-    let ms = started.elapsed().as_millis();
+    let ms = took.as_millis();
     match (&result.response, &result.error) {
         (Some(r), _) => {
             tracing::info!(target: "qstash::delivery", "{} {} {} -> {} in {ms} ms (retried {})", a.id, a.method(), a.url(), r.status, a.retried)
@@ -249,6 +253,8 @@ async fn try_send(
         status,
         headers,
         body: Bytes::from(body),
+        signature: Some(signature),
+        took_ms: 0,
     })
 }
 

@@ -261,5 +261,7 @@ fn response(r: &Row<'_>, at: usize) -> rusqlite::Result<Option<Arc<Response>>> {
         status,
         headers: ResponseHeaders::from_wire(&headers.unwrap_or_default()),
         body: body.unwrap_or_default().into(),
+        signature: None,
+        took_ms: 0,
     })))
 }

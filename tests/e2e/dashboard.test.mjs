@@ -296,3 +296,33 @@ test("the verify form explains a tampered body, and accepts the body as delivere
   await shot(page, "verify-valid");
   await page.close();
 });
+
+test("a message that failed twice and then succeeded shows three attempts with their requests and responses", async () => {
+  receiver.failFirst["/twice"] = 2;
+  const published = await api(server.url, 2, "POST", `/v2/publish/${receiver.url("/twice")}`, {
+    headers: { "Upstash-Retries": "3" },
+    body: "third time lucky",
+  });
+  assert.equal(published.status, 200, published.text);
+  const id = published.json.messageId;
+  await eventually(() => receiver.received.filter((r) => r.path === "/twice").length === 3, 10000, "three attempts");
+
+  const page = await openDashboard(browser.context, server.url, 2, "logs");
+  await page.getByTestId("filter-message-id").fill(id);
+  await page.getByTestId("log-row").filter({ hasText: "DELIVERED" }).click();
+  await page.getByTestId("log-timeline").click();
+  const attempts = page.getByTestId("timeline-attempt");
+  await attempts.nth(2).waitFor();
+  assert.equal(await attempts.count(), 3);
+  const outcomes = await attempts.locator(".attempt-head .badge").allTextContents();
+  assert.deepEqual(outcomes, ["ERROR", "ERROR", "DELIVERED"]);
+  const responses = await page.getByTestId("timeline-response").allTextContents();
+  assert.deepEqual(responses.map((r) => r.split("\n")[0]), ["HTTP 500", "HTTP 500", "HTTP 200"]);
+  const requests = await page.getByTestId("timeline-request").allTextContents();
+  for (const [n, r] of requests.entries()) {
+    assert.match(r, new RegExp(`Upstash-Retried: ${n}`), r);
+    assert.match(r, /Upstash-Signature: ey/, r);
+  }
+  await shot(page, "timeline");
+  await page.close();
+});

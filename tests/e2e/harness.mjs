@@ -79,18 +79,23 @@ export async function loadUsers(base) {
 
 /**
  * A receiver on 127.0.0.1:<free port>. `answers[path]` is the status it gives for a path
- * (default 200); every request is recorded.
+ * (default 200), `failFirst[path] = n` makes its first n answers 500; every request is recorded.
  */
 export async function startReceiver() {
   const received = [];
   const answers = {};
+  const failFirst = {};
   const server = createServer((req, res) => {
     const chunks = [];
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
       const path = req.url.split("?")[0];
       received.push({ method: req.method, path, headers: req.headers, body: Buffer.concat(chunks).toString() });
-      const status = answers[path] || 200;
+      let status = answers[path] || 200;
+      if (failFirst[path] > 0) {
+        failFirst[path] -= 1;
+        status = 500;
+      }
       res.writeHead(status, { "Content-Type": "text/plain", "X-Receiver": "e2e" });
       res.end(status === 200 ? "ok" : `receiver says ${status}`);
     });
@@ -101,6 +106,7 @@ export async function startReceiver() {
     url: (path) => `http://127.0.0.1:${port}${path}`,
     received,
     answers,
+    failFirst,
     close: () => new Promise((ok) => server.close(ok)),
   };
 }

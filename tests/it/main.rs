@@ -41,6 +41,7 @@ mod seed;
 mod signature;
 mod slow_clients;
 mod support;
+mod timeline;
 mod url_groups;
 mod verify;
 mod workflow_end;

@@ -4,6 +4,7 @@
 
 import { $, plural, b64text, badge, button, detail, emptyDetail, fmtRel, fmtTime, h, headerLines, pretty } from "./dom.js";
 import { replayButtons } from "./replay.js";
+import { showTimeline } from "./timeline.js";
 import { MAX_ENTRIES, store } from "./store.js";
 import { VirtualList } from "./vlist.js";
 
@@ -88,6 +89,7 @@ function show(e) {
     { title: "Response body", pre: pretty(b64text(e.responseBody)) },
   ], [
     button("This message only", () => showMessage(e.messageId), { "data-testid": "log-filter-message" }),
+    button("Timeline", () => showTimeline(panel, e.messageId, () => show(e)), { "data-testid": "log-timeline" }),
     ...replayButtons(panel, e, showMessage),
   ]);
 }

@@ -6,6 +6,7 @@
 
 mod clock;
 mod replay;
+mod timeline;
 mod verify;
 
 use std::time::Duration;
@@ -128,6 +129,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/dev/reset", post(reset))
         .route("/dev/messages/{id}/deliver", post(deliver_now))
         .route("/dev/messages/{id}/replay", post(replay::replay))
+        .route("/dev/messages/{id}/timeline", get(timeline::timeline))
         .route("/dev/export", get(export))
         .route("/dev/verify", post(verify::verify))
         .merge(clock::routes())

@@ -231,6 +231,8 @@ mod tests {
                 status: 500,
                 headers: Default::default(),
                 body: vec![b'r'; n].into(),
+                signature: None,
+                took_ms: 0,
             })
         });
         DlqEntry {

@@ -74,6 +74,11 @@ pub(crate) struct Response {
     pub(crate) status: u16,
     pub(crate) headers: ResponseHeaders,
     pub(crate) body: Bytes,
+    /// The `Upstash-Signature` of the request that got this answer, for the message timeline;
+    /// none for an answer the server stands in with or one kept by `-persist`.
+    pub(crate) signature: Option<String>,
+    /// From sending the request to the end of the answer.
+    pub(crate) took_ms: u32,
 }
 
 /// The bytes an entry holding `spec` and `response` is charged against a byte budget (log or
@@ -86,7 +91,9 @@ pub(crate) fn charged_bytes(spec: &MessageSpec, response: Option<&Response>) -> 
     spec.body
         .len()
         .saturating_add(headers(&spec.header))
-        .saturating_add(response.map_or(0, |r| r.body.len() + r.headers.byte_len()))
+        .saturating_add(response.map_or(0, |r| {
+            r.body.len() + r.headers.byte_len() + r.signature.as_ref().map_or(0, String::len)
+        }))
 }
 
 /// One state transition. Ten thousand of these per user are kept, and each push writes over
@@ -292,6 +299,8 @@ mod tests {
                     status: 200,
                     headers: ResponseHeaders::default(),
                     body: vec![b'r'; n].into(),
+                    signature: None,
+                    took_ms: 0,
                 })
             }),
         }

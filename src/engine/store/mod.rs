@@ -6,3 +6,4 @@ pub(crate) mod dlq;
 pub mod filter;
 pub mod logs;
 pub(crate) mod metrics;
+pub(crate) mod timeline;

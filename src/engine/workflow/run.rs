@@ -234,6 +234,8 @@ pub(crate) fn no_response() -> Response {
         status: 0,
         headers: Default::default(),
         body: Bytes::new(),
+        signature: None,
+        took_ms: 0,
     }
 }
 
