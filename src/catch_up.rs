@@ -53,6 +53,9 @@ pub(crate) async fn advance(
     budget: Duration,
 ) -> Result<Report, ClockError> {
     let clock = engine.clock();
+    if !clock.is_frozen() {
+        next_millisecond(clock).await;
+    }
     let _resume = Resume(clock.is_frozen().not().then(|| clock.clone()));
     let from = clock.freeze();
     let to = resolve(from, target)?;
@@ -79,6 +82,17 @@ pub(crate) async fn advance(
         deliveries: engine.attempts_started() - started,
         settled,
     })
+}
+
+/// Waits until a running clock enters its next millisecond. A move then starts after the
+/// millisecond of every request answered before it: a delay published in that millisecond,
+/// which a running clock arms one millisecond late so it never fires early (see
+/// `Locked::enqueue`), is then due by `from` + the delay, and an advance by the delay delivers.
+async fn next_millisecond(clock: &Clock) {
+    let ms = clock.now_ms();
+    while clock.now_ms() == ms {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
 }
 
 /// The instant a move goes to, from `from`; never past [`MAX_MS`].

@@ -184,6 +184,29 @@ async fn a_daily_schedule_advanced_by_a_week_fires_seven_times_each_at_its_time(
     assert_eq!(next.body["nextScheduleTime"].as_u64(), Some(nine + 7 * DAY));
 }
 
+/// On a running clock a delay is armed one millisecond late (never early); an advance by the
+/// delay right after the publish, often in the same millisecond, still delivers it.
+#[tokio::test]
+async fn on_a_running_clock_an_advance_by_the_delay_right_after_the_publish_delivers() {
+    let app = spawn_app_configured(Config {
+        start_time: Some(T0),
+        ..Config::default()
+    })
+    .await;
+    let rx = Receiver::start().await;
+    for n in 1..=20 {
+        app.publish_ok(&rx.url("/d"), &[("Upstash-Delay", "1d")], "later")
+            .await;
+        let r = app.advance("1d").await;
+        assert_eq!(r.body["deliveries"], 1, "round {n}: {}", r.text);
+        assert_eq!(
+            rx.received().len(),
+            n,
+            "round {n}: delivered before the advance answered"
+        );
+    }
+}
+
 #[tokio::test]
 async fn a_flow_control_rate_of_one_per_hour_releases_one_message_per_advanced_hour() {
     let app = frozen_at(T0).await;
