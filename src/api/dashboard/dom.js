@@ -84,6 +84,20 @@ export function pretty(text) {
   }
 }
 
+/** `Name: value` lines (blank lines and `#` comments skipped) → `[name, value]` pairs; a line
+ * without a colon throws, naming it. */
+export function headerPairs(text) {
+  const out = [];
+  text.split(/\r?\n/).forEach((line, i) => {
+    const t = line.trim();
+    if (!t || t.startsWith("#")) return;
+    const at = t.indexOf(":");
+    if (at <= 0) throw new Error(`header line ${i + 1} has no "Name: value"`);
+    out.push([t.slice(0, at).trim(), t.slice(at + 1).trim()]);
+  });
+  return out;
+}
+
 /** `{"A": ["1", "2"]}` as `A: 1, 2` lines. */
 export function headerLines(map) {
   if (!map) return "";

@@ -3,23 +3,17 @@
 // `Content-Type`, which are sent as they are.
 
 import { api } from "./api.js";
-import { $, button, h, toast } from "./dom.js";
+import { $, button, h, headerPairs, toast } from "./dom.js";
 import { showMessage } from "./logs.js";
 
 /** `Name: value` lines → request headers. Throws on a line without a colon. */
 export function parseHeaders(text) {
   const out = {};
-  text.split(/\r?\n/).forEach((line, i) => {
-    const t = line.trim();
-    if (!t || t.startsWith("#")) return;
-    const at = t.indexOf(":");
-    if (at <= 0) throw new Error(`header line ${i + 1} has no "Name: value"`);
-    const name = t.slice(0, at).trim();
-    const value = t.slice(at + 1).trim();
+  for (const [name, value] of headerPairs(text)) {
     const lower = name.toLowerCase();
     const key = lower.startsWith("upstash-") || lower === "content-type" ? name : `Upstash-Forward-${name}`;
     out[key] = out[key] ? `${out[key]}, ${value}` : value;
-  });
+  }
   return out;
 }
 

@@ -3,7 +3,7 @@
 // the logs.
 
 import { post, seg } from "./api.js";
-import { b64text, button, h, toast } from "./dom.js";
+import { b64text, button, h, headerPairs, toast } from "./dom.js";
 
 /** `{"Name": ["v"]}` → `Name: v` lines. */
 function lines(map) {
@@ -13,14 +13,7 @@ function lines(map) {
 /** `Name: value` lines → `{"Name": ["v1", "v2"]}`; a line without a colon throws. */
 function headerMap(text) {
   const out = {};
-  text.split(/\r?\n/).forEach((line, i) => {
-    const t = line.trim();
-    if (!t) return;
-    const at = t.indexOf(":");
-    if (at <= 0) throw new Error(`header line ${i + 1} has no "Name: value"`);
-    const name = t.slice(0, at).trim();
-    (out[name] ||= []).push(t.slice(at + 1).trim());
-  });
+  for (const [name, value] of headerPairs(text)) (out[name] ||= []).push(value);
   return out;
 }
 

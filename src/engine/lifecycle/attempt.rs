@@ -52,41 +52,49 @@ impl Attempt {
         self.spec.method.as_str()
     }
 
-    /// Calls `f` with every header to send but `Upstash-Signature`, in order: ours first,
-    /// then the message's own (which replace ours of the same name, e.g. a forwarded
-    /// `User-Agent`), then the workflow run's (which replace both). Copies nothing.
-    pub(crate) fn headers(&self, mut f: impl FnMut(&str, &str)) {
-        let s = &self.spec;
-        let mut digits = itoa::Buffer::new();
-        let ours = [
-            ("User-Agent", Some("Upstash-QStash")),
-            ("Upstash-Message-Id", Some(&*self.id)),
-            ("Upstash-Retried", Some(digits.format(self.retried))),
-            (
-                "Upstash-Caller-Ip",
-                Some(s.caller_ip.as_str()).filter(|ip| !ip.is_empty()),
-            ),
-            ("Upstash-Topic-Name", s.topic_name()),
-            ("Upstash-Schedule-Id", s.schedule_id()),
-            ("Upstash-Region", self.region),
-        ];
-        let named =
-            |list: &Headers, name: &str| list.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
-        for (k, v) in ours {
-            if let Some(v) = v.filter(|_| !named(&s.header, k) && !named(&self.run_headers, k)) {
-                f(k, v);
-            }
-        }
-        for (k, v) in s
-            .header
-            .iter()
-            .filter(|(k, _)| !named(&self.run_headers, k))
-        {
+    /// Calls `f` with every header to send but `Upstash-Signature` ([`request_headers`]).
+    pub(crate) fn headers(&self, f: impl FnMut(&str, &str)) {
+        let (id, spec, run) = (&*self.id, &*self.spec, &self.run_headers);
+        request_headers(id, spec, self.retried, self.region, run, f);
+    }
+}
+
+/// Calls `f` with every header attempt `retried` of message `id` sends but
+/// `Upstash-Signature`, in order: ours first, then the message's own (which replace ours of
+/// the same name, e.g. a forwarded `User-Agent`), then the workflow run's (which replace both).
+/// Copies nothing. The dispatcher sends these; the message timeline shows them.
+pub(crate) fn request_headers(
+    id: &str,
+    s: &MessageSpec,
+    retried: u32,
+    region: Option<&str>,
+    run_headers: &Headers,
+    mut f: impl FnMut(&str, &str),
+) {
+    let mut digits = itoa::Buffer::new();
+    let ours = [
+        ("User-Agent", Some("Upstash-QStash")),
+        ("Upstash-Message-Id", Some(id)),
+        ("Upstash-Retried", Some(digits.format(retried))),
+        (
+            "Upstash-Caller-Ip",
+            Some(s.caller_ip.as_str()).filter(|ip| !ip.is_empty()),
+        ),
+        ("Upstash-Topic-Name", s.topic_name()),
+        ("Upstash-Schedule-Id", s.schedule_id()),
+        ("Upstash-Region", region),
+    ];
+    let named = |list: &Headers, name: &str| list.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+    for (k, v) in ours {
+        if let Some(v) = v.filter(|_| !named(&s.header, k) && !named(run_headers, k)) {
             f(k, v);
         }
-        for (k, v) in &self.run_headers {
-            f(k, v);
-        }
+    }
+    for (k, v) in s.header.iter().filter(|(k, _)| !named(run_headers, k)) {
+        f(k, v);
+    }
+    for (k, v) in run_headers {
+        f(k, v);
     }
 }
 

@@ -6,9 +6,7 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-
-use crate::engine::lifecycle::attempt::Attempt;
+use crate::engine::lifecycle::attempt;
 use crate::engine::lifecycle::message::{Kind, MessageSpec};
 use crate::engine::store::logs::{LogEntry, Response, State};
 use crate::engine::{Engine, Error, Result, TenantId};
@@ -109,24 +107,14 @@ impl Timeline {
 /// The headers the dispatcher sends for attempt `retried` of the message (workflow run headers
 /// apart: they are the run's, not the message's).
 fn request_headers(
-    id: &Arc<str>,
-    spec: &Arc<MessageSpec>,
+    id: &str,
+    spec: &MessageSpec,
     retried: u32,
-    region: Option<&'static str>,
+    region: Option<&str>,
 ) -> Vec<(String, String)> {
-    let a = Attempt {
-        tenant: TenantId(0),
-        id: id.clone(),
-        spec: spec.clone(),
-        run_headers: Vec::new(),
-        body: Bytes::new(),
-        timeout: std::time::Duration::ZERO,
-        signing_key: Arc::from(""),
-        retried,
-        region,
-    };
     let mut out = Vec::new();
-    a.headers(|k, v| out.push((k.to_string(), v.to_string())));
+    let push = |k: &str, v: &str| out.push((k.to_string(), v.to_string()));
+    attempt::request_headers(id, spec, retried, region, &Vec::new(), push);
     out
 }
 
