@@ -47,4 +47,5 @@ mod verify;
 mod workflow_end;
 mod workflow_runs;
 mod workflow_runs_dlq;
+mod workflow_view;
 mod workflow_wait;

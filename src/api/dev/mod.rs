@@ -2,10 +2,12 @@
 //! trigger a schedule now, deliver a pending message now, send a message again ([`replay`]),
 //! wait until nothing is pending (for
 //! CI), reset all state, export the definitions in the `-seed` format, the server's clock
-//! ([`clock`]) and the signature explainer ([`verify`]).
+//! ([`clock`]), the signature explainer ([`verify`]), a message's timeline ([`timeline`]) and
+//! one workflow run with why it is where it is ([`runs`]).
 
 mod clock;
 mod replay;
+mod runs;
 mod timeline;
 mod verify;
 
@@ -132,5 +134,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/dev/messages/{id}/timeline", get(timeline::timeline))
         .route("/dev/export", get(export))
         .route("/dev/verify", post(verify::verify))
+        .route("/dev/workflows/runs/{id}", get(runs::run))
         .merge(clock::routes())
 }

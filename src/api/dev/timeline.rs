@@ -87,7 +87,7 @@ fn attempt(tl: &Timeline, a: &AttemptView, gap_ms: Option<u64>) -> Value {
             "method": tl.spec.method.as_str(),
             "url": tl.spec.url,
             "headers": header_object(headers),
-            "body": B64.encode(&tl.spec.body),
+            "body": B64.encode(&tl.body),
         },
         "claims": signature.as_deref().and_then(claims),
         "response": response,

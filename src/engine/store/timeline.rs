@@ -1,14 +1,18 @@
 //! The timeline of one message (`GET /dev/messages/{id}/timeline`): its log entries grouped
 //! into attempts, each with when it started and ended, the request it sent (the headers rebuilt
-//! by the dispatcher's own `Attempt::headers`, with the signature that was sent), the answer and
-//! how long it took, the error, and when the next attempt was due; and the callbacks the
-//! message caused. Built from the log, so it reaches as far back as the log does.
+//! by the dispatcher's own header code, with the signature that was sent; a workflow step's
+//! with its run's headers and its history as body), the answer and how long it took, the
+//! error, and when the next attempt was due; and the callbacks the message caused. Built from
+//! the log, so it reaches as far back as the log does.
 
 use std::sync::Arc;
+
+use bytes::Bytes;
 
 use crate::engine::lifecycle::attempt;
 use crate::engine::lifecycle::message::{Kind, MessageSpec};
 use crate::engine::store::logs::{LogEntry, Response, State};
+use crate::engine::syntax::headers::Headers;
 use crate::engine::{Engine, Error, Result, TenantId};
 
 pub(crate) struct AttemptView {
@@ -36,6 +40,10 @@ pub(crate) struct Caused {
 pub(crate) struct Timeline {
     pub(crate) message_id: String,
     pub(crate) spec: Arc<MessageSpec>,
+    /// The body its attempts carried: a workflow step's is its run's history.
+    pub(crate) body: Bytes,
+    /// The workflow run's headers its attempts carried.
+    run_headers: Headers,
     pub(crate) created_at: Option<u64>,
     /// The latest state logged.
     pub(crate) state: State,
@@ -52,9 +60,16 @@ impl Engine {
             let last = entries
                 .last()
                 .ok_or_else(|| Error::not_found(format!("message {id} is not in the log")))?;
+            let (body, run_headers) = cx
+                .st
+                .runs
+                .delivered(id, &last.spec)
+                .unwrap_or_else(|| (last.spec.body.clone(), Vec::new()));
             let mut timeline = Timeline {
                 message_id: id.to_string(),
                 spec: last.spec.clone(),
+                body,
+                run_headers,
                 created_at: None,
                 state: last.state,
                 attempts: Vec::new(),
@@ -74,7 +89,10 @@ impl Timeline {
             State::Created => self.created_at = Some(e.time),
             State::Active => {
                 let retried = self.attempts.len() as u32;
-                let headers = request_headers(&e.message_id, &e.spec, retried, region);
+                let mut headers = Vec::new();
+                let push = |k: &str, v: &str| headers.push((k.to_string(), v.to_string()));
+                let run = &self.run_headers;
+                attempt::request_headers(&e.message_id, &e.spec, retried, region, run, push);
                 self.attempts.push(AttemptView {
                     retried,
                     started_at: e.time,
@@ -102,20 +120,6 @@ impl Timeline {
             State::Failed | State::CancelRequested | State::Canceled => {}
         }
     }
-}
-
-/// The headers the dispatcher sends for attempt `retried` of the message (workflow run headers
-/// apart: they are the run's, not the message's).
-fn request_headers(
-    id: &str,
-    spec: &MessageSpec,
-    retried: u32,
-    region: Option<&str>,
-) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let push = |k: &str, v: &str| out.push((k.to_string(), v.to_string()));
-    attempt::request_headers(id, spec, retried, region, &Vec::new(), push);
-    out
 }
 
 /// The callback messages whose payload names `id` as its source, each with its latest state.

@@ -22,6 +22,9 @@ pub(crate) struct MsgInfo<'a> {
     pub(crate) last: Option<State>,
     /// When it was first logged (Unix ms).
     pub(crate) created: u64,
+    /// When its first attempt started, and when it was delivered, failed or was cancelled.
+    pub(crate) attempted_at: Option<u64>,
+    pub(crate) ended_at: Option<u64>,
     pub(crate) retries: u32,
     pub(crate) errors: Vec<&'a LogEntry>,
     pub(crate) next_delivery: Option<u64>,
@@ -54,11 +57,15 @@ pub(crate) fn collect<'a>(
         }
         i.last = Some(e.state);
         match e.state {
+            State::Active => {
+                i.attempted_at.get_or_insert(e.time);
+            }
             State::Retry => {
                 i.retries += 1;
                 i.next_delivery = e.next_delivery_time.map(std::num::NonZeroU64::get);
             }
             State::Error => i.errors.push(e),
+            State::Delivered | State::Failed | State::Canceled => i.ended_at = Some(e.time),
             _ => {}
         }
         if let Some(r) = &e.response {
@@ -178,6 +185,9 @@ pub(crate) struct MessageFacts {
     pub(crate) last: Option<State>,
     /// When it was first logged (Unix ms).
     pub(crate) created: u64,
+    /// When its first attempt started, and when it was delivered, failed or was cancelled.
+    pub(crate) attempted_at: Option<u64>,
+    pub(crate) ended_at: Option<u64>,
     pub(crate) retries: u32,
     /// Its failed attempts, oldest first.
     pub(crate) errors: Vec<LogEntry>,
@@ -191,6 +201,8 @@ impl MessageFacts {
             spec: Arc::clone(i.spec?),
             last: i.last,
             created: i.created,
+            attempted_at: i.attempted_at,
+            ended_at: i.ended_at,
             retries: i.retries,
             errors: i.errors.iter().map(|e| (*e).clone()).collect(),
             next_delivery: i.next_delivery,
@@ -264,7 +276,7 @@ fn parse_cursor(c: &str) -> Option<(u64, &str)> {
 }
 
 /// `runs` with the facts about their messages and the runs they invoked.
-fn page_of(st: &TenantState, runs: &[&Run], more: bool) -> RunLogPage {
+pub(crate) fn page_of(st: &TenantState, runs: &[&Run], more: bool) -> RunLogPage {
     let ids: HashSet<&str> = runs.iter().map(|r| r.id.as_str()).collect();
     let infos = collect(st, |l| ids.contains(l.run_id.as_str()));
     let messages = infos

@@ -10,6 +10,7 @@
 //! messages for an ended run are refused with 400.
 
 pub(crate) mod admin;
+pub(crate) mod diagnose;
 pub(crate) mod dlq;
 pub(crate) mod logs;
 pub(crate) mod notify;

@@ -36,6 +36,7 @@ impl Engine {
                 url: req.url,
                 headers: req.headers,
                 deadline,
+                since: cx.now,
                 timeout_body: req.timeout_body,
                 timeout_headers: req.timeout_headers,
                 step: req.step,

@@ -12,22 +12,43 @@ use serde_json::Value;
 
 use crate::engine::lifecycle::attempt::{AttemptResult, Verdict};
 use crate::engine::lifecycle::callback::Payload;
-use crate::engine::lifecycle::message::{Kind, Message};
+use crate::engine::lifecycle::message::{Kind, Message, MessageSpec};
 use crate::engine::store::logs::Response;
 use crate::engine::syntax::headers::Headers;
 use crate::engine::workflow::registry::Runs;
 use crate::engine::workflow::wire::{InvokeResult, WireStep};
-use crate::engine::workflow::{CallType, RunState, WorkflowLink, NON_WORKFLOW_ERROR};
+use crate::engine::workflow::{CallType, Run, RunState, WorkflowLink, NON_WORKFLOW_ERROR};
 use crate::engine::{Engine, Error, Locked, Result, TenantId};
 
 /// Whether a message goes to its workflow endpoint with the run's history as body.
-fn carries_history(msg: &Message) -> bool {
-    msg.spec.kind == Kind::Normal
-        && msg
-            .spec
+fn carries_history(spec: &MessageSpec) -> bool {
+    spec.kind == Kind::Normal
+        && spec
             .workflow
             .as_ref()
             .is_some_and(|l| l.call_type == CallType::Step)
+}
+
+/// The body and run headers a delivery of message `id` of `run` carries.
+fn as_delivered(
+    id: &str,
+    spec: &MessageSpec,
+    link: &WorkflowLink,
+    run: Option<&Run>,
+) -> (Bytes, Headers) {
+    let mut headers = Vec::new();
+    if link.call_type != CallType::ToCallback {
+        headers.push(("Upstash-Workflow-RunId".to_string(), link.run_id.clone()));
+        headers.push((
+            "Upstash-Workflow-CreatedAt".to_string(),
+            link.created_at.to_string(),
+        ));
+    }
+    let body = match run.filter(|_| carries_history(spec)) {
+        Some(run) => json_bytes(&run.history(Some(id))),
+        None => spec.body.clone(),
+    };
+    (body, headers)
 }
 
 impl Runs {
@@ -41,19 +62,17 @@ impl Runs {
         if run.is_none() && msg.spec.kind != Kind::FailureCallback {
             return None;
         }
-        let mut headers = Vec::new();
-        if link.call_type != CallType::ToCallback {
-            headers.push(("Upstash-Workflow-RunId".to_string(), link.run_id.clone()));
-            headers.push((
-                "Upstash-Workflow-CreatedAt".to_string(),
-                link.created_at.to_string(),
-            ));
-        }
-        let body = match run.filter(|_| carries_history(msg)) {
-            Some(run) => json_bytes(&run.history(Some(&msg.id))),
-            None => msg.spec.body.clone(),
-        };
-        Some((body, headers))
+        Some(as_delivered(&msg.id, &msg.spec, link, run))
+    }
+
+    /// What the attempts of a workflow message carried, for its timeline: as [`Self::delivery`]
+    /// but from its run whether active or ended (None for a message of no run).
+    pub(crate) fn delivered(&self, id: &str, spec: &MessageSpec) -> Option<(Bytes, Headers)> {
+        let link = spec.workflow.as_deref()?;
+        let run = self
+            .find(&link.run_id)
+            .filter(|r| r.created_at == link.created_at);
+        Some(as_delivered(id, spec, link, run))
     }
 }
 

@@ -37,6 +37,9 @@ pub(crate) struct Waiter {
     pub(crate) headers: Headers,
     /// Unix ms.
     pub(crate) deadline: u64,
+    /// When the wait was registered (Unix ms; 0 when kept by a `-persist` file that predates it).
+    #[serde(default)]
+    pub(crate) since: u64,
     pub(crate) timeout_url: String,
     pub(crate) timeout_body: Option<String>,
     pub(crate) timeout_headers: Headers,
@@ -167,6 +170,11 @@ impl Waits {
             .filter(move |w| w.event_id == event_id)
     }
 
+    /// The waiters of a run, in registration order.
+    pub(crate) fn of_run<'a>(&'a self, run_id: &'a str) -> impl Iterator<Item = &'a Waiter> {
+        self.waiters.values().filter(move |w| w.run_id == run_id)
+    }
+
     pub(crate) fn remove(&mut self, id: u64) -> Option<Waiter> {
         self.dirty = true;
         self.waiters.remove(&id)
@@ -245,6 +253,7 @@ mod tests {
             url: "http://x/wf".into(),
             headers: Vec::new(),
             deadline: 0,
+            since: 0,
             timeout_url: "http://x/wf".into(),
             timeout_body: None,
             timeout_headers: Vec::new(),
