@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Browser tests of the dashboard (tests/e2e): playwright-core drives Debian's Chromium, headless,
-# against the built binary. Installs Chromium with apt-get when /usr/bin/chromium is missing
-# (needs root, as in CI) and the npm packages when tests/e2e/node_modules is missing or stale.
-# Screenshots land in tests/e2e/artifacts/.
+# against the built binary; the workflow tests serve the workflow app of tests/sdk/workflow
+# (TypeScript, loaded with tests/sdk's tsx). Installs Chromium with apt-get when
+# /usr/bin/chromium is missing (needs root, as in CI) and the npm packages of tests/e2e and
+# tests/sdk when missing or stale. Screenshots land in tests/e2e/artifacts/.
 #
 #   QSTASH_BIN  the binary, relative to the repository root (default target/debug/qstash)
 #   CHROMIUM    the browser (default /usr/bin/chromium)
@@ -30,11 +31,18 @@ if [[ ! -x "$CHROMIUM" ]]; then
 fi
 "$CHROMIUM" --version 2>/dev/null || true
 
-cd tests/e2e
-# Reinstall when node_modules is missing or was installed from another lockfile.
-if [[ ! -d node_modules ]] || ! cmp -s package-lock.json node_modules/.e2e-lock-stamp; then
-  npm ci --no-audit --no-fund
-  cp package-lock.json node_modules/.e2e-lock-stamp
-fi
+# Reinstall when node_modules is missing or was installed from another lockfile (the stamps
+# are the ones scripts/test-sdk.sh also uses for tests/sdk).
+install() {
+  local dir="$1" stamp="$2"
+  if [[ ! -d "$dir/node_modules" ]] || ! cmp -s "$dir/package-lock.json" "$dir/node_modules/$stamp"; then
+    (cd "$dir" && npm ci --no-audit --no-fund)
+    cp "$dir/package-lock.json" "$dir/node_modules/$stamp"
+  fi
+}
+install tests/sdk .sdk-lock-stamp
+install tests/e2e .e2e-lock-stamp
 
-node --test --test-reporter=spec --test-concurrency=1 dashboard.test.mjs
+tsx="$(pwd)/tests/sdk/node_modules/tsx/dist/loader.mjs"
+cd tests/e2e
+node --import "$tsx" --test --test-reporter=spec --test-concurrency=1 dashboard.test.mjs workflows.test.mjs

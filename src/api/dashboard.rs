@@ -25,9 +25,11 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 const INDEX: &str = include_str!("dashboard/index.html");
 
 /// Every file under `/dashboard/`: name, content type, content.
-const ASSETS: [(&str, &str, &str); 17] = [
+const ASSETS: [(&str, &str, &str); 19] = [
     ("app.css", CSS, include_str!("dashboard/app.css")),
     ("app.js", JS, include_str!("dashboard/app.js")),
+    ("workflows.js", JS, include_str!("dashboard/workflows.js")),
+    ("run.js", JS, include_str!("dashboard/run.js")),
     ("api.js", JS, include_str!("dashboard/api.js")),
     ("dom.js", JS, include_str!("dashboard/dom.js")),
     ("store.js", JS, include_str!("dashboard/store.js")),

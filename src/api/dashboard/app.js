@@ -13,6 +13,7 @@ import * as resources from "./resources.js";
 import * as schedules from "./schedules.js";
 import { store } from "./store.js";
 import { initVerify } from "./verify.js";
+import * as workflows from "./workflows.js";
 
 const LOG_POLL_MS = 1000;
 const HIDDEN_POLL_MS = 5000;
@@ -22,12 +23,13 @@ const USER_KEY = "qstash-dev.user";
 /** Tabs whose data is fetched while they are open. */
 const VIEW_REFRESH = {
   dlq: dlq.refresh,
+  workflows: workflows.refresh,
   schedules: schedules.refresh,
   queues: resources.refresh.queues,
   groups: resources.refresh.groups,
   flow: resources.refresh.flow,
 };
-const TABS = ["logs", "pending", "dlq", "schedules", "queues", "groups", "flow", "publish", "verify"];
+const TABS = ["logs", "pending", "dlq", "workflows", "schedules", "queues", "groups", "flow", "publish", "verify"];
 
 let active = "logs";
 let viewTimer = 0;
@@ -80,6 +82,7 @@ function activate(name, refresh = true) {
 function clearViews() {
   store.clear();
   dlq.reset();
+  workflows.reset();
   schedules.reset();
   resources.reset();
 }
@@ -133,6 +136,7 @@ async function main() {
   initLogs();
   initPending();
   dlq.initDlq();
+  workflows.initWorkflows();
   schedules.initSchedules();
   resources.initResources();
   initPublish();

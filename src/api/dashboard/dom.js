@@ -45,10 +45,13 @@ export function setServerOffset(ms) {
   serverOffset = ms;
 }
 
+/** The server's now (Unix ms), as far as the page knows it. */
+export const serverNow = () => Date.now() + serverOffset;
+
 /** "in 5s", "3m ago": a short distance from the server's now. */
 export function fmtRel(ms) {
   if (!ms) return "";
-  const diff = ms - (Date.now() + serverOffset);
+  const diff = ms - serverNow();
   const abs = Math.abs(diff);
   const units = [[86400000, "d"], [3600000, "h"], [60000, "m"], [1000, "s"]];
   const [size, unit] = units.find(([s]) => abs >= s) || [1, "ms"];

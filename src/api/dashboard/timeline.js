@@ -6,7 +6,7 @@
 import { get, seg } from "./api.js";
 import { b64text, badge, button, fmtTime, h, headerLines, pretty } from "./dom.js";
 
-function ms(n) {
+export function ms(n) {
   if (n === null || n === undefined) return "";
   return n < 1000 ? `${n} ms` : `${(n / 1000).toFixed(n < 10000 ? 2 : 0)} s`;
 }
@@ -32,9 +32,17 @@ function attempt(a, n) {
     a.nextDeliveryTime ? h("p", { class: "muted", text: `next attempt due ${fmtTime(a.nextDeliveryTime)}` }) : "");
 }
 
+/** The timeline of message `id` as the server gives it. */
+export const fetchTimeline = (id) => get(`/dev/messages/${seg(id)}/timeline`);
+
+/** Every attempt of a fetched timeline, as a list. */
+export function attemptList(tl) {
+  return h("ol", { class: "timeline", "data-testid": "timeline" }, tl.attempts.map(attempt));
+}
+
 /** Replaces `panel`'s content with the timeline of message `id`; `back` restores the entry. */
 export async function showTimeline(panel, id, back) {
-  const tl = await get(`/dev/messages/${seg(id)}/timeline`);
+  const tl = await fetchTimeline(id);
   const callbacks = tl.callbacks.length
     ? [h("h3", { text: "Callbacks it caused" }), h("ul", {}, tl.callbacks.map((c) =>
       h("li", {}, badge(c.state), ` ${c.kind} ${c.messageId} → ${c.url}`)))]
@@ -43,6 +51,6 @@ export async function showTimeline(panel, id, back) {
     h("h2", { text: `Timeline of ${tl.messageId}` }),
     h("div", { class: "actions" }, button("Back", back)),
     h("p", { class: "muted", text: `${tl.method} ${tl.url} · created ${fmtTime(tl.createdAt)} · now ${tl.state}` }),
-    h("ol", { class: "timeline", "data-testid": "timeline" }, tl.attempts.map(attempt)),
+    attemptList(tl),
     ...callbacks);
 }

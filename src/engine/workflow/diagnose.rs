@@ -180,12 +180,14 @@ fn short(body: &[u8]) -> String {
     }
 }
 
-/// The SDK's error message in a JSON answer (`{"error", "message"}`), else the body itself.
+/// The first line of the SDK's error message in a JSON answer (`{"error", "message"}`), else of
+/// the body itself: the SDK's messages go on with advice and stack traces.
 fn answer_text(body: &[u8]) -> String {
-    serde_json::from_slice::<Value>(body)
-        .ok()
-        .and_then(|v| v["message"].as_str().map(|m| short(m.as_bytes())))
-        .unwrap_or_else(|| short(body))
+    let json = serde_json::from_slice::<Value>(body).ok();
+    let message = json.as_ref().and_then(|v| v["message"].as_str());
+    let text = message.map_or_else(|| String::from_utf8_lossy(body), Into::into);
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty());
+    short(first.unwrap_or_default().as_bytes())
 }
 
 /// How a message of the run is named in a sentence.

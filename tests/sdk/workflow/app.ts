@@ -9,7 +9,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { Receiver } from "@upstash/qstash";
-import { serve, WorkflowNonRetryableError, type WorkflowContext } from "@upstash/workflow";
+import { Client, serve, WorkflowNonRetryableError, type WorkflowContext } from "@upstash/workflow";
 
 export type AppConfig = {
   qstashUrl: string;
@@ -166,6 +166,13 @@ export class WorkflowApp {
     const out: Record<string, string> = {};
     response.headers.forEach((v, k) => (out[k] = v));
     answer(response.status, await response.text(), out);
+  }
+
+  /** Starts a run of the workflow at `path` with the official `Client.trigger`; returns its id. */
+  async trigger(path: string, options: { body?: unknown; retries?: number; label?: string } = {}): Promise<string> {
+    const client = new Client({ baseUrl: this.config.qstashUrl, token: this.config.token, retry: false });
+    const { workflowRunId } = await client.trigger({ url: this.url(path), ...options });
+    return workflowRunId;
   }
 
   /** Serves `handler` (a `serve()` result) at `path`; tests may add workflows of their own. */

@@ -6,6 +6,8 @@ fn the_sdks_json_error_is_quoted_by_its_message_and_other_bodies_as_they_are() {
     assert_eq!(answer_text(sdk), "boom");
     assert_eq!(answer_text(b"  plain text \n"), "plain text");
     assert_eq!(answer_text(b"{\"status\":1}"), "{\"status\":1}");
+    let advice = br#"{"message":"Failed to verify: bad\n\nIf signature is missing, ..."}"#;
+    assert_eq!(answer_text(advice), "Failed to verify: bad");
 }
 
 #[test]
@@ -20,16 +22,28 @@ fn long_bodies_are_cut_at_300_characters_on_a_character_boundary() {
 fn counts_and_capitals_read_as_words() {
     assert_eq!(count(1, "attempt"), "1 attempt");
     assert_eq!(count(3, "time"), "3 times");
-    assert_eq!(capital("the run's first delivery"), "The run's first delivery");
+    assert_eq!(
+        capital("the run's first delivery"),
+        "The run's first delivery"
+    );
     assert_eq!(capital(""), "");
 }
 
 #[test]
 fn only_runs_with_nothing_to_go_on_are_stopped() {
-    for c in [Code::Finished, Code::Canceled, Code::WaitingForEvent, Code::Sleeping] {
+    for c in [
+        Code::Finished,
+        Code::Canceled,
+        Code::WaitingForEvent,
+        Code::Sleeping,
+    ] {
         assert!(!c.stopped(), "{}", c.as_str());
     }
-    for c in [Code::SignatureRejected, Code::NoNextStep, Code::NotWorkflowResponse] {
+    for c in [
+        Code::SignatureRejected,
+        Code::NoNextStep,
+        Code::NotWorkflowResponse,
+    ] {
         assert!(c.stopped(), "{}", c.as_str());
     }
 }

@@ -1,0 +1,110 @@
+// The Workflows view: workflow runs newest first (`GET /v2/workflows/logs`) with their state,
+// URL, label, start and duration, filtered by state (by the server) and by URL and run id (in
+// the page, "contains"); the selected run opens in the side panel (`run.js`).
+
+import { get } from "./api.js";
+import { $, badge, emptyDetail, fmtTime, plural, serverNow, toast } from "./dom.js";
+import * as run from "./run.js";
+import { TableView } from "./table.js";
+import { ms } from "./timeline.js";
+
+const LIMIT = 300;
+const PAGE = 100;
+
+let table;
+let selected = null;
+
+function duration(r) {
+  const end = r.workflowRunCompletedAt || serverNow();
+  return ms(Math.max(0, end - r.workflowRunCreatedAt));
+}
+
+const COLUMNS = [
+  { label: "State", class: "c-state", cell: (r) => badge(r.workflowState) },
+  { label: "Run ID", class: "c-id mono", cell: (r) => r.workflowRunId },
+  { label: "Workflow URL", class: "c-url", cell: (r) => r.workflowUrl },
+  { label: "Label", cell: (r) => r.label || "" },
+  { label: "Started", class: "c-time", cell: (r) => fmtTime(r.workflowRunCreatedAt) },
+  { label: "Duration", class: "num", cell: (r) => r.duration },
+];
+
+function filters() {
+  const f = $("#run-filters").elements;
+  return {
+    state: f.state.value,
+    url: f.url.value.trim().toLowerCase(),
+    runId: f.runId.value.trim().toLowerCase(),
+  };
+}
+
+async function fetchRuns(state) {
+  const out = [];
+  let cursor;
+  do {
+    const r = await get("/v2/workflows/logs", { count: PAGE, cursor, state });
+    out.push(...(r.runs || []));
+    cursor = r.cursor;
+  } while (cursor && out.length < LIMIT);
+  return { runs: out, more: Boolean(cursor) };
+}
+
+async function select(id) {
+  selected = id;
+  table.select(id);
+  try {
+    await run.showRun($("#run-detail"), id, follow);
+  } catch (e) {
+    toast(e.message, "error");
+  }
+}
+
+/** Shows a run made by resume or restart, whatever the filters hide. */
+async function follow(id) {
+  $("#run-filters").reset();
+  await refresh();
+  await select(id);
+}
+
+export async function refresh() {
+  const f = filters();
+  const { runs, more } = await fetchRuns(f.state);
+  const shown = runs.filter((r) =>
+    (!f.url || r.workflowUrl.toLowerCase().includes(f.url)) &&
+    (!f.runId || r.workflowRunId.toLowerCase().includes(f.runId)));
+  // The duration of a running run grows, so its row is redrawn each time.
+  table.set(shown.map((r) => ({
+    ...r,
+    duration: r.workflowState === "RUN_STARTED" ? `${duration(r)} so far` : duration(r),
+  })));
+  table.select(selected);
+  const total = more ? `first ${LIMIT}` : String(runs.length);
+  $("#run-count").textContent = shown.length === runs.length && !more
+    ? plural(runs.length, "run")
+    : `${shown.length} of ${total} runs`;
+  if (selected) await run.refresh();
+}
+
+export function reset() {
+  selected = null;
+  run.close();
+  table.set([]);
+  emptyDetail($("#run-detail"), "Select a run to see its steps and why it is where it is.");
+}
+
+export function initWorkflows() {
+  table = new TableView($("#run-table"), {
+    columns: COLUMNS,
+    key: (r) => r.workflowRunId,
+    onSelect: (r) => select(r.workflowRunId),
+    testid: "run-row",
+    empty: "No workflow runs yet. Trigger a workflow served with serve() from @upstash/workflow.",
+  });
+  const form = $("#run-filters");
+  form.addEventListener("submit", (ev) => ev.preventDefault());
+  form.addEventListener("input", () => refresh());
+  $("#run-clear").addEventListener("click", () => {
+    form.reset();
+    refresh();
+  });
+  reset();
+}
