@@ -137,6 +137,9 @@ test("a sleeping run says until when, and is cancelled from its view", async () 
   const page = await openRun(runId);
   await page.getByTestId("run-why").filter({ hasText: "Sleeping" }).waitFor();
   assert.match(await page.getByTestId("run-why-message").textContent(), /^Step 'hold' sleeps until /);
+  await page.getByTestId("run-step").filter({ hasText: "delivery of 'hold'" }).filter({ hasText: "due " }).waitFor();
+  await page.getByTestId("run-step").filter({ hasText: "sleeps 60 s" }).filter({ hasText: "SLEEPING" }).waitFor();
+  await shot(page, "workflow-sleeping");
   const cancel = page.getByTestId("run-cancel");
   await cancel.click();
   await cancel.click();
@@ -144,8 +147,26 @@ test("a sleeping run says until when, and is cancelled from its view", async () 
   await page.getByTestId("run-filter-id").fill("");
   await page.getByTestId("run-filter-state").selectOption("RUN_CANCELED");
   await page.getByTestId("run-row").filter({ hasText: runId }).waitFor();
-  assert.equal(await page.getByTestId("run-row").count(), 1, "the state filter keeps the cancelled run only");
+  await eventually(async () => (await page.getByTestId("run-row").count()) === 1, 5000, "the state filter to keep the cancelled run only");
+  assert.match(await page.getByTestId("run-count").textContent(), /^1 run$/);
   await shot(page, "workflow-list");
+  await page.close();
+});
+
+test("a waiting run shows its event and deadline until it is notified", async () => {
+  const runId = await app.trigger("/wf/wait", { body: { eventId: "e2e-order-7", timeout: "1h" } });
+  await statusIs(runId, "waitingForEvent");
+  const page = await openRun(runId);
+  await page.getByTestId("run-why").filter({ hasText: "Waiting for an event" }).waitFor();
+  assert.match(await page.getByTestId("run-why-message").textContent(), /^Waits for event 'e2e-order-7' \(step 'wait'\) since .*; it times out at /);
+  assert.match(await page.getByTestId("run-wait").textContent(), /waits for event "e2e-order-7" since .*; times out .*\(in (59m|1h)\)/);
+  await shot(page, "workflow-waiting");
+  const notified = await api(server.url, 0, "POST", "/v2/notify/e2e-order-7", { body: '{"paid":true}' });
+  assert.equal(notified.status, 201, notified.text);
+  await page.getByTestId("run-why").filter({ hasText: "Finished" }).waitFor();
+  const wait = page.getByTestId("run-step").filter({ has: page.getByTestId("run-step-name").getByText("wait", { exact: true }) });
+  assert.match(await wait.textContent(), /waited for event "e2e-order-7"/);
+  assert.match(await wait.getByTestId("run-step-out").textContent(), /paid/);
   await page.close();
 });
 

@@ -264,8 +264,12 @@ async fn a_sleeping_run_and_a_retrying_delivery_say_until_when() {
         .send(app.req(Method::POST, "/v2/batch").json(&item))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
+    let nap_id = r.body[0]["messageId"].as_str().expect("the step's id");
     let v = status_is(&app, "wfr_nap", "sleeping").await;
     assert_eq!(v["status"]["until"], app.now_ms() + 3_600_000);
+    assert_eq!(v["status"]["messageId"], nap_id);
+    assert_eq!(v["messages"][nap_id]["dueAt"], app.now_ms() + 3_600_000);
+    assert_eq!(v["messages"][nap_id]["state"], "CREATED");
     assert!(
         message(&v).starts_with("Step 'nap' sleeps until "),
         "{}",

@@ -6,7 +6,7 @@
 // the opened steps open.
 
 import { del, get, post, seg } from "./api.js";
-import { badge, button, confirmClick, fmtRel, fmtTime, h, pretty, toast } from "./dom.js";
+import { b64text, badge, button, confirmClick, fmtRel, fmtTime, h, pretty, toast } from "./dom.js";
 import { attemptList, fetchTimeline, ms } from "./timeline.js";
 
 /** A heading for each status code of the diagnosis. */
@@ -93,7 +93,7 @@ function firstLine(body) {
 }
 
 /** What a step did, in short lines: sleeps, waits, calls, invokes, errors, the next attempt. */
-function stepNotes(s, m) {
+function stepNotes(s, m, kind) {
   const notes = [];
   if (s.sleepFor !== undefined) notes.push(`sleeps ${s.sleepFor} s`);
   if (s.sleepUntil !== undefined) notes.push(`sleeps until ${fmtTime(Number(s.sleepUntil) * 1000)}`);
@@ -106,6 +106,7 @@ function stepNotes(s, m) {
   const last = (s.errors || []).at(-1);
   if (last) notes.push(`last error: ${last.status ? `HTTP ${last.status}: ${firstLine(last.body)}` : last.error}`);
   if (s.nextDeliveryTime) notes.push(`next attempt ${fmtTime(s.nextDeliveryTime)} (${fmtRel(s.nextDeliveryTime)})`);
+  if (kind === "next" && m.dueAt && m.state !== "ACTIVE") notes.push(`due ${fmtTime(m.dueAt)} (${fmtRel(m.dueAt)})`);
   if (m.endedAt && s.createdAt) notes.push(`delivered ${fmtTime(m.endedAt)}, ${ms(m.endedAt - s.createdAt)} after it was recorded`);
   return notes;
 }
@@ -136,32 +137,56 @@ function exchange(messageId) {
   return box;
 }
 
-function stepItem(s, messages, kind) {
+/** A sleep step whose delivery is not due yet (the logs count it a success once recorded). */
+const sleeping = (s, m, kind) =>
+  kind !== "next" && (s.sleepFor !== undefined || s.sleepUntil !== undefined) && Boolean(m.dueAt);
+
+function stepItem(s, messages, kind, names = {}) {
   const m = messages[s.messageId] || {};
-  const name = s.stepName ?? (kind === "next" ? "next delivery" : "(unnamed)");
+  const delivers = names[s.messageId] ? `delivery of '${names[s.messageId]}'` : "next delivery";
+  const name = s.stepName ?? (kind === "next" ? delivers : "(unnamed)");
   const head = h("div", { class: "step-head" },
     h("strong", { "data-testid": "run-step-name", text: String(name) }),
     s.stepType ? h("span", { class: "muted", text: ` ${s.stepType}` }) : "", " ",
-    badge(s.state),
+    badge(sleeping(s, m, kind) ? "SLEEPING" : s.state),
     s.retries ? h("span", { class: "muted", text: ` · ${s.retries} retries` }) : "",
     s.createdAt ? h("span", { class: "muted", text: ` · ${fmtTime(s.createdAt)}` }) : "");
-  const out = s.out !== undefined ? h("pre", { "data-testid": "run-step-out", text: pretty(s.out) }) : "";
+  // A wait's output is the event's data in base64, as the SDK gets it.
+  const shown = s.stepType === "Wait" && typeof s.out === "string" ? b64text(s.out) : s.out;
+  const out = s.out !== undefined && s.out !== "" ? h("pre", { "data-testid": "run-step-out", text: pretty(shown) }) : "";
   return h("li", { class: `step ${kind}`, "data-testid": "run-step", "data-step-id": s.stepId ?? "" },
     head,
-    ...stepNotes(s, m).map((n) => h("div", { class: "muted note", text: n })),
+    ...stepNotes(s, m, kind).map((n) => h("div", { class: "muted note", text: n })),
     out,
     s.messageId ? exchange(s.messageId) : "");
 }
 
-function stepList(run, messages) {
+/** A wait the run is in: its event, since when and until when. */
+function waiterItem(w) {
+  const since = w.since ? ` since ${fmtTime(w.since)}` : "";
+  return h("li", { class: "step next", "data-testid": "run-step" },
+    h("div", { class: "step-head" },
+      h("strong", { "data-testid": "run-step-name", text: String(w.stepName ?? "wait") }),
+      h("span", { class: "muted", text: " Wait" }), " ", badge("WAITING")),
+    h("div", { class: "muted note", "data-testid": "run-wait",
+      text: `waits for event "${w.eventId}"${since}; times out ${fmtTime(w.deadline)} (${fmtRel(w.deadline)})` }));
+}
+
+function stepList(view) {
+  const { run, messages } = view;
+  // A pending delivery is named by the step whose result it carries.
+  const names = {};
+  for (const g of run.steps) {
+    for (const s of g.steps) if (g.type !== "next" && s.stepName) names[s.messageId] = s.stepName;
+  }
   const items = run.steps.map((g) => {
     if (g.type === "parallel") {
       return h("li", { class: "group parallel" }, h("span", { class: "muted", text: "in parallel" }),
         h("ol", {}, g.steps.map((s) => stepItem(s, messages, "parallel"))));
     }
-    return g.steps.map((s) => stepItem(s, messages, g.type));
+    return g.steps.map((s) => stepItem(s, messages, g.type, names));
   });
-  return h("ol", { class: "steps", "data-testid": "run-steps" }, items.flat());
+  return h("ol", { class: "steps", "data-testid": "run-steps" }, items.flat(), view.waiters.map(waiterItem));
 }
 
 function render(panel, view, onRerun) {
@@ -172,7 +197,7 @@ function render(panel, view, onRerun) {
     whyBox(view.status),
     facts(run),
     h("h3", { text: "Steps" }),
-    stepList(run, view.messages));
+    stepList(view));
 }
 
 /** Shows run `id` in `panel`; `onRerun(newRunId)` follows a resumed or restarted run. */

@@ -72,10 +72,7 @@ export async function refresh() {
     (!f.url || r.workflowUrl.toLowerCase().includes(f.url)) &&
     (!f.runId || r.workflowRunId.toLowerCase().includes(f.runId)));
   // The duration of a running run grows, so its row is redrawn each time.
-  table.set(shown.map((r) => ({
-    ...r,
-    duration: r.workflowState === "RUN_STARTED" ? `${duration(r)} so far` : duration(r),
-  })));
+  table.set(shown.map((r) => ({ ...r, duration: duration(r) })));
   table.select(selected);
   const total = more ? `first ${LIMIT}` : String(runs.length);
   $("#run-count").textContent = shown.length === runs.length && !more

@@ -1,7 +1,8 @@
 //! `GET /dev/workflows/runs/{runId}`: one workflow run for the dashboard's run view — the run
 //! as the workflow logs show it (`run`, the same shape as a run of `/v2/workflows/logs`), where
 //! it is and why in plain words (`status`, see `crate::engine::workflow::diagnose`), its
-//! waiters, and when each of its messages was created, first attempted and ended (`messages`).
+//! waiters, and when each of its messages was created, first attempted, ended or is due next
+//! (`messages`).
 
 use axum::extract::{Path, State};
 use axum::Json;
@@ -31,7 +32,9 @@ fn render(r: &RunReport) -> Value {
         .iter()
         .filter(|(_, m)| m.of_run(run))
         .map(|(id, m)| {
+            let due = r.due.iter().find(|(d, _)| d == id).map(|(_, at)| *at);
             let view = json!({
+                "dueAt": due,
                 "state": m.last.map(|s| s.as_str()),
                 "createdAt": m.created,
                 "attemptedAt": m.attempted_at,

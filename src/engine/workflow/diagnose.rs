@@ -310,6 +310,8 @@ pub(crate) struct RunReport {
     pub(crate) page: RunLogPage,
     pub(crate) status: Status,
     pub(crate) waiters: Vec<Waiter>,
+    /// When each pending message of the run is due next (Unix ms).
+    pub(crate) due: Vec<(Arc<str>, u64)>,
 }
 
 impl Engine {
@@ -347,9 +349,15 @@ impl Engine {
             };
             let status = diagnose(&evidence);
             let waiters = evidence.waiters.into_iter().cloned().collect();
+            let due = evidence
+                .pending
+                .iter()
+                .map(|m| (m.id.clone(), m.not_before))
+                .collect();
             Ok(RunReport {
                 status,
                 waiters,
+                due,
                 page,
             })
         })
