@@ -354,3 +354,162 @@ async fn a_step_message_timeline_shows_the_history_and_run_headers_delivered() {
         "the timeline shows the body that was delivered"
     );
 }
+
+#[tokio::test]
+async fn a_reused_run_id_shows_each_run_by_its_creation_time() {
+    let app = spawn_frozen_app().await;
+    let rx = receiver(sdk_ok()).await;
+    let url = rx.url("/wf");
+    start(&app, &url, "wfr_again", DETECT, &[]).await;
+    let r = steps(&app, &url, "wfr_again", &[run_step(1, "old", "\"1\"", 1)]).await;
+    let old_step = r.body[0]["messageId"]
+        .as_str()
+        .expect("step id")
+        .to_string();
+    rx.wait_for(2).await;
+    let old_at = view(&app, "wfr_again").await["run"]["workflowRunCreatedAt"].clone();
+    assert_eq!(
+        app.delete("/v2/workflows/runs/wfr_again?cancel=true")
+            .await
+            .status,
+        200
+    );
+    app.advance("1s").await;
+    start(&app, &url, "wfr_again", DETECT, &[]).await;
+    rx.wait_for(3).await;
+
+    let newest = view(&app, "wfr_again").await;
+    assert_eq!(newest["run"]["workflowState"], "RUN_STARTED");
+    assert_ne!(newest["run"]["workflowRunCreatedAt"], old_at);
+    let old = app
+        .get(&format!("/dev/workflows/runs/wfr_again?createdAt={old_at}"))
+        .await;
+    assert_eq!(
+        old.body["run"]["workflowState"], "RUN_CANCELED",
+        "{}",
+        old.text
+    );
+    assert_eq!(old.body["status"]["code"], "canceled");
+    let bad = app
+        .get("/dev/workflows/runs/wfr_again?createdAt=soon")
+        .await;
+    assert_error(&bad, 400);
+
+    // The old run's step still shows the history it carried, not the new run's.
+    let tl = app.get(&format!("/dev/messages/{old_step}/timeline")).await;
+    let body = B64
+        .decode(tl.body["attempts"][0]["request"]["body"].as_str().unwrap())
+        .unwrap();
+    let history: Value = serde_json::from_slice(&body).expect("a history array");
+    assert_eq!(history.as_array().map(Vec::len), Some(2), "{history:#}");
+}
+
+#[tokio::test]
+async fn a_cancelled_step_message_is_why_a_run_stalls() {
+    let app = spawn_app().await;
+    let rx = receiver(sdk_ok()).await;
+    let url = rx.url("/wf");
+    start(&app, &url, "wfr_cut", DETECT, &[]).await;
+    rx.wait_for(1).await;
+    let later = json!([{"destination": url, "body": run_step(1, "later", "\"x\"", 1).to_string(),
+        "headers": {"upstash-workflow-init": "false", "upstash-workflow-runid": "wfr_cut",
+        "upstash-workflow-url": url, "upstash-delay": "1h"}}]);
+    let r = app
+        .send(app.req(Method::POST, "/v2/batch").json(&later))
+        .await;
+    let id = r.body[0]["messageId"]
+        .as_str()
+        .expect("step id")
+        .to_string();
+    assert_eq!(app.delete(&format!("/v2/messages/{id}")).await.status, 202);
+    let v = status_is(&app, "wfr_cut", "stepCanceled").await;
+    assert_eq!(v["status"]["messageId"], id);
+    assert!(
+        message(&v).starts_with("The result of step 'later' was cancelled at "),
+        "{v:#}"
+    );
+}
+
+#[tokio::test]
+async fn a_retrying_delivery_already_says_the_signature_is_rejected() {
+    let app = spawn_frozen_app().await;
+    let why = "Failed to verify that the Workflow request comes from QStash: bad";
+    let rx = receiver(sdk_error(500, why)).await;
+    start(
+        &app,
+        &rx.url("/wf"),
+        "wfr_keys",
+        NO_DETECT,
+        &[("Upstash-Retries", "3")],
+    )
+    .await;
+    let v = status_is(&app, "wfr_keys", "retrying").await;
+    let m = message(&v);
+    assert!(m.contains("failed 1 time; the next attempt is at "), "{m}");
+    assert!(
+        m.contains("rejected the request's signature") && m.contains("QSTASH_CURRENT_SIGNING_KEY"),
+        "{m}"
+    );
+}
+
+#[tokio::test]
+async fn after_a_resume_the_failed_run_no_longer_offers_its_dlq_entry() {
+    let app = spawn_app().await;
+    let rx = receiver(sdk_error(500, "down")).await;
+    start(
+        &app,
+        &rx.url("/wf"),
+        "wfr_once",
+        NO_DETECT,
+        &[("Upstash-Retries", "0")],
+    )
+    .await;
+    let v = status_is(&app, "wfr_once", "stepFailed").await;
+    assert_eq!(v["inDlq"], true);
+    let dlq = v["run"]["dlqId"].as_str().expect("dlq id").to_string();
+    let r = app
+        .send(app.req(Method::POST, &format!("/v2/workflows/dlq/resume/{dlq}")))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let at = &v["run"]["workflowRunCreatedAt"];
+    let old = app
+        .get(&format!("/dev/workflows/runs/wfr_once?createdAt={at}"))
+        .await;
+    assert_eq!(old.body["inDlq"], false, "{}", old.text);
+    assert!(
+        !old.body["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("DLQ"),
+        "{}",
+        old.text
+    );
+}
+
+#[tokio::test]
+async fn a_parent_waits_for_the_run_it_invoked() {
+    let app = spawn_app().await;
+    let rx = receiver(sdk_ok()).await;
+    let parent_url = rx.url("/parent");
+    start(&app, &parent_url, "wfr_parent", DETECT, &[]).await;
+    rx.wait_for(1).await;
+    let created = view(&app, "wfr_parent").await["run"]["workflowRunCreatedAt"].clone();
+    let invoke = json!({"body": "{}", "headers": {}, "workflowRunId": "wfr_parent",
+        "workflowRunCreatedAt": created, "workflowUrl": parent_url,
+        "step": {"stepId": 1, "stepName": "call-child", "stepType": "Invoke", "concurrent": 1}});
+    let child = [
+        ("Upstash-Workflow-RunId", "wfr_child"),
+        ("Upstash-Workflow-Init", "true"),
+        ("Upstash-Workflow-Invoke", "true"),
+        ("Upstash-Feature-Set", DETECT),
+        ("Upstash-Forward-Upstash-Workflow-Sdk-Version", "1"),
+    ];
+    app.publish_ok(&rx.url("/child"), &child, &invoke.to_string())
+        .await;
+    let v = status_is(&app, "wfr_parent", "waitingForInvokedRun").await;
+    assert!(
+        message(&v).starts_with("Waits for the run it invoked, wfr_child at "),
+        "{v:#}"
+    );
+    assert_eq!(v["status"]["stopped"], false);
+}

@@ -6,7 +6,7 @@
 // the opened steps open.
 
 import { del, get, post, seg } from "./api.js";
-import { b64text, badge, button, confirmClick, fmtRel, fmtTime, h, pretty, toast } from "./dom.js";
+import { b64text, badge, button, confirmClick, fmtRel, fmtTime, h, pretty, serverNow, toast } from "./dom.js";
 import { attemptList, fetchTimeline, ms } from "./timeline.js";
 
 /** A heading for each status code of the diagnosis. */
@@ -60,7 +60,7 @@ function facts(run) {
   return h("dl", {}, rows.flatMap(([k, v]) => [h("dt", { text: k }), h("dd", {}, v)]));
 }
 
-function actions(run, onRerun) {
+function actions(run, inDlq, onRerun) {
   const out = [];
   const id = run.workflowRunId;
   if (run.workflowState === "RUN_STARTED") {
@@ -70,11 +70,11 @@ function actions(run, onRerun) {
       await refresh();
     }, { "data-testid": "run-cancel" }));
   }
-  if (run.workflowState === "RUN_FAILED" && run.dlqId) {
+  if (run.workflowState === "RUN_FAILED" && inDlq) {
     const rerun = (how, label) => button(label, async () => {
       const r = await post(`/v2/workflows/dlq/${how}/${seg(run.dlqId)}`);
       toast(`${how === "resume" ? "Resumed" : "Restarted"} as ${r.workflowRunId}`);
-      await onRerun(r.workflowRunId);
+      await onRerun(r.workflowRunId, r.workflowCreatedAt);
     }, { "data-testid": `run-${how}`, title: `POST /v2/workflows/dlq/${how}/${run.dlqId}` });
     out.push(rerun("resume", "Resume from the failed step"), rerun("restart", "Restart from the beginning"));
   }
@@ -107,7 +107,8 @@ function stepNotes(s, m, kind) {
   if (last) notes.push(`last error: ${last.status ? `HTTP ${last.status}: ${firstLine(last.body)}` : last.error}`);
   if (s.nextDeliveryTime) notes.push(`next attempt ${fmtTime(s.nextDeliveryTime)} (${fmtRel(s.nextDeliveryTime)})`);
   if (kind === "next" && m.dueAt && m.state !== "ACTIVE") notes.push(`due ${fmtTime(m.dueAt)} (${fmtRel(m.dueAt)})`);
-  if (m.endedAt && s.createdAt) notes.push(`delivered ${fmtTime(m.endedAt)}, ${ms(m.endedAt - s.createdAt)} after it was recorded`);
+  const ended = { DELIVERED: "delivered", FAILED: "failed", CANCELED: "cancelled" }[m.state];
+  if (ended && m.endedAt && s.createdAt) notes.push(`${ended} ${fmtTime(m.endedAt)}, ${ms(m.endedAt - s.createdAt)} after it was recorded`);
   return notes;
 }
 
@@ -139,7 +140,8 @@ function exchange(messageId) {
 
 /** A sleep step whose delivery is not due yet (the logs count it a success once recorded). */
 const sleeping = (s, m, kind) =>
-  kind !== "next" && (s.sleepFor !== undefined || s.sleepUntil !== undefined) && Boolean(m.dueAt);
+  kind !== "next" && (s.sleepFor !== undefined || s.sleepUntil !== undefined) &&
+  m.state !== "ACTIVE" && m.dueAt > serverNow();
 
 function stepItem(s, messages, kind, names = {}) {
   const m = messages[s.messageId] || {};
@@ -193,16 +195,19 @@ function render(panel, view, onRerun) {
   const { run } = view;
   panel.replaceChildren(
     h("h2", { text: `Run ${run.workflowRunId}` }),
-    h("div", { class: "actions" }, actions(run, onRerun)),
+    h("div", { class: "actions" }, actions(run, view.inDlq, onRerun)),
     whyBox(view.status),
     facts(run),
     h("h3", { text: "Steps" }),
     stepList(view));
 }
 
-/** Shows run `id` in `panel`; `onRerun(newRunId)` follows a resumed or restarted run. */
-export async function showRun(panel, id, onRerun) {
-  current = { panel, id, onRerun, sig: "", open: new Set() };
+/**
+ * Shows run `{id, createdAt}` in `panel`; `onRerun(runId, createdAt)` follows a resumed or
+ * restarted run.
+ */
+export async function showRun(panel, { id, createdAt }, onRerun) {
+  current = { panel, id, createdAt, onRerun, sig: "", open: new Set() };
   await refresh();
 }
 
@@ -210,7 +215,7 @@ export async function showRun(panel, id, onRerun) {
 export async function refresh() {
   const c = current;
   if (!c) return;
-  const view = await get(`/dev/workflows/runs/${seg(c.id)}`);
+  const view = await get(`/dev/workflows/runs/${seg(c.id)}`, { createdAt: c.createdAt });
   const sig = JSON.stringify(view);
   if (c !== current || sig === c.sig) return;
   c.sig = sig;

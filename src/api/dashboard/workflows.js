@@ -2,7 +2,7 @@
 // URL, label, start and duration, filtered by state (by the server) and by URL and run id (in
 // the page, "contains"); the selected run opens in the side panel (`run.js`).
 
-import { get } from "./api.js";
+import { STALE, get } from "./api.js";
 import { $, badge, emptyDetail, fmtTime, plural, serverNow, toast } from "./dom.js";
 import * as run from "./run.js";
 import { TableView } from "./table.js";
@@ -12,7 +12,12 @@ const LIMIT = 300;
 const PAGE = 100;
 
 let table;
+/** The selected run: `{id, createdAt}` (a run id may be reused once its run ended). */
 let selected = null;
+/** Bumped by every refresh and reset, so an answer that arrives late is dropped. */
+let epoch = 0;
+
+const keyOf = (r) => `${r.workflowRunId}@${r.workflowRunCreatedAt}`;
 
 function duration(r) {
   const end = r.workflowRunCompletedAt || serverNow();
@@ -48,40 +53,62 @@ async function fetchRuns(state) {
   return { runs: out, more: Boolean(cursor) };
 }
 
-async function select(id) {
-  selected = id;
-  table.select(id);
+async function select(r) {
+  selected = { id: r.workflowRunId, createdAt: r.workflowRunCreatedAt };
+  table.select(keyOf(r));
   try {
-    await run.showRun($("#run-detail"), id, follow);
+    await run.showRun($("#run-detail"), selected, follow);
   } catch (e) {
-    toast(e.message, "error");
+    if (e.status !== STALE) toast(e.message, "error");
   }
 }
 
 /** Shows a run made by resume or restart, whatever the filters hide. */
-async function follow(id) {
+async function follow(id, createdAt) {
   $("#run-filters").reset();
   await refresh();
-  await select(id);
+  await select({ workflowRunId: id, workflowRunCreatedAt: createdAt });
+}
+
+/** Refreshes from an event handler: a failure is shown, a superseded answer dropped. */
+function refreshQuietly() {
+  refresh().catch((e) => {
+    if (e.status !== STALE) toast(e.message, "error");
+  });
 }
 
 export async function refresh() {
+  const mine = ++epoch;
   const f = filters();
   const { runs, more } = await fetchRuns(f.state);
+  if (mine !== epoch) return;
   const shown = runs.filter((r) =>
     (!f.url || r.workflowUrl.toLowerCase().includes(f.url)) &&
     (!f.runId || r.workflowRunId.toLowerCase().includes(f.runId)));
   // The duration of a running run grows, so its row is redrawn each time.
   table.set(shown.map((r) => ({ ...r, duration: duration(r) })));
-  table.select(selected);
+  table.select(selected && `${selected.id}@${selected.createdAt}`);
   const total = more ? `first ${LIMIT}` : String(runs.length);
   $("#run-count").textContent = shown.length === runs.length && !more
     ? plural(runs.length, "run")
     : `${shown.length} of ${total} runs`;
-  if (selected) await run.refresh();
+  if (selected) await refreshRun();
+}
+
+/** The open run again; gone (a reset elsewhere) it is closed. */
+async function refreshRun() {
+  try {
+    await run.refresh();
+  } catch (e) {
+    if (e.status !== 404) throw e;
+    selected = null;
+    run.close();
+    emptyDetail($("#run-detail"), "That run is gone.");
+  }
 }
 
 export function reset() {
+  epoch += 1;
   selected = null;
   run.close();
   table.set([]);
@@ -91,17 +118,17 @@ export function reset() {
 export function initWorkflows() {
   table = new TableView($("#run-table"), {
     columns: COLUMNS,
-    key: (r) => r.workflowRunId,
-    onSelect: (r) => select(r.workflowRunId),
+    key: keyOf,
+    onSelect: select,
     testid: "run-row",
     empty: "No workflow runs yet. Trigger a workflow served with serve() from @upstash/workflow.",
   });
   const form = $("#run-filters");
   form.addEventListener("submit", (ev) => ev.preventDefault());
-  form.addEventListener("input", () => refresh());
+  form.addEventListener("input", refreshQuietly);
   $("#run-clear").addEventListener("click", () => {
     form.reset();
-    refresh();
+    refreshQuietly();
   });
   reset();
 }

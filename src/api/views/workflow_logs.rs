@@ -13,7 +13,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::workflow_steps::{step_groups, Group};
-use crate::engine::lifecycle::message::Kind;
 use crate::engine::store::logs::{LogEntry, State};
 use crate::engine::workflow::logs::{callback_state, MessageFacts, RunLogPage};
 use crate::engine::workflow::{CallType, Run, RunState};
@@ -48,17 +47,6 @@ impl<'a> AttemptError<'a> {
     pub(crate) fn all(facts: &'a MessageFacts) -> Option<Vec<Self>> {
         (!facts.errors.is_empty()).then(|| facts.errors.iter().map(Self::of).collect())
     }
-}
-
-/// The step name the SDK reported with a failed attempt (`Upstash-Error-Step-Name`).
-fn error_step_name(facts: &MessageFacts) -> Option<String> {
-    facts
-        .errors
-        .iter()
-        .rev()
-        .find_map(|e| e.response.as_ref())
-        .and_then(|r| r.headers.get("Upstash-Error-Step-Name"))
-        .map(String::from)
 }
 
 /// When the next attempt of a message waiting to be retried is due.
@@ -226,16 +214,7 @@ pub(crate) fn next_group<'a>(page: &'a RunLogPage, run: &Run) -> Option<Vec<Next
             .filter(|(_, i)| i.pending())
             .map(|(k, i)| (&**k, i))
             .collect(),
-        RunState::Failed => mine
-            .filter(|(_, i)| {
-                i.last == Some(State::Failed)
-                    && i.spec.kind == Kind::Normal
-                    && i.call_type() == Some(CallType::Step)
-            })
-            .max_by_key(|(_, i)| i.created)
-            .map(|(k, i)| (&**k, i))
-            .into_iter()
-            .collect(),
+        RunState::Failed => page.failed_step(run).into_iter().collect(),
         _ => Vec::new(),
     };
     if chosen.is_empty() {
@@ -268,6 +247,6 @@ fn next_step<'a>(id: &'a str, info: &'a MessageFacts) -> NextStep<'a> {
         retries: info.retries,
         retry_delay: info.spec.retry_delay.as_ref().map(|e| e.as_str()),
         state: step_state(info.last),
-        step_name: error_step_name(info).or(planned),
+        step_name: info.error_step_name().or(planned),
     }
 }

@@ -6,31 +6,20 @@
 //! its messages; nothing is kept for it, so it reaches as far back as the log does.
 //! Must not import axum, reqwest or tokio::net.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::clock::rfc3339;
-use crate::engine::lifecycle::message::{Kind, Message, MessageSpec};
-use crate::engine::store::logs::Response;
-use crate::engine::workflow::logs::{page_of, MessageFacts, RunLogPage};
+use crate::engine::lifecycle::message::{Message, MessageSpec};
+use crate::engine::workflow::logs::{InvokedRun, RunLogPage};
 use crate::engine::workflow::wait::Waiter;
-use crate::engine::workflow::{CallType, Run, RunState, WorkflowLink};
-use crate::engine::{Engine, Error, Result, TenantId};
+use crate::engine::workflow::{CallType, Run, RunState};
 
+mod report;
 mod stopped;
-use stopped::{failed, stalled};
-
-/// The workflow protocol version this server speaks (`Upstash-Workflow-Sdk-Version`).
-pub(crate) const PROTOCOL_VERSION: &str = "1";
-
-/// What the workflow SDK answers when `Receiver.verify` rejects a delivery.
-const SDK_SIGNATURE_FAILURE: &str = "Failed to verify that the Workflow request comes from QStash";
-/// What the workflow SDK answers when the request's protocol version is not its own.
-const SDK_PROTOCOL_FAILURE: &str = "Incompatible workflow sdk protocol version";
-/// What the workflow SDK answers when the route returned before reaching a step.
-const SDK_AUTH_FAILURE: &str = "Failed to authenticate Workflow request";
+pub(crate) use report::RunReport;
+use stopped::{failed, refused, stalled};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Code {
@@ -52,6 +41,7 @@ pub(crate) enum Code {
     NotWorkflowResponse,
     OldProtocol,
     NoNextStep,
+    StepCanceled,
     Unknown,
 }
 
@@ -76,6 +66,7 @@ impl Code {
             Self::NotWorkflowResponse => "notWorkflowResponse",
             Self::OldProtocol => "oldProtocol",
             Self::NoNextStep => "noNextStep",
+            Self::StepCanceled => "stepCanceled",
             Self::Unknown => "unknown",
         }
     }
@@ -135,15 +126,17 @@ pub(crate) struct Evidence<'a> {
     pub(crate) waiters: Vec<&'a Waiter>,
     /// The run's messages still pending (failure callbacks apart).
     pub(crate) pending: Vec<&'a Message>,
-    /// Active runs its steps invoked.
-    pub(crate) invoked: Vec<&'a Run>,
-    pub(crate) facts: &'a HashMap<Arc<str>, MessageFacts>,
+    /// Runs its steps invoked that are still active.
+    pub(crate) invoked: Vec<&'a InvokedRun>,
+    /// What the log says of the run's messages.
+    pub(crate) page: &'a RunLogPage,
+    /// The run's DLQ entry is still there (a resume, restart or delete takes it away).
+    pub(crate) in_dlq: bool,
 }
 
 /// Where the run is, and why (see the module doc).
 pub(crate) fn diagnose(e: &Evidence) -> Status {
     let run = e.run;
-    let ended = run.completed_at;
     match run.state {
         RunState::Success => {
             let result = run.response.as_deref().map(short).unwrap_or_default();
@@ -152,22 +145,20 @@ pub(crate) fn diagnose(e: &Evidence) -> Status {
             } else {
                 format!(" It returned {result}.")
             };
-            let at = rfc3339(ended.unwrap_or(0));
-            let mut s = Status::new(Code::Finished, format!("Finished at {at}.{returned}"));
-            s.at = ended;
-            s
+            ended(run, Code::Finished, format!("Finished at {{}}.{returned}"))
         }
-        RunState::Canceled => {
-            let mut s = Status::new(
-                Code::Canceled,
-                format!("Canceled at {}.", rfc3339(ended.unwrap_or(0))),
-            );
-            s.at = ended;
-            s
-        }
+        RunState::Canceled => ended(run, Code::Canceled, "Canceled at {}.".to_string()),
         RunState::Failed => failed(e),
         RunState::Running => running(e).unwrap_or_else(|| stalled(e)),
     }
+}
+
+/// The status of a run that ended: `text` with its end time for `{}`.
+fn ended(run: &Run, code: Code, text: String) -> Status {
+    let at = run.completed_at;
+    let mut s = Status::new(code, text.replacen("{}", &rfc3339(at.unwrap_or(0)), 1));
+    s.at = at;
+    s
 }
 
 /// At most 300 characters of a body, as text.
@@ -208,12 +199,6 @@ fn label(spec: &MessageSpec) -> String {
     }
 }
 
-/// The name the SDK gave the step that threw, when its answer says.
-fn thrown_in(r: Option<&Response>) -> Option<String> {
-    let name = r?.headers.get("Upstash-Error-Step-Name")?;
-    Some(format!("step '{name}'"))
-}
-
 /// "1 attempt", "3 attempts".
 fn count(n: u32, noun: &str) -> String {
     if n == 1 {
@@ -230,21 +215,15 @@ fn capital(s: &str) -> String {
         .unwrap_or_default()
 }
 
-/// What an active run waits for, if anything.
+/// What an active run waits for, if anything: a failing delivery first (a wait or a sleep
+/// beside it would hide it), then a wait, then the next delivery, then a run it invoked.
 fn running(e: &Evidence) -> Option<Status> {
+    let failing = e.pending.iter().filter(|m| m.retried > 0 && !m.active);
+    if let Some(m) = failing.min_by_key(|m| m.not_before) {
+        return Some(retrying(e, m));
+    }
     if let Some(w) = e.waiters.first() {
-        let step = w.step["stepName"].as_str().unwrap_or("?");
-        let since = (w.since != 0).then(|| format!(" since {}", rfc3339(w.since)));
-        let msg = format!(
-            "Waits for event '{}' (step '{step}'){}; it times out at {}.",
-            w.event_id,
-            since.unwrap_or_default(),
-            rfc3339(w.deadline)
-        );
-        let mut s = Status::new(Code::WaitingForEvent, msg);
-        s.at = (w.since != 0).then_some(w.since);
-        s.until = Some(w.deadline);
-        return Some(s);
+        return Some(waiting(w));
     }
     if let Some(m) = e.pending.iter().min_by_key(|m| (!m.active, m.not_before)) {
         return Some(pending(e, m));
@@ -259,109 +238,83 @@ fn running(e: &Evidence) -> Option<Status> {
     Some(s)
 }
 
-/// What a pending message of the run is doing.
+fn waiting(w: &Waiter) -> Status {
+    let step = w.step["stepName"].as_str().unwrap_or("?");
+    let since = (w.since != 0).then_some(w.since);
+    let msg = format!(
+        "Waits for event '{}' (step '{step}'){}; it times out at {}.",
+        w.event_id,
+        since.map_or(String::new(), |t| format!(" since {}", rfc3339(t))),
+        rfc3339(w.deadline)
+    );
+    let mut s = Status::new(Code::WaitingForEvent, msg);
+    s.at = since;
+    s.until = Some(w.deadline);
+    s
+}
+
+/// A delivery of the run that failed and waits for its next attempt.
+fn retrying(e: &Evidence, m: &Message) -> Status {
+    let facts = e.page.messages.get(&m.id);
+    let last = facts.and_then(|f| f.errors.last());
+    let answer = last
+        .and_then(|l| l.response.as_deref())
+        .filter(|r| r.status != 0);
+    let why = match (answer, last.and_then(|l| l.error.as_deref())) {
+        (Some(r), _) => refused(r).map_or_else(
+            || format!("last: HTTP {}: {}.", r.status, answer_text(&r.body)),
+            |(_, why)| why,
+        ),
+        (None, Some(err)) => format!("last: {err}."),
+        (None, None) => "no answer.".to_string(),
+    };
+    let step = facts.and_then(|f| f.error_step_name());
+    let msg = format!(
+        "Delivering {} to {} failed {}{}; the next attempt is at {}. {why}",
+        label(&m.spec),
+        m.spec.url,
+        count(m.retried, "time"),
+        step.map_or(String::new(), |s| format!(" (step '{s}' threw)")),
+        rfc3339(m.not_before),
+    );
+    let until = (m.not_before > e.now).then_some(m.not_before);
+    Status::new(Code::Retrying, msg).about(&m.id, None, until)
+}
+
+/// What a pending message of the run that has not failed is doing.
 fn pending(e: &Evidence, m: &Message) -> Status {
     let what = label(&m.spec);
-    let url = &m.spec.url;
     if m.active {
-        let msg = format!("Delivering {what} to {url} (attempt {}).", m.retried + 1);
+        let msg = format!(
+            "Delivering {what} to {} (attempt {}).",
+            m.spec.url,
+            m.retried + 1
+        );
         return Status::new(Code::Delivering, msg).about(&m.id, None, None);
     }
-    let at = Some(m.not_before);
-    if m.retried > 0 {
-        let last = e.facts.get(&m.id).and_then(|f| f.errors.last());
-        let answer = last.and_then(|l| l.response.as_deref());
-        let why = match (answer, last.and_then(|l| l.error.as_deref())) {
-            (Some(r), _) if r.status != 0 => format!("HTTP {}: {}", r.status, answer_text(&r.body)),
-            (_, Some(err)) => err.to_string(),
-            _ => "no answer".to_string(),
-        };
-        let step = thrown_in(answer).map_or(String::new(), |s| format!(" ({s} threw)"));
-        let msg = format!(
-            "Delivering {what} to {url} failed {}{step}; last: {why}. The next attempt is at {}.",
-            count(m.retried, "time"),
-            rfc3339(m.not_before)
-        );
-        return Status::new(Code::Retrying, msg).about(&m.id, None, at);
-    }
+    let later = (m.not_before > e.now).then_some(m.not_before);
     let v: Value = serde_json::from_slice(&m.spec.body).unwrap_or(Value::Null);
     let sleeps = v.get("sleepFor").is_some() || v.get("sleepUntil").is_some();
-    if m.not_before > e.now && sleeps {
-        let name = v["stepName"].as_str().unwrap_or("?");
-        let msg = format!("Step '{name}' sleeps until {}.", rfc3339(m.not_before));
-        return Status::new(Code::Sleeping, msg).about(&m.id, None, at);
-    }
-    let msg = if m.not_before > e.now {
-        format!("{} is due at {}.", capital(&what), rfc3339(m.not_before))
-    } else {
-        format!(
-            "{} is due and waits for a delivery slot (flow control, a queue or the parallelism \
-             limit).",
-            capital(&what)
-        )
+    let (code, msg) = match later {
+        Some(t) if sleeps => {
+            let name = v["stepName"].as_str().unwrap_or("?");
+            let msg = format!("Step '{name}' sleeps until {}.", rfc3339(t));
+            (Code::Sleeping, msg)
+        }
+        Some(t) => (
+            Code::Due,
+            format!("{} is due at {}.", capital(&what), rfc3339(t)),
+        ),
+        None => {
+            let msg = format!(
+                "{} is due now: it goes out as soon as a delivery slot is free (a queue, a \
+                 flow-control key or the parallelism limit may hold it).",
+                capital(&what)
+            );
+            (Code::Due, msg)
+        }
     };
-    Status::new(Code::Due, msg).about(&m.id, None, at)
-}
-
-/// One run as the dashboard's run view shows it: the run with what the log says of its
-/// messages, where it is and why, and its waiters.
-pub(crate) struct RunReport {
-    /// Holds the run alone.
-    pub(crate) page: RunLogPage,
-    pub(crate) status: Status,
-    pub(crate) waiters: Vec<Waiter>,
-    /// When each pending message of the run is due next (Unix ms).
-    pub(crate) due: Vec<(Arc<str>, u64)>,
-}
-
-impl Engine {
-    /// The run `id` (active, else the most recent ended one of that id) with its diagnosis.
-    pub(crate) fn run_report(&self, t: TenantId, id: &str) -> Result<RunReport> {
-        self.with(t, |cx| {
-            let st = &*cx.st;
-            let run = st
-                .runs
-                .find(id)
-                .ok_or_else(|| Error::not_found(format!("workflow run {id} not found")))?;
-            let page = page_of(st, &[run], false);
-            let mine = |l: &WorkflowLink| l.run_id == run.id && l.created_at == run.created_at;
-            let active = run.is_active();
-            let evidence = Evidence {
-                run,
-                now: cx.now,
-                waiters: st.waits.of_run(id).filter(|_| active).collect(),
-                pending: st
-                    .messages
-                    .values()
-                    .filter(|m| m.spec.kind != Kind::FailureCallback)
-                    .filter(|m| m.spec.workflow.as_deref().is_some_and(mine))
-                    .collect(),
-                invoked: st
-                    .runs
-                    .active_runs()
-                    .filter(|c| {
-                        c.invoker
-                            .as_ref()
-                            .is_some_and(|i| i.run_id == run.id && i.created_at == run.created_at)
-                    })
-                    .collect(),
-                facts: &page.messages,
-            };
-            let status = diagnose(&evidence);
-            let waiters = evidence.waiters.into_iter().cloned().collect();
-            let due = evidence
-                .pending
-                .iter()
-                .map(|m| (m.id.clone(), m.not_before))
-                .collect();
-            Ok(RunReport {
-                status,
-                waiters,
-                due,
-                page,
-            })
-        })
-    }
+    Status::new(code, msg).about(&m.id, None, later)
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use crate::engine::store::logs::Response;
 use crate::engine::syntax::headers::{merge, Headers};
 use crate::engine::syntax::options::{CallbackOptions, PublishOptions};
 use crate::engine::workflow::logs::{callback_state, collect, failure_call};
-use crate::engine::workflow::{CallType, Run, RunConfig, RunState, WorkflowLink};
+use crate::engine::workflow::{CallType, Run, RunConfig, RunState, WorkflowLink, PROTOCOL_VERSION};
 use crate::engine::{Engine, Error, Locked, Result, TenantId, TenantState};
 
 /// A workflow DLQ entry with its run and failure callback.
@@ -79,18 +79,6 @@ pub(crate) enum Rerun {
     Restart,
 }
 
-/// A run by id and creation time, active or ended.
-pub(crate) fn find_run<'a>(st: &'a TenantState, id: &str, created_at: u64) -> Option<&'a Run> {
-    st.runs
-        .active(id)
-        .filter(|r| r.created_at == created_at)
-        .or_else(|| {
-            st.runs
-                .ended_newest_first()
-                .find(|r| r.id == id && r.created_at == created_at)
-        })
-}
-
 fn not_found(id: &str) -> Error {
     Error::not_found(format!("workflow dlq message {id} not found"))
 }
@@ -146,7 +134,9 @@ fn new_config(c: &RunConfig, o: &PublishOptions, run_id: &str) -> RunConfig {
 impl TenantState {
     fn workflow_entry(&self, e: &DlqEntry) -> Option<WorkflowDlqEntry> {
         let link = e.spec.workflow.as_ref()?;
-        let url = find_run(self, &link.run_id, link.created_at)
+        let url = self
+            .runs
+            .find_at(&link.run_id, link.created_at)
             .map_or_else(|| e.spec.url.clone(), |r| r.url.clone());
         Some(WorkflowDlqEntry {
             entry: e.clone(),
@@ -322,7 +312,10 @@ impl Locked<'_> {
             .workflow
             .clone()
             .ok_or_else(|| not_found(&e.dlq_id))?;
-        let old = find_run(self.st, &link.run_id, link.created_at)
+        let old = self
+            .st
+            .runs
+            .find_at(&link.run_id, link.created_at)
             .cloned()
             .ok_or_else(|| Error::bad(format!("the run of dlq message {} is gone", e.dlq_id)))?;
         let new_id = format!("wfr_{}", crate::ids::base58(21));
@@ -396,7 +389,10 @@ impl Locked<'_> {
             .map(|e| (*e.spec).clone());
         logged.unwrap_or_else(|| {
             let c = &run.config;
-            let sdk = [("Upstash-Workflow-Sdk-Version".to_string(), "1".to_string())];
+            let sdk = [(
+                "Upstash-Workflow-Sdk-Version".to_string(),
+                PROTOCOL_VERSION.to_string(),
+            )];
             let o = PublishOptions {
                 content_type: Some("application/json".into()),
                 forward: merge(&c.forward, &sdk),

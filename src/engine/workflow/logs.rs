@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::engine::lifecycle::message::MessageSpec;
+use crate::engine::lifecycle::message::{Kind, MessageSpec};
 use crate::engine::store::logs::{LogEntry, Response, State};
 use crate::engine::syntax::headers::Headers;
 use crate::engine::workflow::{CallType, Run, RunState, WorkflowLink};
@@ -224,6 +224,17 @@ impl MessageFacts {
         self.link().map(|l| l.call_type)
     }
 
+    /// The step the SDK named as the one that threw (`Upstash-Error-Step-Name` of its latest
+    /// failed attempt that got an answer).
+    pub(crate) fn error_step_name(&self) -> Option<String> {
+        self.errors
+            .iter()
+            .rev()
+            .find_map(|e| e.response.as_ref())
+            .and_then(|r| r.headers.get("Upstash-Error-Step-Name"))
+            .map(String::from)
+    }
+
     /// Still waiting or being delivered.
     pub(crate) fn pending(&self) -> bool {
         matches!(
@@ -259,6 +270,16 @@ pub(crate) struct RunLogPage {
 }
 
 impl RunLogPage {
+    /// The step message that failed `run` for good: its latest failed step message.
+    pub(crate) fn failed_step(&self, run: &Run) -> Option<(&str, &MessageFacts)> {
+        self.messages
+            .iter()
+            .filter(|(_, m)| m.of_run(run) && m.last == Some(State::Failed))
+            .filter(|(_, m)| m.spec.kind == Kind::Normal && m.call_type() == Some(CallType::Step))
+            .max_by_key(|(_, m)| m.created)
+            .map(|(id, m)| (&**id, m))
+    }
+
     /// The cursor of the page after the first `shown` runs ("" when none are left).
     pub(crate) fn cursor_after(&self, shown: usize) -> String {
         let last = shown.checked_sub(1).and_then(|i| self.runs.get(i));

@@ -33,6 +33,9 @@ use crate::engine::workflow::registry::Runs;
 use crate::engine::workflow::wire::WireStep;
 use crate::engine::{Error, Result};
 
+/// The workflow protocol version this server speaks (`Upstash-Workflow-Sdk-Version`).
+pub(crate) const PROTOCOL_VERSION: &str = "1";
+
 /// The error of `WF_DetectTrigger`, as the workflow SDK's tests expect it.
 pub(crate) const NON_WORKFLOW_ERROR: &str =
     "detected a non-workflow destination for trigger/invoke. make sure you are sending the request to the correct endpoint";

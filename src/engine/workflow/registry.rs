@@ -79,6 +79,17 @@ impl Runs {
             .or_else(|| self.ended.iter().rev().find(|r| r.id == id))
     }
 
+    /// The run `id` created at `created_at`, active or ended: a run id may be reused once its
+    /// run has ended.
+    pub(crate) fn find_at(&self, id: &str, created_at: u64) -> Option<&Run> {
+        self.active(id)
+            .filter(|r| r.created_at == created_at)
+            .or_else(|| {
+                self.ended_newest_first()
+                    .find(|r| r.id == id && r.created_at == created_at)
+            })
+    }
+
     pub(crate) fn find_mut(&mut self, id: &str) -> Option<&mut Run> {
         self.note(id);
         match self.active.get_mut(id) {

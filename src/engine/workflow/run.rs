@@ -66,12 +66,11 @@ impl Runs {
     }
 
     /// What the attempts of a workflow message carried, for its timeline: as [`Self::delivery`]
-    /// but from its run whether active or ended (None for a message of no run).
+    /// but from its run whether active or ended; None for a message of no run. A step of a run
+    /// no longer kept whole shows its own body, not the history it carried.
     pub(crate) fn delivered(&self, id: &str, spec: &MessageSpec) -> Option<(Bytes, Headers)> {
         let link = spec.workflow.as_deref()?;
-        let run = self
-            .find(&link.run_id)
-            .filter(|r| r.created_at == link.created_at);
+        let run = self.find_at(&link.run_id, link.created_at);
         Some(as_delivered(id, spec, link, run))
     }
 }

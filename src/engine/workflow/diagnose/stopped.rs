@@ -1,97 +1,79 @@
 //! Why a run stopped without a next step: how its failing step failed for good, or, for an
-//! active run with nothing left to do, what the answer to its last step lacked.
+//! active run with nothing left to do, what its latest message met (cancelled, failed, or an
+//! answer without the workflow protocol's response). Also the failures the workflow SDK words
+//! itself, which a retrying delivery reports too.
 
-use super::{
-    answer_text, capital, count, label, thrown_in, Code, Evidence, Status, PROTOCOL_VERSION,
-    SDK_AUTH_FAILURE, SDK_PROTOCOL_FAILURE, SDK_SIGNATURE_FAILURE,
-};
+use super::{answer_text, capital, count, label, Code, Evidence, Status};
 use crate::clock::rfc3339;
-use crate::engine::lifecycle::message::Kind;
 use crate::engine::store::logs::{Response, State};
 use crate::engine::workflow::logs::MessageFacts;
-use crate::engine::workflow::{CallType, Run, NON_WORKFLOW_ERROR};
+use crate::engine::workflow::{CallType, Run, NON_WORKFLOW_ERROR, PROTOCOL_VERSION};
+
+/// What the workflow SDK answers when `Receiver.verify` rejects a delivery.
+const SDK_SIGNATURE_FAILURE: &str = "Failed to verify that the Workflow request comes from QStash";
+/// What the workflow SDK answers when the request's protocol version is not its own.
+const SDK_PROTOCOL_FAILURE: &str = "Incompatible workflow sdk protocol version";
+/// What the workflow SDK answers when the route returned before reaching a step.
+const SDK_AUTH_FAILURE: &str = "Failed to authenticate Workflow request";
 
 pub(super) fn failed(e: &Evidence) -> Status {
     let run = e.run;
-    let culprit = e
-        .facts
-        .iter()
-        .filter(|(_, m)| m.of_run(run) && m.last == Some(State::Failed))
-        .filter(|(_, m)| m.spec.kind == Kind::Normal && m.call_type() == Some(CallType::Step))
-        .max_by_key(|(_, m)| m.created);
-    let Some((id, m)) = culprit else {
-        let why = run
-            .error
-            .clone()
-            .unwrap_or_else(|| "no reason was kept".into());
+    let Some((id, m)) = e.page.failed_step(run) else {
+        let why = run.error.as_deref().unwrap_or("no reason was kept");
         return Status::new(Code::StepFailed, format!("The run failed: {why}."));
     };
-    let last = m.errors.last();
-    let r = last
-        .and_then(|l| l.response.as_deref())
-        .or(m.response.as_ref());
-    let (code, why) = failure_reason(run, m, r, last.and_then(|l| l.error.as_deref()));
-    let dlq = run.dlq_id.as_deref().map_or(String::new(), |d| {
-        format!(" Resume or restart it from the DLQ ({d}).")
-    });
-    Status::new(code, format!("{why}{dlq}")).about(id, m.ended_at, None)
+    let (code, why) = if run.error.as_deref() == Some(NON_WORKFLOW_ERROR) {
+        non_workflow(m)
+    } else {
+        failure(m)
+    };
+    let dlq = match run.dlq_id.as_deref().filter(|_| e.in_dlq) {
+        Some(d) => format!(" Resume or restart it from the DLQ ({d})."),
+        None => String::new(),
+    };
+    Status::new(code, format!("{why}{dlq}")).about(&id.into(), m.ended_at, None)
 }
 
-/// Why the delivery of `m` failed for good, from its last answer (`r`) or transport error.
-fn failure_reason(
-    run: &Run,
-    m: &MessageFacts,
-    r: Option<&Response>,
-    error: Option<&str>,
-) -> (Code, String) {
+fn non_workflow(m: &MessageFacts) -> (Code, String) {
+    let status = last_answer(m).map_or(0, |r| r.status);
+    let msg = format!(
+        "The first delivery reached {}, which answered HTTP {status} without the workflow SDK's \
+         Upstash-Workflow-Sdk-Version header: it is not a workflow endpoint. Point the trigger \
+         at the route served by serve().",
+        m.spec.url
+    );
+    (Code::NonWorkflowDestination, msg)
+}
+
+/// The answer to the last failed attempt of `m` (none for a transport error).
+fn last_answer(m: &MessageFacts) -> Option<&Response> {
+    let last = m.errors.last();
+    last.and_then(|l| l.response.as_deref())
+        .or(m.response.as_ref())
+        .filter(|r| r.status != 0)
+}
+
+/// Why the delivery of `m` failed for good.
+fn failure(m: &MessageFacts) -> (Code, String) {
     let tries = count(m.retries + 1, "attempt");
-    let Some(r) = r.filter(|r| r.status != 0) else {
-        let err = error.unwrap_or("no answer");
+    let Some(r) = last_answer(m) else {
+        let err = m.errors.last().and_then(|l| l.error.as_deref());
         let msg = format!(
-            "{} could not reach {} ({tries}): {err}.",
+            "{} could not reach {} ({tries}): {}.",
             capital(&label(&m.spec)),
-            m.spec.url
+            m.spec.url,
+            err.unwrap_or("no answer")
         );
         return (Code::Unreachable, msg);
     };
-    let text = answer_text(&r.body);
-    let raw = String::from_utf8_lossy(&r.body);
-    let status = r.status;
-    if run.error.as_deref() == Some(NON_WORKFLOW_ERROR) {
-        let msg = format!(
-            "The first delivery reached {}, which answered HTTP {status} without the workflow \
-             SDK's Upstash-Workflow-Sdk-Version header: it is not a workflow endpoint. Point the \
-             trigger at the route served by serve().",
-            m.spec.url
-        );
-        return (Code::NonWorkflowDestination, msg);
+    if let Some(refusal) = refused(r) {
+        return refusal;
     }
-    let signature = raw.contains(SDK_SIGNATURE_FAILURE)
-        || (matches!(status, 401 | 403) && raw.to_ascii_lowercase().contains("signature"));
-    if signature {
-        let msg = format!(
-            "The endpoint rejected the request's signature (HTTP {status}: {text}). Its \
-             QSTASH_CURRENT_SIGNING_KEY and QSTASH_NEXT_SIGNING_KEY must be this user's signing \
-             keys, as printed at start; the Verify tab explains a signature."
-        );
-        return (Code::SignatureRejected, msg);
-    }
-    if raw.contains(SDK_PROTOCOL_FAILURE) {
-        let msg = format!(
-            "The endpoint's workflow SDK refused the request's protocol version (HTTP {status}: \
-             {text}). This server speaks protocol {PROTOCOL_VERSION}: upgrade @upstash/workflow."
-        );
-        return (Code::ProtocolMismatch, msg);
-    }
-    if raw.contains(SDK_AUTH_FAILURE) {
-        let msg = format!(
-            "The endpoint answered HTTP {status} \"{SDK_AUTH_FAILURE}\": the route returned \
-             before reaching a step, usually because code outside context.run decided \
-             differently on this call."
-        );
-        return (Code::AuthFailed, msg);
-    }
-    let step = thrown_in(Some(r)).unwrap_or_else(|| format!("the step after {}", label(&m.spec)));
+    let step = match m.error_step_name() {
+        Some(name) => format!("step '{name}'"),
+        None => format!("the step after {}", label(&m.spec)),
+    };
+    let (status, text) = (r.status, answer_text(&r.body));
     if status == 489 {
         let msg = format!(
             "{} threw a non-retryable error (HTTP 489: {text}); the run failed without retries.",
@@ -106,32 +88,88 @@ fn failure_reason(
     (Code::StepFailed, msg)
 }
 
-/// An active run with nothing pending, no waiter and no invoked run: why no next step came,
-/// from the answer to its last delivered step.
+/// The refusals the workflow SDK words itself (and a receiver refusing the signature with 401
+/// or 403), with what to do about them.
+pub(super) fn refused(r: &Response) -> Option<(Code, String)> {
+    let raw = String::from_utf8_lossy(&r.body);
+    let (status, text) = (r.status, answer_text(&r.body));
+    let signature = raw.contains(SDK_SIGNATURE_FAILURE)
+        || (matches!(status, 401 | 403) && raw.to_ascii_lowercase().contains("signature"));
+    let (code, advice) = if signature {
+        let advice = "Its QSTASH_CURRENT_SIGNING_KEY and QSTASH_NEXT_SIGNING_KEY must be this \
+                      user's signing keys, as printed at start; the Verify tab explains a \
+                      signature.";
+        (
+            Code::SignatureRejected,
+            format!(
+                "The endpoint rejected the request's signature (HTTP {status}: {text}). {advice}"
+            ),
+        )
+    } else if raw.contains(SDK_PROTOCOL_FAILURE) {
+        let msg = format!(
+            "The endpoint's workflow SDK refused the request's protocol version (HTTP {status}: \
+             {text}). This server speaks protocol {PROTOCOL_VERSION}: upgrade @upstash/workflow."
+        );
+        (Code::ProtocolMismatch, msg)
+    } else if raw.contains(SDK_AUTH_FAILURE) {
+        let msg = format!(
+            "The endpoint answered HTTP {status} \"{SDK_AUTH_FAILURE}\": the route returned \
+             before reaching a step, usually because code outside context.run decided \
+             differently on this call."
+        );
+        (Code::AuthFailed, msg)
+    } else {
+        return None;
+    };
+    Some((code, advice))
+}
+
+/// An active run with nothing pending, no waiter and no invoked run: its latest message
+/// (failure calls apart) says why nothing follows it.
 pub(super) fn stalled(e: &Evidence) -> Status {
     let run = e.run;
-    let last = e
-        .facts
+    let latest = e
+        .page
+        .messages
         .iter()
-        .filter(|(_, m)| m.of_run(run) && m.last == Some(State::Delivered))
-        .filter(|(_, m)| m.spec.kind == Kind::Normal && m.call_type() == Some(CallType::Step))
+        .filter(|(_, m)| m.of_run(run) && m.call_type() != Some(CallType::FailureCall))
+        .filter(|(_, m)| m.ended_at.is_some())
         .max_by_key(|(_, m)| (m.ended_at, m.created));
-    let Some((id, m)) = last.filter(|(_, m)| m.response.is_some()) else {
+    let Some((id, m)) = latest else {
         let msg = "Nothing is pending or waiting for this run, and the log no longer holds its \
                    deliveries.";
         return Status::new(Code::Unknown, msg.to_string());
     };
-    let (code, msg) = unanswered(run, m);
+    let (code, msg) = match m.last {
+        Some(State::Canceled | State::CancelRequested) => {
+            let msg = format!(
+                "{} was cancelled at {} (a message cancel, from the API or the Pending tab), so \
+                 the run has nothing left to deliver: cancel the run, or trigger it again.",
+                capital(&label(&m.spec)),
+                rfc3339(m.ended_at.unwrap_or(0))
+            );
+            (Code::StepCanceled, msg)
+        }
+        Some(State::Failed) => failure(m),
+        _ => unanswered(run, m),
+    };
     Status::new(code, msg).about(id, m.ended_at, None)
 }
 
-/// Why the answer to `m`, the run's last delivered step, led nowhere.
+/// Why the answer to `m`, the run's latest delivered message, led nowhere.
 fn unanswered(run: &Run, m: &MessageFacts) -> (Code, String) {
     let r = m.response.as_ref();
     let status = r.map_or(0, |r| r.status);
     let header = |name: &str| r.and_then(|r| r.headers.get(name)).map(|v| v.into_owned());
     let what = label(&m.spec);
     let at = m.ended_at.map(rfc3339).unwrap_or_default();
+    if m.call_type() == Some(CallType::ToCallback) {
+        let msg = format!(
+            "{} answered HTTP {status} at {at}, but its result never came back to the run.",
+            capital(&what)
+        );
+        return (Code::NoNextStep, msg);
+    }
     match header("Upstash-Workflow-Sdk-Version") {
         None => {
             let msg = format!(
@@ -153,8 +191,8 @@ fn unanswered(run: &Run, m: &MessageFacts) -> (Code, String) {
         Some(_) => {
             let msg = format!(
                 "The endpoint answered HTTP {status} to {what} at {at} but published no next \
-                 step and did not end the run. A step inside a try/catch that swallows \
-                 WorkflowAbort does this."
+                 step and did not end the run. The endpoint's own log says why: the workflow \
+                 SDK logs a publish of its next step that this server refused."
             );
             (Code::NoNextStep, msg)
         }

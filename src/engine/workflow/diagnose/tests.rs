@@ -1,3 +1,6 @@
+//! The plain-words helpers of the run diagnosis; the diagnosis itself is tested end to end in
+//! `tests/it/workflow_view.rs`, against receivers answering like the workflow SDK.
+
 use super::*;
 
 #[test]
