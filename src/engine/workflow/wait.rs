@@ -262,6 +262,15 @@ mod tests {
     }
 
     #[test]
+    fn a_waiter_kept_before_it_had_a_start_time_loads_with_none() {
+        let mut kept = serde_json::to_value(waiter()).unwrap();
+        kept.as_object_mut().unwrap().remove("since");
+        let w: Waiter = serde_json::from_value(kept).unwrap();
+        assert_eq!(w.since, 0);
+        assert_eq!(w, waiter());
+    }
+
+    #[test]
     fn a_notified_step_carries_the_event_data_in_base64() {
         let s = result_step(&waiter(), Some(b"{\"a\":1}"));
         assert_eq!(s["out"], B64.encode(b"{\"a\":1}"));
