@@ -12,6 +12,8 @@ let list;
 let entries = [];
 let selectedId = null;
 let signature = "";
+/** Bumped by every refresh and reset, so pages fetched for a previous user or call are dropped. */
+let epoch = 0;
 
 function status(m) {
   return m.responseStatus ? `HTTP ${m.responseStatus}` : "no response";
@@ -96,13 +98,15 @@ function show(m) {
 }
 
 export async function refresh() {
+  const mine = ++epoch;
   const out = [];
   let cursor;
   do {
     const r = await get("/v2/dlq", { count: 100, cursor });
     out.push(...(r.messages || []));
     cursor = r.cursor;
-  } while (cursor && out.length < LIMIT);
+  } while (cursor && out.length < LIMIT && mine === epoch);
+  if (mine !== epoch) return;
   // Rebuild rows only on a change, so an armed "Sure?" button survives the auto refresh.
   const sig = out.map((m) => m.dlqId).join(",");
   if (sig !== signature) list.setItems(out);
@@ -118,6 +122,7 @@ export async function refresh() {
 }
 
 export function reset() {
+  epoch += 1;
   selectedId = null;
   entries = [];
   signature = "";
