@@ -3,7 +3,9 @@
 //! transaction as are waiting (group commit: they share one fsync). A transition's changes
 //! travel together, so a commit holds all of a transition or none of it. Changes are numbered
 //! in the order they are made; [`Journal::durable`] resolves once every change made before it
-//! was called is committed, which the edge awaits before a write request's 2xx.
+//! was called is committed, which the edge awaits before a write request's 2xx; on a clean
+//! shutdown [`Journal::close`] folds the write-ahead log into the file, so the file alone holds
+//! everything (a crash leaves the WAL beside it, which the next open recovers).
 
 use std::collections::HashMap;
 use std::sync::mpsc;
@@ -29,6 +31,8 @@ pub(crate) struct Journal {
     /// the order of their numbers, so "committed up to n" means every change before n too.
     tx: Mutex<(u64, mpsc::Sender<Entry>)>,
     committed: watch::Receiver<u64>,
+    /// The writer's connection, for the checkpoint of [`Journal::close`].
+    conn: Arc<Mutex<Connection>>,
 }
 
 impl Journal {
@@ -43,6 +47,7 @@ impl Journal {
             since_sweep: 0,
             rows,
         };
+        let shared = conn.clone();
         std::thread::Builder::new()
             .name("qstash-journal".into())
             .spawn(move || writer.run(&conn, &rx, &done))
@@ -50,6 +55,7 @@ impl Journal {
         Arc::new(Self {
             tx: Mutex::new((0, tx)),
             committed,
+            conn: shared,
         })
     }
 
@@ -79,6 +85,25 @@ impl Journal {
         let mut committed = self.committed.clone();
         async move {
             let _ = committed.wait_for(|c| *c >= target).await;
+        }
+    }
+}
+
+impl Journal {
+    /// Waits for every change made so far to be committed, then folds the write-ahead log into
+    /// the database file and empties it, so the file can be copied or moved on its own.
+    pub(crate) async fn close(&self) {
+        self.durable().await;
+        let conn = self.conn.clone();
+        let done = tokio::task::spawn_blocking(move || {
+            let conn = conn
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        })
+        .await;
+        if let Ok(Err(e)) = done {
+            tracing::warn!(target: "qstash::persist", "could not checkpoint the database: {e}");
         }
     }
 }

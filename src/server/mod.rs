@@ -90,6 +90,9 @@ impl Server {
             serve.abort();
         }
         let _ = tokio::time::timeout(drain, dispatch_task).await;
+        if let Some(journal) = &self.journal {
+            journal.close().await;
+        }
         Ok(())
     }
 }

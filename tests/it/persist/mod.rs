@@ -289,3 +289,29 @@ async fn pending_messages_survive_a_restart_and_are_delivered_at_their_time() {
     sigterm(&child);
     wait_exit(&mut child, Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn after_a_clean_stop_the_file_alone_holds_everything() {
+    let db = temp_db("clean-stop");
+    let (mut child, _, url) = start_on(&db);
+    let id = publish(&url, "http://127.0.0.1:9/later", &[("Upstash-Delay", "1h")]).await;
+    sigterm(&child);
+    assert!(wait_exit(&mut child, Duration::from_secs(5)).is_some());
+    let wal = db.with_file_name("state.db-wal");
+    let wal_len = std::fs::metadata(&wal).map_or(0, |m| m.len());
+    assert_eq!(wal_len, 0, "the write-ahead log is folded into the file");
+
+    let copy = temp_db("clean-stop-copy");
+    std::fs::copy(&db, &copy).unwrap();
+    let (mut child, _, url) = start_on(&copy);
+    let (status, m) = call(
+        &url,
+        reqwest::Method::GET,
+        &format!("/v2/messages/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "the copied file alone has the message: {m}");
+    sigterm(&child);
+    wait_exit(&mut child, Duration::from_secs(5));
+}
