@@ -15,7 +15,8 @@ use rusqlite::{params, Connection, Transaction};
 use tokio::sync::watch;
 
 use crate::engine::persister::{Change, Pending};
-use crate::engine::store::logs::Response;
+use crate::engine::store::dlq::DlqEntry;
+use crate::engine::store::logs::{LogEntry, Response};
 
 /// Transitions taken into one transaction at most.
 const BATCH: usize = 4096;
@@ -87,9 +88,7 @@ impl Journal {
             let _ = committed.wait_for(|c| *c >= target).await;
         }
     }
-}
 
-impl Journal {
     /// Waits for every change made so far to be committed, then folds the write-ahead log into
     /// the database file and empties it, so the file can be copied or moved on its own.
     pub(crate) async fn close(&self) {
@@ -212,117 +211,133 @@ impl Writer {
     ) -> rusqlite::Result<()> {
         match change {
             Change::Kept(p) => self.keep(tx, user, &p),
-            Change::Gone(id) => match self.rows.get_mut(user).and_then(|r| r.remove(&id)) {
-                Some(row) => tx
-                    .prepare_cached("DELETE FROM pending WHERE rowid = ?1")?
-                    .execute(params![row])
-                    .map(drop),
-                None => Ok(()),
-            },
-            Change::Cleared => {
-                self.rows.remove(user);
-                for table in [
-                    "pending",
-                    "specs",
-                    "log",
-                    "dlq",
-                    "dedup",
-                    "schedules",
-                    "runs",
-                    "waits",
-                ] {
-                    tx.execute(
-                        &format!("DELETE FROM {table} WHERE user = ?1"),
-                        params![user],
-                    )?;
-                }
-                Ok(())
-            }
-            Change::Logged(e) => {
-                let (status, headers, body) = response_columns(e.response.as_deref());
-                tx.prepare_cached(
-                    "INSERT OR REPLACE INTO log (user, seq, time, state, message_id, error,
-                       next_delivery_time, status, headers, response)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                )?
-                .execute(params![
-                    user,
-                    e.seq as i64,
-                    e.time as i64,
-                    e.state.as_str(),
-                    &*e.message_id,
-                    e.error.as_deref(),
-                    e.next_delivery_time.map(|t| t.get() as i64),
-                    status,
-                    headers,
-                    body
-                ])
-                .map(drop)
-            }
-            Change::DeadLettered(e) => {
-                let (status, headers, body) = response_columns(e.response.as_deref());
-                tx.prepare_cached(
-                    "INSERT OR REPLACE INTO dlq (user, dlq_id, message_id, created_at, not_before,
-                       failed_at, error, status, headers, response)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                )?
-                .execute(params![
-                    user,
-                    e.dlq_id,
-                    &*e.message_id,
-                    e.created_at as i64,
-                    e.not_before as i64,
-                    e.failed_at as i64,
-                    e.error,
-                    status,
-                    headers,
-                    body
-                ])
-                .map(drop)
-            }
-            Change::DlqGone(id) => tx
-                .prepare_cached("DELETE FROM dlq WHERE user = ?1 AND dlq_id = ?2")?
-                .execute(params![user, id])
-                .map(drop),
-            Change::Schedule(s) => tx
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO schedules (user, id, created_at, last, next)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?
-                .execute(params![
+            Change::Gone(id) => self.gone(tx, user, &id),
+            Change::Cleared => self.clear(tx, user),
+            Change::Logged(e) => log_entry(tx, user, &e),
+            Change::DeadLettered(e) => dlq_entry(tx, user, &e),
+            Change::DlqGone(id) => run(
+                tx,
+                "DELETE FROM dlq WHERE user = ?1 AND dlq_id = ?2",
+                params![user, id],
+            ),
+            Change::Schedule(s) => run(
+                tx,
+                "INSERT OR REPLACE INTO schedules (user, id, created_at, last, next)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
                     user,
                     s.id,
                     s.created_at as i64,
                     s.last.map(|t| t as i64),
                     s.next.map(|t| t as i64)
-                ])
-                .map(drop),
-            Change::ScheduleGone(id) => tx
-                .prepare_cached("DELETE FROM schedules WHERE user = ?1 AND id = ?2")?
-                .execute(params![user, id])
-                .map(drop),
-            Change::Run { run, ended } => {
-                let doc = serde_json::to_string(&run).unwrap_or_default();
-                tx.prepare_cached(
-                    "INSERT OR REPLACE INTO runs (user, id, ended, doc) VALUES (?1, ?2, ?3, ?4)",
-                )?
-                .execute(params![user, run.id, ended, doc])
-                .map(drop)
-            }
-            Change::Waits(w) => {
-                let doc = serde_json::to_string(&w).unwrap_or_default();
-                tx.prepare_cached("INSERT OR REPLACE INTO waits (user, doc) VALUES (?1, ?2)")?
-                    .execute(params![user, doc])
-                    .map(drop)
-            }
-            Change::Deduplicated { key, id, expires } => tx
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO dedup (user, key, id, expires) VALUES (?1, ?2, ?3, ?4)",
-                )?
-                .execute(params![user, key, &*id, expires as i64])
-                .map(drop),
+                ],
+            ),
+            Change::ScheduleGone(id) => run(
+                tx,
+                "DELETE FROM schedules WHERE user = ?1 AND id = ?2",
+                params![user, id],
+            ),
+            Change::Run { run: r, ended } => run(
+                tx,
+                "INSERT OR REPLACE INTO runs (user, id, ended, doc) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    user,
+                    r.id,
+                    ended,
+                    serde_json::to_string(&r).unwrap_or_default()
+                ],
+            ),
+            Change::Waits(w) => run(
+                tx,
+                "INSERT OR REPLACE INTO waits (user, doc) VALUES (?1, ?2)",
+                params![user, serde_json::to_string(&w).unwrap_or_default()],
+            ),
+            Change::Deduplicated { key, id, expires } => run(
+                tx,
+                "INSERT OR REPLACE INTO dedup (user, key, id, expires) VALUES (?1, ?2, ?3, ?4)",
+                params![user, key, &*id, expires as i64],
+            ),
         }
     }
+
+    /// A pending message's row removed (delivered, dead-lettered or cancelled).
+    fn gone(&mut self, tx: &Transaction<'_>, user: &str, id: &str) -> rusqlite::Result<()> {
+        match self.rows.get_mut(user).and_then(|r| r.remove(id)) {
+            Some(row) => run(tx, "DELETE FROM pending WHERE rowid = ?1", params![row]),
+            None => Ok(()),
+        }
+    }
+
+    /// Everything of `user` removed (`/dev/reset`).
+    fn clear(&mut self, tx: &Transaction<'_>, user: &str) -> rusqlite::Result<()> {
+        self.rows.remove(user);
+        let tables = [
+            "pending",
+            "specs",
+            "log",
+            "dlq",
+            "dedup",
+            "schedules",
+            "runs",
+            "waits",
+        ];
+        for table in tables {
+            tx.execute(
+                &format!("DELETE FROM {table} WHERE user = ?1"),
+                params![user],
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Runs one statement, kept prepared for the next time.
+fn run(tx: &Transaction<'_>, sql: &str, p: impl rusqlite::Params) -> rusqlite::Result<()> {
+    tx.prepare_cached(sql)?.execute(p).map(drop)
+}
+
+fn log_entry(tx: &Transaction<'_>, user: &str, e: &LogEntry) -> rusqlite::Result<()> {
+    let (status, headers, body) = response_columns(e.response.as_deref());
+    run(
+        tx,
+        "INSERT OR REPLACE INTO log (user, seq, time, state, message_id, error,
+           next_delivery_time, status, headers, response)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            user,
+            e.seq as i64,
+            e.time as i64,
+            e.state.as_str(),
+            &*e.message_id,
+            e.error.as_deref(),
+            e.next_delivery_time.map(|t| t.get() as i64),
+            status,
+            headers,
+            body
+        ],
+    )
+}
+
+fn dlq_entry(tx: &Transaction<'_>, user: &str, e: &DlqEntry) -> rusqlite::Result<()> {
+    let (status, headers, body) = response_columns(e.response.as_deref());
+    run(
+        tx,
+        "INSERT OR REPLACE INTO dlq (user, dlq_id, message_id, created_at, not_before,
+           failed_at, error, status, headers, response)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            user,
+            e.dlq_id,
+            &*e.message_id,
+            e.created_at as i64,
+            e.not_before as i64,
+            e.failed_at as i64,
+            e.error,
+            status,
+            headers,
+            body
+        ],
+    )
 }
 
 /// Keeps the `cap` most recently ended runs of each user, as many as it remembers.
