@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 use crate::api::error::ApiResult;
 use crate::api::extract::auth::Auth;
 use crate::api::extract::body::Strings;
-use crate::api::publish::{outcome_json, publish_with, Pair};
+use crate::api::publish::{outcome_json, publish_with, Draft, Pair};
 use crate::api::{extract::body, AppState};
 use crate::engine::{Error, Result, TenantId};
 
@@ -102,16 +102,15 @@ fn one(state: &AppState, t: TenantId, item: Item, caller_ip: &str) -> Result<Val
             "message size exceeds the limit of {limit} bytes"
         )));
     }
-    let o = publish_with(
-        state,
-        t,
+    let draft = Draft {
         destination,
         queue,
         pairs,
-        None,
+        parsed: None,
         body,
-        caller_ip.to_string(),
-    )?;
+        caller_ip: caller_ip.to_string(),
+    };
+    let o = publish_with(state, t, draft)?;
     Ok(outcome_json(&o))
 }
 

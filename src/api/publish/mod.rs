@@ -177,31 +177,36 @@ pub(crate) fn add_group_defaults(
     pairs.len() > before
 }
 
-/// Publishes with `pairs` (lower-case request headers) over a URL group's default headers.
-/// `parsed` is what `pairs` alone parse to, when the caller has it already: it is used
-/// unless URL-group defaults change the picture.
-#[allow(clippy::too_many_arguments)]
+/// A publish as a route read it, before a URL group's default headers are added.
+pub(crate) struct Draft<'a> {
+    pub(crate) destination: String,
+    pub(crate) queue: Option<String>,
+    /// Lower-case request headers.
+    pub(crate) pairs: Vec<Pair<'a>>,
+    /// What `pairs` alone parse to, when the caller has it already: used unless URL-group
+    /// defaults change the picture.
+    pub(crate) parsed: Option<PublishOptions>,
+    pub(crate) body: Bytes,
+    pub(crate) caller_ip: String,
+}
+
+/// Publishes a draft with its headers over a URL group's default headers.
 pub(crate) fn publish_with(
     state: &AppState,
     tenant: TenantId,
-    destination: String,
-    queue: Option<String>,
-    mut pairs: Vec<Pair<'_>>,
-    parsed: Option<PublishOptions>,
-    body: Bytes,
-    caller_ip: String,
+    mut d: Draft<'_>,
 ) -> Result<PublishOutcome> {
-    let added = add_group_defaults(&state.engine, tenant, &destination, &mut pairs);
-    let options = match parsed {
+    let added = add_group_defaults(&state.engine, tenant, &d.destination, &mut d.pairs);
+    let options = match d.parsed {
         Some(o) if !added => o,
-        _ => upstash::parse(&pairs)?,
+        _ => upstash::parse(&d.pairs)?,
     };
     let req = PublishRequest {
-        destination,
+        destination: d.destination,
         options,
-        body,
-        caller_ip,
-        queue,
+        body: d.body,
+        caller_ip: d.caller_ip,
+        queue: d.queue,
         schedule_id: None,
     };
     state.engine.publish(tenant, req)
@@ -238,17 +243,15 @@ async fn handle(
     let options = upstash::parse(&pairs)?;
     let body = body::read(&headers, raw, state.engine.limits().max_body_bytes).await?;
     let quota = crate::api::edge::limits::daily(&state, tenant, 1)?;
-    let ip = caller_ip(peer);
-    let o = publish_with(
-        &state,
-        tenant,
+    let draft = Draft {
         destination,
         queue,
         pairs,
-        Some(options),
+        parsed: Some(options),
         body,
-        ip,
-    )?;
+        caller_ip: caller_ip(peer),
+    };
+    let o = publish_with(&state, tenant, draft)?;
     Ok((outcome_status(&o), quota, Json(OutcomeView::from(&o))).into_response())
 }
 
