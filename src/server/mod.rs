@@ -91,7 +91,8 @@ impl Server {
         }
         let _ = tokio::time::timeout(drain, dispatch_task).await;
         if let Some(journal) = &self.journal {
-            journal.close().await;
+            // Bounded like the drain: a stop never hangs on the file.
+            let _ = tokio::time::timeout(drain, journal.close()).await;
         }
         Ok(())
     }

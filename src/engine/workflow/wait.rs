@@ -263,9 +263,9 @@ mod tests {
 
     #[test]
     fn a_waiter_kept_before_it_had_a_start_time_loads_with_none() {
-        let mut kept = serde_json::to_value(waiter()).unwrap();
-        kept.as_object_mut().unwrap().remove("since");
-        let w: Waiter = serde_json::from_value(kept).unwrap();
+        let mut kept = serde_json::to_value(waiter()).expect("a waiter serialises");
+        kept.as_object_mut().expect("an object").remove("since");
+        let w: Waiter = serde_json::from_value(kept).expect("it loads without since");
         assert_eq!(w.since, 0);
         assert_eq!(w, waiter());
     }
