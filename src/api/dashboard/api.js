@@ -70,5 +70,21 @@ export const get = (path, query) => api("GET", path, { query });
 export const post = (path, opts) => api("POST", path, opts);
 export const del = (path, opts) => api("DELETE", path, opts);
 
+/**
+ * Every item of a paged listing (`{cursor, <field>: [...]}`), page after page until there is
+ * no cursor, `limit` items are held, or `wanted()` turns false (a newer refresh took over).
+ * Resolves to `{items, more}`, `more` when items were left behind.
+ */
+export async function getPages(path, field, { query = {}, limit, wanted = () => true }) {
+  const items = [];
+  let cursor;
+  do {
+    const r = await get(path, { ...query, cursor });
+    items.push(...(r[field] || []));
+    cursor = r.cursor;
+  } while (cursor && items.length < limit && wanted());
+  return { items, more: Boolean(cursor) };
+}
+
 /** A path segment from user data (ids, names). */
 export const seg = (s) => encodeURIComponent(s);

@@ -1,7 +1,7 @@
 // The dead-letter queue: what failed, the destination's last answer (status, headers, body),
 // and retry or delete per entry.
 
-import { del, get, post, seg } from "./api.js";
+import { del, getPages, post, seg } from "./api.js";
 import { $, plural, badge, button, confirmClick, detail, emptyDetail, fmtTime, h, headerLines, pretty, toast } from "./dom.js";
 import { showMessage } from "./logs.js";
 import { VirtualList } from "./vlist.js";
@@ -99,21 +99,16 @@ function show(m) {
 
 export async function refresh() {
   const mine = ++epoch;
-  const out = [];
-  let cursor;
-  do {
-    const r = await get("/v2/dlq", { count: 100, cursor });
-    out.push(...(r.messages || []));
-    cursor = r.cursor;
-  } while (cursor && out.length < LIMIT && mine === epoch);
-  if (mine !== epoch) return;
+  const wanted = () => mine === epoch;
+  const { items: out, more } = await getPages("/v2/dlq", "messages", { query: { count: 100 }, limit: LIMIT, wanted });
+  if (!wanted()) return;
   // Rebuild rows only on a change, so an armed "Sure?" button survives the auto refresh.
   const sig = out.map((m) => m.dlqId).join(",");
   if (sig !== signature) list.setItems(out);
   signature = sig;
   entries = out;
-  const more = cursor ? ` (first ${LIMIT} shown)` : "";
-  $("#dlq-count").textContent = `${plural(entries.length, "entry", "entries")}${more}`;
+  const shown = more ? ` (first ${LIMIT} shown)` : "";
+  $("#dlq-count").textContent = `${plural(entries.length, "entry", "entries")}${shown}`;
   $("#tab-dlq .count").textContent = entries.length ? String(entries.length) : "";
   if (selectedId && !entries.some((m) => m.dlqId === selectedId)) {
     selectedId = null;

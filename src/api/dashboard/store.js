@@ -3,7 +3,7 @@
 // poll asks only for entries at or after the newest known time (`fromDate`) and skips the ones
 // it already has at that boundary millisecond.
 
-import { get } from "./api.js";
+import { get, getPages } from "./api.js";
 
 export const MAX_ENTRIES = 10000;
 const PAGE = 1000;
@@ -53,14 +53,9 @@ export class LogStore {
   }
 
   async fetchPages(fromDate) {
-    const out = [];
-    let cursor;
-    do {
-      const r = await get("/v2/events", { count: PAGE, fromDate, cursor });
-      out.push(...(r.events || []));
-      cursor = r.cursor;
-    } while (cursor && out.length < MAX_ENTRIES);
-    return { events: out, more: Boolean(cursor) };
+    const query = { count: PAGE, fromDate };
+    const { items, more } = await getPages("/v2/events", "events", { query, limit: MAX_ENTRIES });
+    return { events: items, more };
   }
 
   /** Fetches what is new since the last poll; returns the entries added. One at a time. */

@@ -2,7 +2,7 @@
 // URL, label, start and duration, filtered by state (by the server) and by URL and run id (in
 // the page, "contains"); the selected run opens in the side panel (`run.js`).
 
-import { STALE, get } from "./api.js";
+import { STALE, getPages } from "./api.js";
 import { $, badge, emptyDetail, fmtTime, plural, serverNow, toast } from "./dom.js";
 import * as run from "./run.js";
 import { TableView } from "./table.js";
@@ -42,17 +42,6 @@ function filters() {
   };
 }
 
-async function fetchRuns(state) {
-  const out = [];
-  let cursor;
-  do {
-    const r = await get("/v2/workflows/logs", { count: PAGE, cursor, state });
-    out.push(...(r.runs || []));
-    cursor = r.cursor;
-  } while (cursor && out.length < LIMIT);
-  return { runs: out, more: Boolean(cursor) };
-}
-
 async function select(r) {
   selected = { id: r.workflowRunId, createdAt: r.workflowRunCreatedAt };
   table.select(keyOf(r));
@@ -80,8 +69,10 @@ function refreshQuietly() {
 export async function refresh() {
   const mine = ++epoch;
   const f = filters();
-  const { runs, more } = await fetchRuns(f.state);
-  if (mine !== epoch) return;
+  const query = { count: PAGE, state: f.state };
+  const wanted = () => mine === epoch;
+  const { items: runs, more } = await getPages("/v2/workflows/logs", "runs", { query, limit: LIMIT, wanted });
+  if (!wanted()) return;
   const shown = runs.filter((r) =>
     (!f.url || r.workflowUrl.toLowerCase().includes(f.url)) &&
     (!f.runId || r.workflowRunId.toLowerCase().includes(f.runId)));
